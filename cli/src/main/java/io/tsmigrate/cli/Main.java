@@ -1,0 +1,99 @@
+package io.tsmigrate.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.ParseResult;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * The entry point. {@link #run} parses, runs one command and returns its exit code; only
+ * {@link #main} calls {@code System.exit}. Every failure ends as one sentence on stderr; a stack
+ * trace only with {@code --verbose}.
+ */
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
+        int code = run(out, err, System.getenv(), args);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /** Runs one command line with the given environment; returns the exit code. */
+    public static int run(PrintWriter out, PrintWriter err, Map<String, String> environment, String... args) {
+        CommandLine commandLine = new CommandLine(new TsmigrateCommand());
+        commandLine.setOut(out);
+        commandLine.setErr(err);
+        commandLine.setDefaultValueProvider(new EnvironmentDefaults(environment));
+        commandLine.setCaseInsensitiveEnumValuesAllowed(true);
+        commandLine.setParameterExceptionHandler((e, arguments) -> {
+            err.println("tsmigrate: " + ConnectionSpec.redact(e.getMessage())
+                    + helpHint(e.getCommandLine()));
+            return ExitCodes.USAGE;
+        });
+        commandLine.setExecutionStrategy(parseResult -> {
+            configureLogging(verbose(parseResult, environment));
+            return new CommandLine.RunLast().execute(parseResult);
+        });
+        commandLine.setExecutionExceptionHandler((e, cl, parseResult) -> report(e, err, verbose(parseResult, environment)));
+        int code = commandLine.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    private static int report(Exception e, PrintWriter err, boolean verbose) {
+        int code;
+        if (e instanceof TsmigrateException t) {
+            // Written by tsmigrate to be shown: it quotes connection strings only redacted.
+            err.println("tsmigrate: " + t.getMessage());
+            code = ExitCodes.of(t.kind());
+        } else if (e instanceof InterruptedException) {
+            err.println("tsmigrate: interrupted.");
+            code = ExitCodes.INTERRUPTED;
+        } else {
+            err.println("tsmigrate: internal error: " + ConnectionSpec.redact(String.valueOf(e))
+                    + "; re-run with --verbose and report it.");
+            code = ExitCodes.INTERNAL_ERROR;
+        }
+        if (verbose) {
+            StringWriter trace = new StringWriter();
+            e.printStackTrace(new PrintWriter(trace));
+            err.print(ConnectionSpec.redact(trace.toString()));
+        }
+        return code;
+    }
+
+    private static String helpHint(CommandLine commandLine) {
+        String name = commandLine.getCommandSpec().qualifiedName();
+        return "; see '" + name + " --help'.";
+    }
+
+    static boolean verbose(ParseResult parseResult, Map<String, String> environment) {
+        for (ParseResult pr = parseResult; pr != null; pr = pr.subcommand()) {
+            if (pr.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return "true".equalsIgnoreCase(environment.get("TSMIGRATE_VERBOSE"));
+    }
+
+    private static void configureLogging(boolean verbose) {
+        if (LoggerFactory.getLogger("io.tsmigrate") instanceof Logger logger) {
+            logger.setLevel(verbose ? Level.DEBUG : Level.INFO);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package io.tsmigrate.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+/** {@code tsmigrate}: the command group. */
+@Command(name = "tsmigrate",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        usageHelpAutoWidth = true,
+        description = {
+            "Moves a live PostgreSQL database onto TimescaleDB with the dual-write and backfill method.",
+            "",
+            "Connections are libpq URIs (postgres://user:password@host:port/db?sslmode=...) given with "
+                + "--source/--target or the SOURCE/TARGET environment variables. Any other option can also be "
+                + "set as TSMIGRATE_<OPTION> (for example TSMIGRATE_PG_BINDIR for --pg-bindir).",
+            ""
+        },
+        footer = ExitCodes.HELP,
+        subcommands = {DoctorCommand.class})
+final class TsmigrateCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "Log decisions and show stack traces for failures.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return ExitCodes.USAGE;
+    }
+}

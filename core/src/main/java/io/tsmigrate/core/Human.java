@@ -1,0 +1,48 @@
+package io.tsmigrate.core;
+
+import java.time.Duration;
+import java.util.Locale;
+
+/** Numbers as people read them in reports: sizes, counts, rates, durations. */
+public final class Human {
+
+    private Human() {
+    }
+
+    /** Bytes in binary units: {@code 512 B}, {@code 1.5 MB}, {@code 2.0 GB} (1 GB = 1024^3 bytes). */
+    public static String bytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] units = {"kB", "MB", "GB", "TB", "PB"};
+        double value = bytes;
+        int unit = -1;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, value >= 100 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+    }
+
+    /** A count with thousands separators: {@code 2,000,000}. */
+    public static String count(long n) {
+        return String.format(Locale.ROOT, "%,d", n);
+    }
+
+    /** A duration as {@code 1h02m}, {@code 3m05s}, {@code 4.2s}. */
+    public static String duration(Duration d) {
+        long seconds = d.getSeconds();
+        if (seconds >= 3600) {
+            return String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, (seconds % 3600) / 60);
+        }
+        if (seconds >= 60) {
+            return String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
+        }
+        return String.format(Locale.ROOT, "%.1fs", d.toMillis() / 1000.0);
+    }
+
+    /** A rate per second: {@code 850,000/s}. */
+    public static String rate(double perSecond) {
+        return String.format(Locale.ROOT, "%,.0f/s", perSecond);
+    }
+}

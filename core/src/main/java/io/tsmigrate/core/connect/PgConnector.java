@@ -1,0 +1,143 @@
+package io.tsmigrate.core.connect;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.TsmigrateException.Kind;
+
+import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Optional;
+
+/**
+ * Opens JDBC connections for a {@link ConnectionSpec} and turns a failed login into one sentence
+ * that names the server, keeps the server's reason and says what to do.
+ *
+ * <p>Every session is set up alike on both sides ({@code TimeZone=UTC}, {@code DateStyle=ISO},
+ * {@code extra_float_digits=3}, {@code bytea_output=hex}, {@code IntervalStyle=postgres}), so that
+ * the text form of a value is the same on the source and the target whatever their settings.
+ */
+public final class PgConnector {
+
+    /** The session settings every tsmigrate session runs with; text forms depend on them. */
+    public static final String SESSION_SETTINGS = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+            + "SET extra_float_digits = 3; SET bytea_output = 'hex'; SET IntervalStyle = 'postgres'";
+
+    private PgConnector() {
+    }
+
+    /**
+     * Opens a connection; the caller closes it.
+     *
+     * @throws TsmigrateException of kind CONNECTION when the server cannot be reached or refuses
+     */
+    public static Connection open(ConnectionSpec spec) {
+        ConnectionSpec.JdbcSettings jdbc = spec.jdbc();
+        Connection connection;
+        try {
+            connection = DriverManager.getConnection(jdbc.url(), jdbc.properties());
+        } catch (SQLException e) {
+            throw new TsmigrateException(Kind.CONNECTION, explain(spec, e), e);
+        }
+        try (Statement st = connection.createStatement()) {
+            st.execute(SESSION_SETTINGS);
+            return connection;
+        } catch (SQLException e) {
+            closeQuietly(connection);
+            throw new TsmigrateException(Kind.CONNECTION,
+                    "cannot set up a session on the " + spec.label() + " (" + spec.describe() + "): " + e.getMessage() + ".", e);
+        }
+    }
+
+    /** One sentence for a failed login: what happened, the server's words, what to do. */
+    static String explain(ConnectionSpec spec, SQLException e) {
+        String where = spec.label() + " (" + spec.describe() + ")";
+        String state = Optional.ofNullable(e.getSQLState()).orElse("");
+        String server = serverMessage(e);
+        Throwable cause = rootCause(e);
+        if (cause instanceof UnknownHostException) {
+            return "cannot connect to the " + where + ": unknown host \"" + cause.getMessage()
+                    + "\"; check the host name in the connection string.";
+        }
+        if (cause instanceof ConnectException) {
+            return "cannot connect to the " + where + ": connection refused; check the host and port, "
+                    + "and that the server is running and accepts TCP/IP connections.";
+        }
+        if (cause instanceof SocketTimeoutException) {
+            return "cannot connect to the " + where + ": timed out; check the host, the port and any firewall "
+                    + "in between (connect_timeout sets the wait).";
+        }
+        if (cause instanceof SocketException && cause.getMessage() != null
+                && cause.getMessage().startsWith("cannot connect to the server's socket")) {
+            return "cannot connect to the " + where + ": no server is listening on that Unix socket; "
+                    + "check the socket directory and port, and that the server is running.";
+        }
+        switch (state) {
+            case "28P01":
+                return "cannot log in to the " + where + ": " + server
+                        + "; check the user name and password in the connection string.";
+            case "28000":
+                if (server.contains("pg_hba.conf")) {
+                    return "cannot log in to the " + where + ": " + server
+                            + "; add a pg_hba.conf entry for this client, or connect with sslmode=require "
+                            + "if the server only accepts SSL connections.";
+                }
+                return "cannot log in to the " + where + ": " + server + "; check the user name.";
+            case "3D000":
+                return "cannot connect to the " + where + ": database \"" + spec.database()
+                        + "\" does not exist; create it (createdb) or fix the database name in the connection string.";
+            case "08004":
+                if (server.contains("SSL")) {
+                    return "cannot connect to the " + where + ": the server does not accept SSL but the "
+                            + "connection string requires it; use sslmode=prefer or enable SSL on the server.";
+                }
+                break;
+            case "53300":
+                return "cannot connect to the " + where + ": " + server
+                        + "; close idle sessions or raise max_connections.";
+            case "57P03":
+                return "cannot connect to the " + where + ": " + server + "; wait for the server and try again.";
+            default:
+                break;
+        }
+        return "cannot connect to the " + where + ": " + server
+                + (state.isEmpty() ? "" : " (SQLSTATE " + state + ")") + "; check the connection string.";
+    }
+
+    /** The server's message without pgjdbc's "FATAL: " prefix and trailing detail lines. */
+    private static String serverMessage(SQLException e) {
+        String message = Optional.ofNullable(e.getMessage()).orElse(e.getClass().getSimpleName());
+        int newline = message.indexOf('\n');
+        if (newline > 0) {
+            message = message.substring(0, newline);
+        }
+        message = message.replaceFirst("^(FATAL|ERROR):\\s+", "");
+        if (message.endsWith(".")) {
+            message = message.substring(0, message.length() - 1);
+        }
+        return ConnectionSpec.redact(message);
+    }
+
+    private static Throwable rootCause(Throwable t) {
+        Throwable cause = t;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    public static void closeQuietly(AutoCloseable closeable) {
+        if (closeable == null) {
+            return;
+        }
+        try {
+            closeable.close();
+        } catch (Exception ignored) {
+            // Closing after a failure: the first error is the one worth reporting.
+        }
+    }
+}

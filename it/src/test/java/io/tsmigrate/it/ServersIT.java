@@ -1,0 +1,56 @@
+package io.tsmigrate.it;
+
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.pgtools.PgInstallations;
+import io.tsmigrate.testkit.PgServersExtension;
+import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.testkit.TestServers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.Map;
+
+import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.testkit.TestDatabases.queryString;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The testkit's servers are real, separate, and as the migration needs them. */
+@ExtendWith(PgServersExtension.class)
+class ServersIT {
+
+    @Test
+    void targetHasTimescaledbPreloadedAndSourceDoesNot(TestDatabases db) {
+        assertThat(queryString(db.target(), "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"))
+                .matches("2\\.\\d+\\.\\d+.*");
+        assertThat(queryString(db.target(), "SHOW shared_preload_libraries")).contains("timescaledb");
+        assertThat(queryLong(db.source(), "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"))
+                .isZero();
+    }
+
+    @Test
+    void sourceRunsAnOlderMajorWhereOneIsInstalled(TestDatabases db) {
+        long sourceMajor = queryLong(db.source(), "SELECT current_setting('server_version_num')::int / 10000");
+        long targetMajor = queryLong(db.target(), "SELECT current_setting('server_version_num')::int / 10000");
+        assumeTrue(PgInstallations.find().stream().map(PgInstallations.Installation::major).distinct().count() > 1,
+                "only one PostgreSQL major is installed");
+        assertThat(sourceMajor).isLessThan(targetMajor);
+    }
+
+    @Test
+    void eachTestClassGetsItsOwnDatabases(TestDatabases db) {
+        assertThat(db.source().database()).startsWith("t_serversit_");
+        assertThat(queryLong(db.source(), "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"))
+                .isZero();
+    }
+
+    @Test
+    void connectsThroughTheServersUnixSocket(TestServers servers, TestDatabases db) {
+        assumeTrue(servers.pair().isPresent(), "the suite runs against existing servers");
+        var source = servers.pair().get().source();
+        ConnectionSpec socket = ConnectionSpec.parse("postgres://postgres@/" + db.source().database()
+                + "?host=" + source.socketDirectory() + "&port=" + source.port(), "source", Map.of());
+        assertThat(queryString(socket, "SELECT coalesce(inet_server_addr()::text, 'unix socket')")).isEqualTo("unix socket");
+        assertThat(queryLong(socket, "SELECT count(*) FROM generate_series(1, 100000)")).isEqualTo(100000);
+    }
+}
