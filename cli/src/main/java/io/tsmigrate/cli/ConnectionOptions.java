@@ -26,6 +26,12 @@ final class ConnectionOptions {
         return parse(target, "target", "--target", "TARGET");
     }
 
+    /** The target, when one was given (commands for which it is optional). */
+    java.util.Optional<ConnectionSpec> optionalTarget() {
+        return target == null || target.isBlank() ? java.util.Optional.empty()
+                : java.util.Optional.of(ConnectionSpec.parse(target, "target"));
+    }
+
     private static ConnectionSpec parse(String text, String label, String flag, String variable) {
         if (text == null || text.isBlank()) {
             throw TsmigrateException.usage("no " + label + " database given; pass " + flag

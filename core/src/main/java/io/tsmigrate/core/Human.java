@@ -24,6 +24,30 @@ public final class Human {
         return String.format(Locale.ROOT, value >= 100 ? "%.0f %s" : "%.1f %s", value, units[unit]);
     }
 
+    /**
+     * Parses a size as people write it: {@code 16GB}, {@code 512 MB}, {@code 2TB}, {@code 1048576}
+     * (binary units: 1 GB = 1024^3 bytes). Zero is allowed.
+     *
+     * @throws TsmigrateException (USAGE) naming {@code what} and the bad value
+     */
+    public static long parseBytes(String text, String what) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\s*(\\d+(?:\\.\\d+)?)\\s*(b|kb|k|mb|m|gb|g|tb|t)?\\s*")
+                .matcher(text);
+        if (!m.matches()) {
+            throw TsmigrateException.usage(what + " \"" + text + "\" is not a size; write it as 512MB, 16GB or 1TB.");
+        }
+        double value = Double.parseDouble(m.group(1));
+        String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
+        long factor = switch (unit.charAt(0)) {
+            case 'k' -> 1L << 10;
+            case 'm' -> 1L << 20;
+            case 'g' -> 1L << 30;
+            case 't' -> 1L << 40;
+            default -> 1L;
+        };
+        return (long) (value * factor);
+    }
+
     /** A count with thousands separators: {@code 2,000,000}. */
     public static String count(long n) {
         return String.format(Locale.ROOT, "%,d", n);

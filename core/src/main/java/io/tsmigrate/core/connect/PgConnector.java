@@ -57,7 +57,7 @@ public final class PgConnector {
     static String explain(ConnectionSpec spec, SQLException e) {
         String where = spec.label() + " (" + spec.describe() + ")";
         String state = Optional.ofNullable(e.getSQLState()).orElse("");
-        String server = serverMessage(e);
+        String server = PgErrors.message(e);
         Throwable cause = rootCause(e);
         if (cause instanceof UnknownHostException) {
             return "cannot connect to the " + where + ": unknown host \"" + cause.getMessage()
@@ -106,20 +106,6 @@ public final class PgConnector {
         }
         return "cannot connect to the " + where + ": " + server
                 + (state.isEmpty() ? "" : " (SQLSTATE " + state + ")") + "; check the connection string.";
-    }
-
-    /** The server's message without pgjdbc's "FATAL: " prefix and trailing detail lines. */
-    private static String serverMessage(SQLException e) {
-        String message = Optional.ofNullable(e.getMessage()).orElse(e.getClass().getSimpleName());
-        int newline = message.indexOf('\n');
-        if (newline > 0) {
-            message = message.substring(0, newline);
-        }
-        message = message.replaceFirst("^(FATAL|ERROR):\\s+", "");
-        if (message.endsWith(".")) {
-            message = message.substring(0, message.length() - 1);
-        }
-        return ConnectionSpec.redact(message);
     }
 
     private static Throwable rootCause(Throwable t) {

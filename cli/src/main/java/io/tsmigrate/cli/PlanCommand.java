@@ -1,0 +1,175 @@
+package io.tsmigrate.cli;
+
+import io.tsmigrate.core.Human;
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.json.Json;
+import io.tsmigrate.core.plan.Candidate;
+import io.tsmigrate.core.plan.Hazard;
+import io.tsmigrate.core.plan.Plan;
+import io.tsmigrate.core.plan.PlanFile;
+import io.tsmigrate.core.plan.PlanOptions;
+import io.tsmigrate.core.plan.PlanReport;
+import io.tsmigrate.core.plan.Planner;
+import io.tsmigrate.core.plan.TablePattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code tsmigrate plan}: runbook steps 3b and 2. */
+@Command(name = "plan", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+        description = {
+            "Chooses the hypertables and reports every hazard (runbook steps 3b and 2).",
+            "",
+            "Reads the source catalog, scores every table with a time column (size, rows, append-mostly "
+                + "order, an index on the time column, recent data), recommends a chunk interval (one chunk with "
+                + "its indexes in about 25% of the target's memory) and compression settings, lists hazards with "
+                + "their remedies (keys without the time column, foreign keys, SERIAL ids under dual-write, "
+                + "partitioning and inheritance, triggers and rules, NULL or future times, ...), groups the "
+                + "hypertables by time type (each group needs its own completion point T), and writes an "
+                + "editable plan file that the later steps follow.",
+            ""
+        })
+final class PlanCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ConnectionOptions connections;
+
+    @Option(names = "--min-size", paramLabel = "SIZE", defaultValue = "1GB",
+            description = "Choose tables at least this large (with indexes and TOAST). Default: ${DEFAULT-VALUE}.")
+    String minSize;
+
+    @Option(names = "--include", paramLabel = "PATTERN",
+            description = "Choose tables matching this pattern whatever their size (schema.table, * and ? allowed; repeatable).")
+    List<String> include = new ArrayList<>();
+
+    @Option(names = "--exclude", paramLabel = "PATTERN",
+            description = "Never choose tables matching this pattern (repeatable).")
+    List<String> exclude = new ArrayList<>();
+
+    @Option(names = "--target-memory", paramLabel = "SIZE",
+            description = "The target's memory, for chunk sizing. Default: 4 x the target's shared_buffers "
+                    + "when --target is given, else 8GB.")
+    String targetMemory;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", defaultValue = PlanFile.DEFAULT_NAME,
+            description = "Where to write the plan. Default: ${DEFAULT-VALUE}.")
+    Path output;
+
+    @Option(names = "--force", description = "Overwrite an existing plan file (it may hold your edits).")
+    boolean force;
+
+    @Option(names = "--check", paramLabel = "FILE",
+            description = "Check an edited plan file against the live source instead of planning.")
+    Path check;
+
+    @Option(names = "--json", description = "Print the report as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        if (check != null) {
+            Plan plan = Planner.check(check, connections.source());
+            if (json) {
+                out.println(Json.write(Map.of("plan_file", check.toString(), "valid", true, "plan", plan)));
+            } else {
+                out.println(check + ": the plan matches the source; " + plan.hypertables().size() + " hypertable"
+                        + (plan.hypertables().size() == 1 ? "" : "s")
+                        + (plan.hypertables().isEmpty() ? "" : " (" + String.join(", ",
+                        plan.hypertables().stream().map(h -> h.table() + " on " + h.timeColumn()).toList()) + ")") + ".");
+            }
+            return ExitCodes.OK;
+        }
+        if (Files.exists(output) && !force) {
+            throw TsmigrateException.usage(output + " already exists (it may hold your edits); pass --force to "
+                    + "overwrite it, or --output to write the plan elsewhere.");
+        }
+        Optional<Long> memory = Optional.ofNullable(targetMemory).map(m -> Human.parseBytes(m, "--target-memory"));
+        if (memory.isPresent() && memory.get() == 0) {
+            throw TsmigrateException.usage("--target-memory must be greater than zero; give the target's memory, such as 16GB.");
+        }
+        PlanOptions options = new PlanOptions(Human.parseBytes(minSize, "--min-size"),
+                include.stream().map(TablePattern::parse).toList(), exclude.stream().map(TablePattern::parse).toList(),
+                memory, Clock.systemUTC());
+        PlanReport report = Planner.plan(connections.source(), connections.optionalTarget(), options);
+        write(output, PlanFile.write(report, options.clock().instant()));
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("plan_file", output.toString());
+            doc.put("report", report);
+            out.println(Json.write(doc));
+        } else {
+            render(report, out);
+            out.println();
+            int n = report.plan().hypertables().size();
+            out.println("Plan written to " + output + " (" + n + " hypertable" + (n == 1 ? "" : "s") + "). "
+                    + "Edit it, then check it: tsmigrate plan --check " + output);
+        }
+        return ExitCodes.OK;
+    }
+
+    private static void write(Path file, String text) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, ".tsmigrate-plan", ".tmp");
+        try {
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    static void render(PlanReport report, PrintWriter out) {
+        long chosen = report.candidates().stream().filter(Candidate::chosen).count();
+        out.printf(Locale.ROOT, "Candidates: %d of %d tables have a time column; %d chosen%n",
+                report.candidates().size(), report.tablesInspected(), chosen);
+        for (Candidate c : report.candidates()) {
+            out.printf(Locale.ROOT, "  %-7s %s  %s, %s rows, time column %s (%s), score %d%n",
+                    c.chosen() ? "chosen" : "-", c.table(), Human.bytes(c.totalBytes()), Human.count(c.estimatedRows()),
+                    c.timeColumn(), c.timeType().label(), c.score());
+            if (c.chosen()) {
+                out.println("          score: " + String.join("; ", c.reasons()));
+                out.println("          chunk interval " + c.chunkExplanation());
+                out.println("          compression: " + (c.segmentBy().isEmpty() ? "no grouping column found"
+                        : "segment by " + String.join(", ", c.segmentBy())) + ", order by " + String.join(", ", c.orderBy())
+                        + " (needs TimescaleDB with the timescale license)");
+            } else {
+                out.println("          " + c.decision());
+            }
+        }
+        out.println();
+        out.printf(Locale.ROOT, "Hazards: %d blocker(s), %d warning(s), %d note(s)%n", report.count(Hazard.Severity.BLOCKER),
+                report.count(Hazard.Severity.WARNING), report.count(Hazard.Severity.NOTE));
+        for (Hazard h : report.hazards()) {
+            out.printf(Locale.ROOT, "  %-8s %s: %s%n", h.severity().name().toLowerCase(Locale.ROOT), h.code(), h.message());
+            out.println("           remedy: " + h.remedy());
+        }
+        out.println();
+        out.println("Time-type groups (each needs its own completion point T):");
+        if (report.timeGroups().isEmpty()) {
+            out.println("  none: no hypertable chosen");
+        }
+        report.timeGroups().forEach((type, tables) -> out.println("  " + type.label() + ": "
+                + String.join(", ", tables.stream().map(Object::toString).toList())));
+    }
+}

@@ -1,0 +1,59 @@
+package io.tsmigrate.core.plan;
+
+import io.tsmigrate.core.catalog.TableRef;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The contract every later step follows: which tables become hypertables and how. Written to and
+ * read from {@code tsmigrate-plan.yaml} by {@link PlanFile}; kept in the target's state by the
+ * schema step. Tables not listed are plain tables: pg_dump copies their rows.
+ */
+public record Plan(int version, List<Hypertable> hypertables) {
+
+    public static final int VERSION = 1;
+
+    public Plan {
+        hypertables = List.copyOf(hypertables);
+    }
+
+    /**
+     * One table to become a hypertable.
+     *
+     * @param timeUnit    for an integer time column: the epoch unit its values count, if known
+     * @param extendKeys  add the time column to primary keys and unique constraints that lack it
+     */
+    public record Hypertable(TableRef table, String timeColumn, ChunkInterval chunkInterval,
+                             Optional<EpochUnit> timeUnit, Compression compression, boolean extendKeys) {
+        public Hypertable {
+            Objects.requireNonNull(table, "table");
+            Objects.requireNonNull(timeColumn, "timeColumn");
+            Objects.requireNonNull(chunkInterval, "chunkInterval");
+            Objects.requireNonNull(timeUnit, "timeUnit");
+            Objects.requireNonNull(compression, "compression");
+        }
+    }
+
+    /**
+     * Compression settings for a hypertable (they need a TimescaleDB with the timescale license).
+     *
+     * @param orderBy entries such as {@code time DESC}
+     * @param after   compress chunks older than this (the compression policy), e.g. {@code 7 days}
+     */
+    public record Compression(boolean enabled, List<String> segmentBy, List<String> orderBy, Optional<ChunkInterval> after) {
+        public Compression {
+            segmentBy = List.copyOf(segmentBy);
+            orderBy = List.copyOf(orderBy);
+        }
+
+        public static Compression off() {
+            return new Compression(false, List.of(), List.of(), Optional.empty());
+        }
+    }
+
+    public Optional<Hypertable> hypertable(TableRef table) {
+        return hypertables.stream().filter(h -> h.table().equals(table)).findFirst();
+    }
+}
