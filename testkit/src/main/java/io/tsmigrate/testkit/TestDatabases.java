@@ -48,12 +48,12 @@ public final class TestDatabases implements AutoCloseable {
 
     /** The source database's URI with its password, as a user would pass it to tsmigrate. */
     public String sourceUri() {
-        return servers.pair().map(p -> p.source().uri(source.database())).orElseGet(() -> uriOf(source));
+        return uri(source);
     }
 
     /** The target database's URI with its password. */
     public String targetUri() {
-        return servers.pair().map(p -> p.target().uri(target.database())).orElseGet(() -> uriOf(target));
+        return uri(target);
     }
 
     /** One more, empty target database (dropped with the others), with or without timescaledb. */
@@ -120,9 +120,15 @@ public final class TestDatabases implements AutoCloseable {
         }
     }
 
-    private String uriOf(ConnectionSpec spec) {
+    /** {@code postgres://user:password@host:port/db} for any login on the suite's servers. */
+    public static String uri(ConnectionSpec spec) {
         ConnectionSpec.Endpoint endpoint = spec.endpoints().get(0);
-        return "postgres://" + spec.user() + spec.password().map(p -> ":" + p).orElse("") + "@" + endpoint + "/" + spec.database();
+        return "postgres://" + encode(spec.user()) + spec.password().map(p -> ":" + encode(p)).orElse("") + "@" + endpoint
+                + "/" + encode(spec.database());
+    }
+
+    private static String encode(String part) {
+        return java.net.URLEncoder.encode(part, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     private static String databaseName(String owner) {

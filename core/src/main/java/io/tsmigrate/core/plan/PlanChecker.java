@@ -80,7 +80,7 @@ public final class PlanChecker {
                 }
             }
             for (String entry : e.orderBy()) {
-                String col = orderByColumn(entry);
+                String col = orderByColumnOf(entry);
                 if (table.column(col).isEmpty()) {
                     throw fail(draft, e.lineOf("compression.order_by"), "order_by names column \"" + col
                             + "\", which " + ref + " does not have");
@@ -139,7 +139,7 @@ public final class PlanChecker {
     }
 
     /** The column of an order_by entry such as {@code time DESC NULLS LAST} or {@code "My Col" ASC}. */
-    static String orderByColumn(String entry) {
+    public static String orderByColumnOf(String entry) {
         String s = entry.strip();
         if (s.startsWith("\"")) {
             int close = s.indexOf('"', 1);

@@ -42,12 +42,7 @@ public record TargetProfile(Optional<String> timescaledbVersion, Optional<String
 
     /** Whether TimescaleDB on the target is at least {@code major.minor}; empty when unknown. */
     public Optional<Boolean> timescaledbAtLeast(int major, int minor) {
-        return timescaledbVersion.map(v -> {
-            String[] parts = v.split("[.-]");
-            int ma = Integer.parseInt(parts[0]);
-            int mi = parts.length > 1 ? Integer.parseInt(parts[1].replaceAll("\\D.*", "")) : 0;
-            return ma > major || (ma == major && mi >= minor);
-        });
+        return timescaledbVersion.map(v -> io.tsmigrate.core.Versions.atLeast(v, major, minor));
     }
 
     public boolean canCompress() {

@@ -1,0 +1,93 @@
+package io.tsmigrate.core.schema;
+
+import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.plan.Plan;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Compression during the migration: settings and policies as the plan asks (where the target's
+ * license allows), then every compression policy on the migrated hypertables paused, so that the
+ * backfill does not race the policy into compressed chunks. Exactly the jobs tsmigrate paused are
+ * recorded in {@code tsmigrate.paused_job}; the backfill re-enables those and no others.
+ */
+final class CompressionStep {
+
+    private CompressionStep() {
+    }
+
+    /** The target's TimescaleDB license ({@code apache} or {@code timescale}). */
+    static String license(Connection target) throws SQLException {
+        try (Statement st = target.createStatement();
+             ResultSet rs = st.executeQuery("SELECT coalesce(current_setting('timescaledb.license', true), 'apache')")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** Whether the hypertable already has compression settings. */
+    static boolean hasSettings(Connection target, TableRef table) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("SELECT coalesce(bool_or(compression_enabled), false) "
+                + "FROM timescaledb_information.hypertables WHERE hypertable_schema = ? AND hypertable_name = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    /**
+     * Pauses the scheduled compression policies of {@code tables} and records them.
+     *
+     * @return the paused job ids, as "job N on table"
+     */
+    static List<String> pausePolicies(Connection target, List<Plan.Hypertable> tables, boolean dryRun,
+                                      List<String> commands) throws SQLException {
+        List<String> paused = new ArrayList<>();
+        for (Plan.Hypertable h : tables) {
+            List<Integer> jobs = new ArrayList<>();
+            try (PreparedStatement ps = target.prepareStatement("SELECT job_id FROM timescaledb_information.jobs "
+                    + "WHERE proc_name = 'policy_compression' AND hypertable_schema = ? AND hypertable_name = ? "
+                    + "AND scheduled ORDER BY job_id")) {
+                ps.setString(1, h.table().schema());
+                ps.setString(2, h.table().name());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        jobs.add(rs.getInt(1));
+                    }
+                }
+            }
+            for (int job : jobs) {
+                String sql = "SELECT alter_job(" + job + ", scheduled => false)";
+                commands.add(sql);
+                if (!dryRun) {
+                    target.setAutoCommit(false);
+                    try (Statement st = target.createStatement();
+                         PreparedStatement record = target.prepareStatement("INSERT INTO tsmigrate.paused_job (job_id, hypertable) "
+                                 + "VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET resumed_at = NULL, paused_at = now()")) {
+                        st.execute(sql);
+                        record.setInt(1, job);
+                        record.setString(2, h.table().toString());
+                        record.executeUpdate();
+                        target.commit();
+                    } catch (SQLException e) {
+                        target.rollback();
+                        throw e;
+                    } finally {
+                        target.setAutoCommit(true);
+                    }
+                }
+                paused.add("paused compression policy job " + job + " on " + h.table());
+            }
+        }
+        return paused;
+    }
+}

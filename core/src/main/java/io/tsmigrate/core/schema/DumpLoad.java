@@ -1,0 +1,216 @@
+package io.tsmigrate.core.schema;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.TsmigrateException.Kind;
+import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.pgtools.ClientTools;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Runbook steps 3c and 3d as one atomic pipe: {@code pg_dump} of the source (schema, and the data
+ * of every table that is not a hypertable) streams through {@link DumpRewriter} into {@code psql}
+ * on the target, inside one transaction that commits only when pg_dump has finished successfully.
+ * A failure anywhere leaves the target as it was; no temporary file is written.
+ */
+final class DumpLoad {
+
+    /** A command line and the environment it needs (the password, never on the command line). */
+    record Command(List<String> args, Map<String, String> environment) {
+        /** The command as a shell would read it; the password is not part of it. */
+        String display() {
+            return args.stream().map(DumpLoad::shellQuote).collect(Collectors.joining(" "));
+        }
+    }
+
+    private DumpLoad() {
+    }
+
+    static Command pgDump(ClientTools.Tool tool, ConnectionSpec source, List<TableRef> excludeData, List<TableRef> excludeTables) {
+        List<String> args = new ArrayList<>(List.of(tool.path().toString(), "--format=plain", "--quote-all-identifiers",
+                "--no-tablespaces", "--no-owner", "--no-privileges", "--exclude-schema=tsmigrate"));
+        excludeData.forEach(t -> args.add("--exclude-table-data=" + pattern(t)));
+        excludeTables.forEach(t -> args.add("--exclude-table=" + pattern(t)));
+        args.add("--dbname=" + source.libpqConninfo());
+        return new Command(List.copyOf(args), source.libpqEnvironment());
+    }
+
+    static Command psql(ClientTools.Tool tool, ConnectionSpec target) {
+        return new Command(List.of(tool.path().toString(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--echo-errors",
+                "--dbname=" + target.libpqConninfo(), "-f", "-"), target.libpqEnvironment());
+    }
+
+    /** A pg_dump pattern that matches exactly this table: {@code "schema"."name"}. */
+    static String pattern(TableRef table) {
+        return table.quoted();
+    }
+
+    /**
+     * Runs the pipe.
+     *
+     * @param prelude     SQL run first in the same transaction (for example DROP of clashing tables)
+     * @param unpartition partitioned tables to create as plain tables
+     * @return what the rewriter changed, one line each
+     * @throws TsmigrateException (FAILED) with pg_dump's or psql's error; nothing was loaded then
+     */
+    static List<String> run(Command dump, Command psql, List<String> prelude, Set<TableRef> unpartition,
+                            int targetMajor) {
+        Process load = start(psql);
+        Process source;
+        try {
+            source = start(dump);
+        } catch (TsmigrateException e) {
+            load.destroyForcibly();
+            throw e;
+        }
+        Tail dumpErrors = Tail.of(source.getErrorStream(), "tsmigrate-pg_dump-stderr");
+        Tail loadErrors = Tail.of(load.getErrorStream(), "tsmigrate-psql-stderr");
+        Tail.of(load.getInputStream(), "tsmigrate-psql-stdout");
+        DumpRewriter rewriter;
+        boolean piped = true;
+        try {
+            Writer toPsql = new BufferedWriter(new OutputStreamWriter(load.getOutputStream(), StandardCharsets.ISO_8859_1), 1 << 16);
+            rewriter = new DumpRewriter(toPsql, unpartition, targetMajor);
+            try {
+                toPsql.write("BEGIN;\n");
+                for (String sql : prelude) {
+                    toPsql.write(sql + ";\n");
+                }
+                // ISO-8859-1 maps every byte to one char and back: the dump passes through unchanged.
+                new SqlScanner(rewriter).scan(new InputStreamReader(source.getInputStream(), StandardCharsets.ISO_8859_1));
+                toPsql.flush();
+            } catch (IOException e) {
+                piped = false; // psql stopped reading: it failed, its error says why
+                source.destroyForcibly();
+            }
+            int dumpExit = source.waitFor();
+            if (piped && dumpExit == 0) {
+                try {
+                    toPsql.write("COMMIT;\n");
+                    toPsql.close();
+                } catch (IOException e) {
+                    piped = false;
+                }
+            } else {
+                // Ending psql without COMMIT rolls the whole load back.
+                load.destroyForcibly();
+            }
+            int loadExit = load.waitFor();
+            dumpErrors.join();
+            loadErrors.join();
+            if (piped && dumpExit != 0) {
+                throw new TsmigrateException(Kind.FAILED, "pg_dump failed (exit " + dumpExit + "): "
+                        + dumpErrors.text() + "; nothing was loaded into the target.");
+            }
+            if (loadExit != 0 || !piped) {
+                throw new TsmigrateException(Kind.FAILED, "loading the dump into the target failed: "
+                        + psqlError(loadErrors.lines()) + "; nothing was loaded (one transaction): fix the cause and "
+                        + "re-run tsmigrate schema.");
+            }
+            return rewriter.changes();
+        } catch (InterruptedException e) {
+            source.destroyForcibly();
+            load.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while loading the dump; nothing was loaded.");
+        }
+    }
+
+    /** psql's error line and the statement that caused it, from its stderr. */
+    static String psqlError(List<String> lines) {
+        String error = lines.stream().filter(l -> l.contains("ERROR:") || l.contains("FATAL:")).findFirst()
+                .orElse(lines.isEmpty() ? "psql ended without an error message" : lines.get(lines.size() - 1));
+        String statement = lines.stream().filter(l -> l.contains("STATEMENT:")).findFirst()
+                .map(l -> l.substring(l.indexOf("STATEMENT:") + 10).strip()).orElse("");
+        if (statement.length() > 200) {
+            statement = statement.substring(0, 200) + "...";
+        }
+        String where = error.replaceFirst("^psql:<stdin>:(\\d+): .*$", "$1");
+        String message = error.replaceFirst("^psql:<stdin>:\\d+: ", "").replaceAll("\\s+", " ").strip();
+        return message + (where.matches("\\d+") ? " at line " + where + " of the dump" : "")
+                + (statement.isEmpty() ? "" : " (statement: " + statement + ")");
+    }
+
+    private static Process start(Command command) {
+        ProcessBuilder builder = new ProcessBuilder(command.args());
+        builder.environment().putAll(command.environment());
+        try {
+            return builder.start();
+        } catch (IOException e) {
+            throw new TsmigrateException(Kind.NOT_READY, "cannot start " + command.args().get(0) + ": " + e.getMessage()
+                    + "; install the PostgreSQL client tools or pass --pg-bindir.", e);
+        }
+    }
+
+    static String shellQuote(String arg) {
+        if (arg.matches("[A-Za-z0-9_./=:,@%+-]+")) {
+            return arg;
+        }
+        if (arg.indexOf('\'') >= 0 && arg.matches("[^\"$`\\\\!]*")) {
+            return "\"" + arg + "\"";
+        }
+        return "'" + arg.replace("'", "'\\''") + "'";
+    }
+
+    /** The last lines a process wrote to a stream, read on a thread of its own. */
+    private static final class Tail {
+        private static final int MAX_LINES = 50;
+        private final Deque<String> lines = new ArrayDeque<>();
+        private final Thread thread;
+
+        private Tail(InputStream in, String name) {
+            thread = new Thread(() -> read(in), name);
+            thread.setDaemon(true);
+        }
+
+        static Tail of(InputStream in, String name) {
+            Tail tail = new Tail(in, name);
+            tail.thread.start();
+            return tail;
+        }
+
+        private void read(InputStream in) {
+            try (var reader = new java.io.BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                    synchronized (lines) {
+                        lines.addLast(line);
+                        if (lines.size() > MAX_LINES) {
+                            lines.removeFirst();
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                // The process ended.
+            }
+        }
+
+        void join() throws InterruptedException {
+            thread.join(5_000);
+        }
+
+        List<String> lines() {
+            synchronized (lines) {
+                return List.copyOf(lines);
+            }
+        }
+
+        String text() {
+            return ConnectionSpec.redact(String.join(" ", lines()).strip());
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.tsmigrate.core.state;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * The migration's state lives in schema {@code tsmigrate} of the target, so that any number of
+ * workers on any machine share one migration and {@code status} can be asked from anywhere. This
+ * class creates and upgrades it: each version is a list of statements applied once, in order,
+ * under an advisory lock, and {@code tsmigrate.meta.schema_version} records how far it got.
+ */
+public final class StateSchema {
+
+    /** Advisory lock key that serializes upgrades of the state schema ("tsmi" in ASCII). */
+    private static final long UPGRADE_LOCK = 0x74736d69L;
+
+    private static final List<List<String>> VERSIONS = List.of(
+            List.of(
+                    "CREATE TABLE tsmigrate.meta (key text PRIMARY KEY, value text NOT NULL)",
+                    "CREATE TABLE tsmigrate.plan (id int PRIMARY KEY DEFAULT 1 CHECK (id = 1), plan jsonb NOT NULL, "
+                            + "source text NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())",
+                    "CREATE TABLE tsmigrate.step (name text PRIMARY KEY, status text NOT NULL "
+                            + "CHECK (status IN ('running', 'done', 'failed')), started_at timestamptz NOT NULL, "
+                            + "finished_at timestamptz, message text, detail jsonb)",
+                    "CREATE TABLE tsmigrate.event (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), "
+                            + "phase text NOT NULL, level text NOT NULL, message text NOT NULL, detail jsonb)",
+                    "CREATE TABLE tsmigrate.paused_job (job_id int PRIMARY KEY, hypertable text NOT NULL, "
+                            + "paused_at timestamptz NOT NULL DEFAULT now(), resumed_at timestamptz)",
+                    "CREATE TABLE tsmigrate.dropped_constraint (table_name text NOT NULL, constraint_name text NOT NULL, "
+                            + "definition text NOT NULL, reason text NOT NULL, dropped_at timestamptz NOT NULL DEFAULT now(), "
+                            + "PRIMARY KEY (table_name, constraint_name))"));
+
+    /** The version this build of tsmigrate writes. */
+    public static final int CURRENT = VERSIONS.size();
+
+    private StateSchema() {
+    }
+
+    /** Whether the target has the state schema at all (without creating it). */
+    public static boolean exists(Connection target) throws SQLException {
+        try (Statement st = target.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_regclass('tsmigrate.meta') IS NOT NULL")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /**
+     * Creates or upgrades the state schema to {@link #CURRENT}; safe to call from many processes at
+     * once. Commits its own transaction; the connection is left in auto-commit mode.
+     *
+     * @throws IllegalStateException when the target's state was written by a newer tsmigrate
+     */
+    public static void ensure(Connection target) throws SQLException {
+        boolean autoCommit = target.getAutoCommit();
+        target.setAutoCommit(false);
+        try (Statement st = target.createStatement()) {
+            st.execute("SELECT pg_advisory_xact_lock(" + UPGRADE_LOCK + ")");
+            st.execute("CREATE SCHEMA IF NOT EXISTS tsmigrate");
+            int version = 0;
+            try (ResultSet rs = st.executeQuery("SELECT to_regclass('tsmigrate.meta') IS NOT NULL")) {
+                rs.next();
+                if (rs.getBoolean(1)) {
+                    try (ResultSet v = st.executeQuery("SELECT value::int FROM tsmigrate.meta WHERE key = 'schema_version'")) {
+                        version = v.next() ? v.getInt(1) : 0;
+                    }
+                }
+            }
+            if (version > CURRENT) {
+                throw new IllegalStateException("the target's tsmigrate state is version " + version
+                        + ", newer than this tsmigrate understands (" + CURRENT + "); use a newer tsmigrate");
+            }
+            for (int v = version; v < CURRENT; v++) {
+                for (String sql : VERSIONS.get(v)) {
+                    st.execute(sql);
+                }
+            }
+            if (version < CURRENT) {
+                st.execute("INSERT INTO tsmigrate.meta (key, value) VALUES ('schema_version', '" + CURRENT + "') "
+                        + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value");
+            }
+            target.commit();
+        } catch (SQLException | RuntimeException e) {
+            target.rollback();
+            throw e;
+        } finally {
+            target.setAutoCommit(autoCommit);
+        }
+    }
+}
