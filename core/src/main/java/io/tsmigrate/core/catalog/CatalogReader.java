@@ -41,18 +41,38 @@ public final class CatalogReader {
             + "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
             + "AND d.objid = c.oid AND d.deptype = 'e')";
 
-    private static final String USER_TABLES_CTE = "WITH t AS (SELECT c.oid FROM pg_class c "
-            + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " + USER_TABLE + ") ";
-
     private final Connection connection;
+    private final String userTables;
 
-    private CatalogReader(Connection connection) {
+    private CatalogReader(Connection connection, String filter) {
         this.connection = connection;
+        this.userTables = "WITH t AS (SELECT c.oid FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " + USER_TABLE + filter + ") ";
     }
 
     /** Reads the catalog of the database {@code connection} is connected to. */
     public static Catalog read(Connection connection) throws SQLException {
-        return new CatalogReader(connection).read();
+        return new CatalogReader(connection, "").read();
+    }
+
+    /**
+     * Reads only these tables and their partitions (for steps that act on the plan's tables, so
+     * that a database of many tables costs them nothing). Foreign keys from other tables into these
+     * are not seen.
+     */
+    public static Catalog read(Connection connection, java.util.Collection<TableRef> tables) throws SQLException {
+        StringBuilder values = new StringBuilder();
+        for (TableRef t : tables) {
+            values.append(values.length() > 0 ? ", " : "").append("('").append(t.schema().replace("'", "''"))
+                    .append("', '").append(t.name().replace("'", "''")).append("')");
+        }
+        if (values.length() == 0) {
+            values.append("(NULL, NULL)");
+        }
+        String wanted = "SELECT c2.oid FROM pg_class c2 JOIN pg_namespace n2 ON n2.oid = c2.relnamespace "
+                + "WHERE (n2.nspname, c2.relname) IN (VALUES " + values + ")";
+        return new CatalogReader(connection, " AND (c.oid IN (" + wanted + ") OR (c.relispartition AND EXISTS "
+                + "(SELECT 1 FROM pg_partition_ancestors(c.oid) a WHERE a.relid IN (" + wanted + "))))").read();
     }
 
     private record RawTable(long oid, TableRef ref, char kind, boolean unlogged, String tablespace,
@@ -61,7 +81,7 @@ public final class CatalogReader {
 
     private Catalog read() throws SQLException {
         Map<Long, RawTable> raw = new HashMap<>();
-        query(USER_TABLES_CTE + "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence = 'u', ts.spcname, "
+        query(userTables + "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence = 'u', ts.spcname, "
                 + "c.reltuples, pg_total_relation_size(c.oid) FROM t JOIN pg_class c ON c.oid = t.oid "
                 + "JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace", rs -> {
             long oid = rs.getLong(1);
@@ -72,7 +92,7 @@ public final class CatalogReader {
         Map<Long, Long> partitionParent = new HashMap<>();
         Map<Long, List<Long>> inheritParents = new HashMap<>();
         Map<Long, List<Long>> children = new HashMap<>();
-        query(USER_TABLES_CTE + "SELECT i.inhrelid, i.inhparent, c.relispartition FROM pg_inherits i "
+        query(userTables + "SELECT i.inhrelid, i.inhparent, c.relispartition FROM pg_inherits i "
                 + "JOIN t ON t.oid = i.inhrelid JOIN pg_class c ON c.oid = i.inhrelid ORDER BY i.inhrelid, i.inhseqno", rs -> {
             long child = rs.getLong(1);
             long parent = rs.getLong(2);
@@ -89,12 +109,12 @@ public final class CatalogReader {
         Map<Long, List<Constraint>> constraints = readConstraints(attnames, raw);
         Map<Long, List<Index>> indexes = readIndexes(attnames);
         Map<Long, List<Trigger>> triggers = new HashMap<>();
-        query(USER_TABLES_CTE + "SELECT tg.tgrelid, tg.tgname, tg.tgenabled <> 'D', pg_get_triggerdef(tg.oid) "
+        query(userTables + "SELECT tg.tgrelid, tg.tgname, tg.tgenabled <> 'D', pg_get_triggerdef(tg.oid) "
                 + "FROM pg_trigger tg JOIN t ON t.oid = tg.tgrelid WHERE NOT tg.tgisinternal ORDER BY 1, 2", rs ->
                 triggers.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
                         .add(new Trigger(rs.getString(2), rs.getBoolean(3), rs.getString(4))));
         Map<Long, List<String>> rules = new HashMap<>();
-        query(USER_TABLES_CTE + "SELECT r.ev_class, r.rulename FROM pg_rewrite r JOIN t ON t.oid = r.ev_class "
+        query(userTables + "SELECT r.ev_class, r.rulename FROM pg_rewrite r JOIN t ON t.oid = r.ev_class "
                 + "WHERE r.rulename <> '_RETURN' ORDER BY 1, 2", rs ->
                 rules.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getString(2)));
 
@@ -151,7 +171,7 @@ public final class CatalogReader {
         // Statistics are fetched for every column in the same pass; for a partitioned parent they
         // come from its first analysed partition with statistics when the parent has none.
         Map<String, ColumnStats> stats = new HashMap<>();
-        query(USER_TABLES_CTE + "SELECT s.schemaname, s.tablename, s.attname, s.null_frac, s.n_distinct, s.correlation, "
+        query(userTables + "SELECT s.schemaname, s.tablename, s.attname, s.null_frac, s.n_distinct, s.correlation, "
                 + "(s.histogram_bounds::text::text[])[1], "
                 + "(s.histogram_bounds::text::text[])[array_length(s.histogram_bounds::text::text[], 1)] "
                 + "FROM pg_stats s JOIN pg_namespace n ON n.nspname = s.schemaname "
@@ -164,7 +184,7 @@ public final class CatalogReader {
                             Optional.ofNullable(rs.getString(7)), Optional.ofNullable(rs.getString(8))));
         });
         Map<Long, List<Column>> columns = new HashMap<>();
-        query(USER_TABLES_CTE + "SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), "
+        query(userTables + "SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), "
                 + "bt.typname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '', a.attidentity "
                 + "FROM pg_attribute a JOIN t ON t.oid = a.attrelid "
                 + "JOIN pg_type ty ON ty.oid = a.atttypid "
@@ -189,7 +209,7 @@ public final class CatalogReader {
     private Map<Long, List<Constraint>> readConstraints(Map<Long, Map<Integer, String>> attnames,
                                                         Map<Long, RawTable> raw) throws SQLException {
         Map<Long, List<Constraint>> constraints = new HashMap<>();
-        query(USER_TABLES_CTE + "SELECT k.conrelid, k.conname, k.contype, k.conkey, k.confrelid, k.confkey, "
+        query(userTables + "SELECT k.conrelid, k.conname, k.contype, k.conkey, k.confrelid, k.confkey, "
                 + "pg_get_constraintdef(k.oid), fn.nspname, fc.relname "
                 + "FROM pg_constraint k JOIN t ON t.oid = k.conrelid "
                 + "LEFT JOIN pg_class fc ON fc.oid = k.confrelid LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace "
@@ -228,7 +248,7 @@ public final class CatalogReader {
 
     private Map<Long, List<Index>> readIndexes(Map<Long, Map<Integer, String>> attnames) throws SQLException {
         Map<Long, List<Index>> indexes = new HashMap<>();
-        query(USER_TABLES_CTE + "SELECT i.indrelid, ic.relname, i.indisunique, i.indisprimary, "
+        query(userTables + "SELECT i.indrelid, ic.relname, i.indisunique, i.indisprimary, "
                 + "i.indkey::int2[], pg_get_indexdef(i.indexrelid) "
                 + "FROM pg_index i JOIN t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid "
                 + "ORDER BY 1, 2", rs -> {

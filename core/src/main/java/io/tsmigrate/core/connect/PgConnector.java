@@ -53,6 +53,23 @@ public final class PgConnector {
         }
     }
 
+    /**
+     * Opens a connection, waiting out transient failures (a server restarting, connections
+     * dropped) with backoff for up to {@code attempts} tries.
+     */
+    public static Connection openPatiently(ConnectionSpec spec, int attempts) throws InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return open(spec);
+            } catch (TsmigrateException e) {
+                if (attempt >= attempts || !PgErrors.isTransient(e)) {
+                    throw e;
+                }
+                Thread.sleep(Math.min(15_000L, 500L << Math.min(attempt - 1, 5)));
+            }
+        }
+    }
+
     /** One sentence for a failed login: what happened, the server's words, what to do. */
     static String explain(ConnectionSpec spec, SQLException e) {
         String where = spec.label() + " (" + spec.describe() + ")";

@@ -29,7 +29,7 @@ public final class PgErrors {
     }
 
     /** Whether retrying the same work on a new connection may succeed. */
-    public static boolean isTransient(SQLException e) {
+    public static boolean isTransient(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLException s) {
                 String state = Optional.ofNullable(s.getSQLState()).orElse("");

@@ -31,7 +31,30 @@ public final class StateSchema {
                             + "paused_at timestamptz NOT NULL DEFAULT now(), resumed_at timestamptz)",
                     "CREATE TABLE tsmigrate.dropped_constraint (table_name text NOT NULL, constraint_name text NOT NULL, "
                             + "definition text NOT NULL, reason text NOT NULL, dropped_at timestamptz NOT NULL DEFAULT now(), "
-                            + "PRIMARY KEY (table_name, constraint_name))"));
+                            + "PRIMARY KEY (table_name, constraint_name))"),
+            List.of(
+                    // One completion point T per time-type group (runbook step 5), as a literal of that type.
+                    "CREATE TABLE tsmigrate.completion_point (time_type text PRIMARY KEY, value text NOT NULL, "
+                            + "set_at timestamptz NOT NULL DEFAULT now(), detail jsonb)",
+                    // The bounds a table's ranges were made for; a later run with a later T adds ranges.
+                    "CREATE TABLE tsmigrate.backfill_table (table_name text PRIMARY KEY, time_column text NOT NULL, "
+                            + "time_type text NOT NULL, range_from text NOT NULL, range_until text NOT NULL, "
+                            + "created_at timestamptz NOT NULL DEFAULT now())",
+                    "CREATE TABLE tsmigrate.backfill_range (id bigserial PRIMARY KEY, table_name text NOT NULL, seq int NOT NULL, "
+                            + "range_start text NOT NULL, range_end text NOT NULL, estimated_rows bigint NOT NULL DEFAULT 0, "
+                            + "state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')), "
+                            + "rows bigint, bytes bigint, worker text, started_at timestamptz, finished_at timestamptz, "
+                            + "error text, sqlstate text, UNIQUE (table_name, seq))",
+                    "CREATE INDEX backfill_range_todo ON tsmigrate.backfill_range (table_name, seq) WHERE state <> 'done'",
+                    // Every attempt at a range, written outside the range's own transaction so that it
+                    // survives the rollback of a failed attempt.
+                    "CREATE TABLE tsmigrate.backfill_attempt (id bigserial PRIMARY KEY, range_id bigint NOT NULL, "
+                            + "worker text NOT NULL, started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, "
+                            + "outcome text, rows bigint, error text, sqlstate text)",
+                    "CREATE INDEX backfill_attempt_range ON tsmigrate.backfill_attempt (range_id)",
+                    "CREATE TABLE tsmigrate.backfill_worker (worker text PRIMARY KEY, range_id bigint, table_name text, "
+                            + "started_at timestamptz NOT NULL DEFAULT now(), heartbeat timestamptz NOT NULL DEFAULT now(), "
+                            + "rows_done bigint NOT NULL DEFAULT 0)"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

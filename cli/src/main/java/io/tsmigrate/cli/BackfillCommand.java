@@ -1,0 +1,159 @@
+package io.tsmigrate.cli;
+
+import io.tsmigrate.core.Human;
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.backfill.Backfill;
+import io.tsmigrate.core.backfill.BackfillOptions;
+import io.tsmigrate.core.backfill.BackfillResult;
+import io.tsmigrate.core.backfill.MaxRate;
+import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.json.Json;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** {@code tsmigrate backfill}: runbook steps 6a to 6c and 6e. */
+@Command(name = "backfill", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+        description = {
+            "Copies the hypertables' history up to the completion point T (runbook steps 6a-6c, 6e).",
+            "",
+            "Each table's [start, T) is split into ranges aligned with the target's chunks (and split further "
+                + "to at most --max-range-rows). Each range is one target transaction: DELETE the rows dual-writing "
+                + "already put there, COPY the source's rows straight in (binary, streamed, no temporary files), mark "
+                + "the range done, commit. A crash leaves nothing to clean up: run the command again and it resumes "
+                + "with the ranges not done. Several processes, on several machines, can share one migration. User "
+                + "triggers on the target do not fire for backfilled rows (session_replication_role = replica for "
+                + "the range's transaction; a superuser, or GRANT SET ON PARAMETER session_replication_role). When a "
+                + "table is complete, the compression policies tsmigrate paused are re-enabled.",
+            ""
+        },
+        footer = {"%nExit codes: 0 complete, 6 incomplete (some ranges failed: re-run to retry them), 2 bad input, "
+                + "4 a step must run first."})
+final class BackfillCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ConnectionOptions connections;
+
+    @Option(names = "--until", paramLabel = "T",
+            description = "The completion point T (exclusive), in the tables' time type: 2026-11-20 12:00:00+00, or a "
+                    + "number for integer time. Default: the T stored by tsmigrate completion-point for each group.")
+    String until;
+
+    @Option(names = "--from", paramLabel = "TIME", description = "Copy from this time on (inclusive). Default: everything before T.")
+    String from;
+
+    @Option(names = "--table", paramLabel = "TABLE", description = "Backfill only this hypertable (repeatable). Default: all of the plan.")
+    List<String> tables = new ArrayList<>();
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "2",
+            description = "Parallel workers, each with one source and one target connection. Default: ${DEFAULT-VALUE}.")
+    int workers;
+
+    @Option(names = "--max-source-connections", paramLabel = "N",
+            description = "Never open more than N connections to the source (caps --workers). Default: no cap.")
+    Integer maxSourceConnections;
+
+    @Option(names = "--max-range-rows", paramLabel = "ROWS", defaultValue = "1000000",
+            description = "Split ranges estimated above this many rows. Default: ${DEFAULT-VALUE}.")
+    long maxRangeRows;
+
+    @Option(names = "--max-rate", paramLabel = "RATE",
+            description = "Cap the copy across all workers: rows per second (50000) or bytes per second (20MB/s).")
+    String maxRate;
+
+    @Option(names = "--max-attempts", paramLabel = "N", defaultValue = "5",
+            description = "Attempts per range on transient errors before it is marked failed. Default: ${DEFAULT-VALUE}.")
+    int maxAttempts;
+
+    @Option(names = "--compress", description = "At the end, compress the finished chunks that the compression policy would compress.")
+    boolean compress;
+
+    @Option(names = "--worker-name", paramLabel = "NAME", description = "Prefix of this process's worker names in the state.")
+    String workerName;
+
+    @Option(names = "--json", description = "Print a JSON summary at the end (progress goes to stderr).")
+    boolean json;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (workers < 1 || maxRangeRows < 1 || maxAttempts < 1) {
+            throw TsmigrateException.usage("--workers, --max-range-rows and --max-attempts must be at least 1.");
+        }
+        int effectiveWorkers = maxSourceConnections == null ? workers : Math.min(workers, maxSourceConnections);
+        if (effectiveWorkers < 1) {
+            throw TsmigrateException.usage("--max-source-connections must be at least 1.");
+        }
+        BackfillOptions options = new BackfillOptions(Optional.ofNullable(until), Optional.ofNullable(from),
+                tables.stream().map(TableRef::parse).toList(), effectiveWorkers, maxRangeRows,
+                Optional.ofNullable(maxRate).map(MaxRate::parse), maxAttempts, compress,
+                Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC());
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        AtomicBoolean stop = new AtomicBoolean();
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            stop.set(true);
+            try {
+                finished.await(35, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "tsmigrate-backfill-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        BackfillResult result;
+        try (BackfillProgress progress = new BackfillProgress(System.console() != null && !json, err)) {
+            result = Backfill.run(connections.source(), connections.target(), options, progress, stop);
+        } finally {
+            finished.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // The JVM is already stopping (Ctrl-C): the hook runs and lets us finish.
+            }
+        }
+        if (json) {
+            out.println(Json.write(result));
+        } else {
+            render(result, out);
+        }
+        if (!result.complete()) {
+            err.println("tsmigrate: the backfill is incomplete: " + result.failures().size() + " range(s) failed"
+                    + (stop.get() ? " or were not reached (stopped)" : "") + "; re-run tsmigrate backfill to retry them.");
+            return ExitCodes.INCOMPLETE;
+        }
+        return ExitCodes.OK;
+    }
+
+    private static void render(BackfillResult r, PrintWriter out) {
+        for (BackfillResult.TableResult t : r.tables()) {
+            out.printf(Locale.ROOT, "  %-30s %d/%d ranges done%s, %s rows in all, %s this run (%s COPY), T = %s%n",
+                    t.table(), t.rangesDone(), t.ranges(), t.rangesFailed() > 0 ? ", " + t.rangesFailed() + " failed" : "",
+                    Human.count(t.rowsDone()), Human.count(t.rowsThisRun()), t.format(), t.until());
+        }
+        r.failures().forEach(f -> out.println("  failed: " + f));
+        r.notes().forEach(n -> out.println("  " + n));
+        out.printf(Locale.ROOT, "%s: %s rows, %s in %s (%s)%n", r.complete() ? "complete" : "incomplete",
+                Human.count(r.rows()), Human.bytes(r.bytes()), Human.duration(r.elapsed()), Human.rate(r.rowsPerSecond()));
+    }
+
+    private static String defaultWorkerName() {
+        String host = Optional.ofNullable(System.getenv("HOSTNAME")).orElse("host");
+        return host + "-" + ProcessHandle.current().pid();
+    }
+}

@@ -1,0 +1,189 @@
+package io.tsmigrate.core.backfill;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.TsmigrateException.Kind;
+import io.tsmigrate.core.catalog.Catalog;
+import io.tsmigrate.core.catalog.CatalogReader;
+import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.connect.PgConnector;
+import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.plan.Plan;
+import io.tsmigrate.core.plan.PlanChecker;
+import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.state.PlanStore;
+import io.tsmigrate.core.state.StateSchema;
+import io.tsmigrate.core.state.Steps;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Runbook step 6: copies each hypertable's history {@code [from, T)} from the source into the
+ * target, range by range, each range one target transaction (DELETE what dual-writing put there,
+ * COPY the source's rows, mark it done), so that a crash at any moment leaves nothing to clean
+ * up and a re-run resumes with the ranges not done. The ranges live in the target's state; any
+ * number of processes on any number of machines can run it at once. At the end, re-enables the
+ * compression policies that the schema step paused (6e).
+ */
+public final class Backfill {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Backfill.class);
+
+    private Backfill() {
+    }
+
+    /**
+     * Runs the backfill until every range is done or given up.
+     *
+     * @param stop set it to stop at the next range boundary (Ctrl-C)
+     * @throws TsmigrateException USAGE for a bad T, bound or table; NOT_READY when the schema step has
+     *                            not run; the result says when ranges failed
+     */
+    public static BackfillResult run(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
+                                     BackfillListener listener, AtomicBoolean stop) {
+        Instant started = Instant.now();
+        Map<TableRef, TableCopy> tables = new LinkedHashMap<>();
+        Map<TableRef, String> untils = new LinkedHashMap<>();
+        try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+            LOG.debug("connected at {} ms", Duration.between(started, Instant.now()).toMillis());
+            Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
+                    "the target has no migration plan in its state; run tsmigrate schema first."));
+            LOG.debug("plan loaded at {} ms", Duration.between(started, Instant.now()).toMillis());
+            Catalog catalog = CatalogReader.read(source, plan.hypertables().stream().map(Plan.Hypertable::table).toList());
+            LOG.debug("catalog read at {} ms", Duration.between(started, Instant.now()).toMillis());
+            List<String> differences = PlanChecker.differences(plan, catalog);
+            if (!differences.isEmpty()) {
+                throw new TsmigrateException(Kind.NOT_READY, "the plan no longer matches the source: "
+                        + String.join("; ", differences) + "; re-run tsmigrate plan and tsmigrate schema.");
+            }
+            StateSchema.ensure(target);
+            List<Plan.Hypertable> selected = select(plan, options.tables());
+            if (options.until().isPresent()) {
+                List<String> types = selected.stream().map(h -> catalog.table(h.table()).flatMap(t -> t.column(h.timeColumn()))
+                        .map(Catalog.Column::typeName).orElse("")).distinct().toList();
+                if (types.size() > 1) {
+                    throw TsmigrateException.usage("--until is one value, but the selected tables have time columns of "
+                            + types.size() + " types (" + String.join(", ", types) + "); backfill each group with --table, or "
+                            + "store a T per group with tsmigrate completion-point --set.");
+                }
+            }
+            Bounds bounds = new Bounds(source, target, options);
+            for (Plan.Hypertable h : selected) {
+                TimeType type = PlanChecker.timeType(catalog.table(h.table()).orElseThrow(),
+                        catalog.table(h.table()).orElseThrow().column(h.timeColumn()).orElseThrow()).orElseThrow();
+                TableCopy copy = TableCopy.prepare(source, target, h, type);
+                tables.put(h.table(), copy);
+                untils.put(h.table(), bounds.makeRanges(copy, bounds.density(copy)));
+            }
+            LOG.debug("ranges made at {} ms", Duration.between(started, Instant.now()).toMillis());
+            new Steps(target).event("backfill", "info", "backfill started for " + tables.keySet(), null);
+            listener.started(totals(target, new ArrayList<>(tables.keySet())));
+        } catch (SQLException e) {
+            throw PgErrors.failure("prepare the backfill", targetSpec, e);
+        }
+
+        LOG.debug("backfill prepared in {} ms", Duration.between(started, Instant.now()).toMillis());
+        RunMeter meter = new RunMeter(listener);
+        Instant copying = Instant.now();
+        runWorkers(sourceSpec, targetSpec, options, meter, stop, tables);
+        LOG.debug("workers copied for {} ms", Duration.between(copying, Instant.now()).toMillis());
+
+        try (Connection target = PgConnector.openPatiently(targetSpec, options.maxAttempts())) {
+            List<TableRef> order = new ArrayList<>(tables.keySet());
+            List<RangeStore.Counts> counts = RangeStore.counts(target, order);
+            List<String> notes = new ArrayList<>();
+            List<BackfillResult.TableResult> results = new ArrayList<>();
+            boolean complete = true;
+            for (RangeStore.Counts c : counts) {
+                TableCopy copy = tables.get(c.table());
+                boolean done = c.done() == c.ranges();
+                complete &= done;
+                if (done) {
+                    notes.addAll(Compression.finish(target, copy.plan(), options.compress()));
+                }
+                results.add(new BackfillResult.TableResult(c.table(), untils.get(c.table()), c.ranges(), c.done(),
+                        c.failed(), c.rows(), meter.rows(c.table()), copy.format()));
+            }
+            notes.forEach(listener::note);
+            List<String> failures = RangeStore.failures(target, order);
+            Steps steps = new Steps(target);
+            steps.event("backfill", complete ? "info" : "error", complete ? "backfill complete"
+                    : "backfill incomplete: " + failures.size() + " range(s) failed", failures.isEmpty() ? null : failures);
+            long rows = results.stream().mapToLong(BackfillResult.TableResult::rowsThisRun).sum();
+            return new BackfillResult(complete, results, rows, meter.bytes(), Duration.between(started, Instant.now()), failures, notes);
+        } catch (SQLException e) {
+            throw PgErrors.failure("read the backfill's state", targetSpec, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TsmigrateException(Kind.INTERRUPTED, "interrupted; the ranges done so far are kept, re-run to finish.");
+        }
+    }
+
+    private static void runWorkers(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
+                                   BackfillListener counting, AtomicBoolean stop, Map<TableRef, TableCopy> tables) {
+        RateLimiter limiter = options.maxRate().map(r -> new RateLimiter(r.perSecond())).orElse(null);
+        BackfillWorker.Shared shared = BackfillWorker.Shared.of(sourceSpec, targetSpec, tables, new ArrayList<>(tables.keySet()),
+                limiter, options.maxRate().map(MaxRate::bytes).orElse(false), options.maxAttempts(), counting, stop);
+        AtomicInteger counter = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(options.workers(), r -> {
+            Thread t = new Thread(r, "tsmigrate-backfill-" + counter.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (int i = 1; i <= options.workers(); i++) {
+                pool.submit(new BackfillWorker(options.workerName() + "-" + i, shared));
+            }
+            pool.shutdown();
+            while (!pool.awaitTermination(200, TimeUnit.MILLISECONDS)) {
+                if (stop.get()) {
+                    // Workers finish the range in hand; a range cut short rolls back.
+                    if (!pool.awaitTermination(30, TimeUnit.SECONDS)) {
+                        pool.shutdownNow();
+                    }
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            stop.set(true);
+            pool.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static List<Plan.Hypertable> select(Plan plan, List<TableRef> wanted) {
+        if (wanted.isEmpty()) {
+            if (plan.hypertables().isEmpty()) {
+                throw new TsmigrateException(Kind.NOT_READY, "the plan has no hypertables, so there is nothing to backfill.");
+            }
+            return plan.hypertables();
+        }
+        List<Plan.Hypertable> out = new ArrayList<>();
+        for (TableRef t : wanted) {
+            out.add(plan.hypertable(t).orElseThrow(() -> TsmigrateException.usage("table " + t + " is not a hypertable of the "
+                    + "plan (" + String.join(", ", plan.hypertables().stream().map(h -> h.table().toString()).toList())
+                    + "); only hypertables are backfilled, plain tables were copied by tsmigrate schema.")));
+        }
+        return out;
+    }
+
+    private static List<BackfillListener.TableTotals> totals(Connection target, List<TableRef> tables) throws SQLException {
+        List<BackfillListener.TableTotals> out = new ArrayList<>();
+        for (RangeStore.Counts c : RangeStore.counts(target, tables)) {
+            out.add(new BackfillListener.TableTotals(c.table(), c.ranges(), c.done(), c.estimatedRows(), c.rows()));
+        }
+        return out;
+    }
+}

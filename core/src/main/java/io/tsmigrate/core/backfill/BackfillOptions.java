@@ -1,0 +1,41 @@
+package io.tsmigrate.core.backfill;
+
+import io.tsmigrate.core.catalog.TableRef;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * How to backfill.
+ *
+ * @param until        T for the selected tables; else the stored completion point of each group
+ * @param from         the earliest time to copy; else everything before T
+ * @param tables       the hypertables to backfill; empty for every one in the plan
+ * @param workers      parallel workers, each with one source and one target connection
+ * @param maxRangeRows split ranges whose estimated rows exceed this
+ * @param maxRate      cap on rows or bytes per second across all workers
+ * @param maxAttempts  attempts per range on transient errors before it is marked failed
+ * @param compress     compress finished chunks at the end, as the compression policy would
+ * @param workerName   prefix for worker names in the state (host and pid by default)
+ */
+public record BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers,
+                              long maxRangeRows, Optional<MaxRate> maxRate, int maxAttempts, boolean compress,
+                              String workerName, Clock clock) {
+
+    public static final long DEFAULT_MAX_RANGE_ROWS = 1_000_000;
+    public static final int DEFAULT_MAX_ATTEMPTS = 5;
+
+    public BackfillOptions {
+        tables = List.copyOf(tables);
+        if (workers < 1) {
+            throw new IllegalArgumentException("workers must be at least 1, got " + workers);
+        }
+        if (maxRangeRows < 1) {
+            throw new IllegalArgumentException("maxRangeRows must be at least 1, got " + maxRangeRows);
+        }
+        if (maxAttempts < 1) {
+            throw new IllegalArgumentException("maxAttempts must be at least 1, got " + maxAttempts);
+        }
+    }
+}

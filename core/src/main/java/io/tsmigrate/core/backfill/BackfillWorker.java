@@ -1,0 +1,187 @@
+package io.tsmigrate.core.backfill;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.connect.PgConnector;
+import io.tsmigrate.core.connect.PgErrors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One backfill worker: claims ranges one at a time and copies each in its own target transaction,
+ * with one source and one target connection of its own. A transient failure (connection lost,
+ * backend terminated, serialization failure, deadlock) closes both connections and retries the
+ * range with backoff; a permanent one, or the last attempt, marks the range failed and moves on.
+ * Stops at the next range boundary when asked.
+ */
+final class BackfillWorker implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BackfillWorker.class);
+
+    /** What all workers of one run share. */
+    record Shared(ConnectionSpec source, ConnectionSpec target, Map<TableRef, TableCopy> tables, List<TableRef> order,
+                  RateLimiter limiter, boolean limitBytes, int maxAttempts, BackfillListener listener,
+                  Set<Long> givenUp, Map<Long, Integer> attempts, AtomicBoolean stop) {
+        /** Thread-safe sets and maps for a new run. */
+        static Shared of(ConnectionSpec source, ConnectionSpec target, Map<TableRef, TableCopy> tables, List<TableRef> order,
+                         RateLimiter limiter, boolean limitBytes, int maxAttempts, BackfillListener listener, AtomicBoolean stop) {
+            return new Shared(source, target, tables, order, limiter, limitBytes, maxAttempts, listener,
+                    ConcurrentHashMap.newKeySet(), new ConcurrentHashMap<>(), stop);
+        }
+    }
+
+    private final String name;
+    private final Shared shared;
+    private Connection side;
+    private Connection source;
+    private Connection target;
+
+    BackfillWorker(String name, Shared shared) {
+        this.name = name;
+        this.shared = shared;
+    }
+
+    @Override
+    public void run() {
+        int idleFailures = 0;
+        try {
+            while (!shared.stop().get() && !Thread.currentThread().isInterrupted()) {
+                Optional<BackfillRange> claimed;
+                try {
+                    ensureConnections();
+                    claimed = RangeStore.claim(target, shared.order(), shared.givenUp());
+                    idleFailures = 0;
+                } catch (SQLException | TsmigrateException e) {
+                    // The target (or source) is unreachable between ranges: wait and try again.
+                    dropConnections();
+                    if (++idleFailures >= shared.maxAttempts()) {
+                        shared.listener().note(name + " stopped: " + message(e));
+                        return;
+                    }
+                    LOG.debug("{}: cannot claim a range ({}); retrying", name, message(e));
+                    Thread.sleep(backoff(idleFailures));
+                    continue;
+                }
+                if (claimed.isEmpty()) {
+                    target.rollback();
+                    return;
+                }
+                copy(claimed.get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (SQLException e) {
+            shared.listener().note(name + " stopped: " + message(e));
+        } finally {
+            dropConnections();
+            PgConnector.closeQuietly(side);
+        }
+    }
+
+    private void copy(BackfillRange range) throws InterruptedException, SQLException {
+        TableCopy table = shared.tables().get(range.table());
+        int attempt = shared.attempts().merge(range.id(), 1, Integer::sum);
+        long attemptId = sideCall(c -> RangeStore.startAttempt(c, range, name));
+        sideCall(c -> {
+            RangeStore.heartbeat(c, name, Optional.of(range), 0);
+            return null;
+        });
+        try {
+            CopyPipe.Moved moved = RangeCopier.copy(source, target, table, range, shared.limiter(), shared.limitBytes(),
+                    rows -> shared.listener().rowsMoving(range.table(), rows));
+            RangeStore.markDone(target, range, moved.rows(), moved.bytes(), name);
+            target.commit();
+            sideCall(c -> {
+                RangeStore.finishAttempt(c, attemptId, "done", moved.rows(), null, null);
+                return null;
+            });
+            shared.listener().rangeDone(range.table(), moved.rows(), moved.bytes());
+        } catch (SQLException | TsmigrateException e) {
+            // After a failed COPY a connection is in an unknown state: never reuse it.
+            dropConnections();
+            boolean transientError = PgErrors.isTransient(e);
+            boolean retry = transientError && attempt < shared.maxAttempts();
+            String error = message(e);
+            String state = PgErrors.sqlState(e);
+            sideCall(c -> {
+                RangeStore.finishAttempt(c, attemptId, retry ? "retry" : "failed", 0, error, state.isEmpty() ? null : state);
+                return null;
+            });
+            shared.listener().rangeFailed(range.table(), "[" + range.start() + ", " + range.end() + ")", error, retry);
+            if (retry) {
+                LOG.debug("{}: {} attempt {} failed ({}); retrying", name, range, attempt, error);
+                Thread.sleep(backoff(attempt));
+            } else {
+                shared.givenUp().add(range.id());
+                sideCall(c -> {
+                    RangeStore.markFailed(c, range, error, state.isEmpty() ? null : state, name);
+                    return null;
+                });
+            }
+        }
+    }
+
+    private void ensureConnections() throws SQLException {
+        if (source == null) {
+            source = PgConnector.open(shared.source());
+        }
+        if (target == null) {
+            target = PgConnector.open(shared.target());
+            target.setAutoCommit(false);
+        }
+    }
+
+    private void dropConnections() {
+        PgConnector.closeQuietly(source);
+        PgConnector.closeQuietly(target);
+        source = null;
+        target = null;
+    }
+
+    @FunctionalInterface
+    private interface SideWork<T> {
+        T apply(Connection side) throws SQLException;
+    }
+
+    /** State bookkeeping on its own auto-commit connection, reopened once if it was lost. */
+    private <T> T sideCall(SideWork<T> work) throws SQLException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                if (side == null || side.isClosed()) {
+                    side = PgConnector.open(shared.target());
+                }
+                return work.apply(side);
+            } catch (SQLException | TsmigrateException e) {
+                PgConnector.closeQuietly(side);
+                side = null;
+                if (attempt >= shared.maxAttempts() || !PgErrors.isTransient(e)) {
+                    throw e instanceof SQLException s ? s : new SQLException(e.getMessage(), e);
+                }
+                try {
+                    Thread.sleep(backoff(attempt));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new SQLException("interrupted", ie);
+                }
+            }
+        }
+    }
+
+    static long backoff(int attempt) {
+        return Math.min(15_000L, 500L << Math.min(attempt - 1, 5));
+    }
+
+    private static String message(Exception e) {
+        return e instanceof SQLException s ? PgErrors.message(s) : e.getMessage();
+    }
+}

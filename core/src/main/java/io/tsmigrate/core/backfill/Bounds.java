@@ -1,0 +1,177 @@
+package io.tsmigrate.core.backfill;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.TsmigrateException.Kind;
+import io.tsmigrate.core.completion.CompletionPoints;
+import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.plan.EpochUnit;
+import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.plan.TimeValues;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Decides each table's {@code [from, T)} and makes its ranges (runbook 6a): T from {@code --until} or
+ * the stored completion point of the table's time-type group, refused when it lies in the future;
+ * ranges made once, and extended (never shrunk) when a later run has a later T.
+ */
+final class Bounds {
+
+    private final Connection source;
+    private final Connection target;
+    private final BackfillOptions options;
+
+    Bounds(Connection source, Connection target, BackfillOptions options) {
+        this.source = source;
+        this.target = target;
+        this.options = options;
+    }
+
+    /** Makes or extends the table's ranges; returns T as a literal of its type. */
+    String makeRanges(TableCopy copy, RangePlanner.Density density) throws SQLException {
+        TimeType type = copy.axis().type();
+        Optional<EpochUnit> unit = copy.plan().timeUnit();
+        String until = options.until().isPresent() ? canonical(options.until().get(), type, "--until")
+                : CompletionPoints.get(target, type).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
+                "there is no completion point T for " + type.label() + " tables such as " + copy.table()
+                        + "; compute and store one with tsmigrate completion-point --set, or pass --until."));
+        long untilPosition = position(until, type);
+        refuseFuture(until, type, unit);
+        long fromPosition = TimeAxis.LOWEST;
+        String from = copy.axis().literal(TimeAxis.LOWEST);
+        if (options.from().isPresent()) {
+            from = canonical(options.from().get(), type, "--from");
+            fromPosition = position(from, type);
+            if (fromPosition >= untilPosition) {
+                throw TsmigrateException.usage("--from " + from + " is not before T " + until + "; the range to copy is empty.");
+            }
+        }
+        target.setAutoCommit(false);
+        try {
+            RangeStore.lockTable(target, copy.table());
+            Optional<RangeStore.TableBounds> existing = RangeStore.bounds(target, copy.table());
+            long start = fromPosition;
+            if (existing.isPresent()) {
+                long previous = position(existing.get().until(), type);
+                if (previous == untilPosition) {
+                    target.commit();
+                    return until;
+                }
+                if (untilPosition < previous) {
+                    throw TsmigrateException.usage("the ranges of " + copy.table() + " were made up to T = " + existing.get().until()
+                            + ", and T " + until + " is earlier; T can only move later (rows up to the old T may already be copied).");
+                }
+                start = previous;
+                from = existing.get().from();
+            }
+            List<RangePlanner.Span> spans = RangePlanner.plan(start, untilPosition, copy.chunkInterval(), density, options.maxRangeRows());
+            List<String[]> ranges = new ArrayList<>();
+            List<Long> estimates = new ArrayList<>();
+            for (RangePlanner.Span s : spans) {
+                ranges.add(new String[] {copy.axis().literal(s.start()), s.end() == untilPosition ? until : copy.axis().literal(s.end())});
+                estimates.add(s.estimatedRows());
+            }
+            RangeStore.append(target, copy.table(), copy.plan().timeColumn(), type.label(), from, until, ranges, estimates);
+            target.commit();
+            return until;
+        } catch (SQLException | RuntimeException e) {
+            target.rollback();
+            throw e;
+        } finally {
+            target.setAutoCommit(true);
+        }
+    }
+
+    /** How the table's rows spread over time, from the source's statistics (per partition for a partitioned table). */
+    RangePlanner.Density density(TableCopy copy) throws SQLException {
+        List<RangePlanner.Density.Part> parts = new ArrayList<>();
+        // pg_partition_tree lists nothing for a table that is not partitioned: then the table is its own leaf.
+        try (PreparedStatement ps = source.prepareStatement("WITH leaves AS (SELECT relid FROM pg_partition_tree(to_regclass(?)) "
+                + "WHERE isleaf) SELECT c.reltuples, s.histogram_bounds::text::text[] FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_stats s ON s.schemaname = n.nspname "
+                + "AND s.tablename = c.relname AND s.attname = ? AND NOT s.inherited "
+                + "WHERE c.oid IN (SELECT relid FROM leaves) OR (c.oid = to_regclass(?) AND NOT EXISTS (SELECT 1 FROM leaves))")) {
+            ps.setString(1, copy.table().quoted());
+            ps.setString(2, copy.plan().timeColumn());
+            ps.setString(3, copy.table().quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    double rows = rs.getDouble(1);
+                    Array array = rs.getArray(2);
+                    if (array == null || rows <= 0) {
+                        continue;
+                    }
+                    List<Long> bounds = new ArrayList<>();
+                    for (Object o : (Object[]) array.getArray()) {
+                        positionOf(String.valueOf(o), copy.axis().type()).ifPresent(bounds::add);
+                    }
+                    parts.add(new RangePlanner.Density.Part(bounds, rows));
+                }
+            }
+        }
+        return new RangePlanner.Density(parts);
+    }
+
+    /** The value as PostgreSQL writes it for the type (UTC, ISO), read by the target server itself. */
+    private String canonical(String value, TimeType type, String flag) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("SELECT (?::" + type.sqlName() + ")::text")) {
+            ps.setString(1, value.strip());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        } catch (SQLException e) {
+            if (PgErrors.sqlState(e).startsWith("22")) {
+                throw TsmigrateException.usage(flag + " \"" + value + "\" is not a " + type.sqlName() + " value ("
+                        + PgErrors.message(e) + "); write it like " + example(type) + ".");
+            }
+            throw e;
+        }
+    }
+
+    private static String example(TimeType type) {
+        return switch (type) {
+            case TIMESTAMPTZ -> "2026-11-20 12:00:00+00";
+            case TIMESTAMP -> "2026-11-20 12:00:00";
+            case DATE -> "2026-11-20";
+            default -> "1763640000000";
+        };
+    }
+
+    private void refuseFuture(String until, TimeType type, Optional<EpochUnit> unit) {
+        Optional<Instant> at = TimeValues.toInstant(until, type, unit);
+        Instant now = options.clock().instant();
+        if (at.isPresent() && at.get().isAfter(now)) {
+            throw TsmigrateException.usage("T = " + until + " is in the future (now is " + now + "): rows written after now "
+                    + "but before T would be deleted from the target and not copied; choose a T in the consistency range, "
+                    + "before now minus the latest late-arriving data (tsmigrate completion-point proposes one).");
+        }
+    }
+
+    static long position(String literal, TimeType type) {
+        return positionOf(literal, type).orElseThrow(() -> new IllegalArgumentException("not a " + type.label() + ": " + literal));
+    }
+
+    static Optional<Long> positionOf(String literal, TimeType type) {
+        if (type.isInteger()) {
+            try {
+                return Optional.of(Long.parseLong(literal.strip()));
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        }
+        if (literal.strip().equals("-infinity")) {
+            return Optional.of(TimeAxis.LOWEST);
+        }
+        return TimeValues.toInstant(literal, type, Optional.empty())
+                .map(i -> Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000L), i.getNano() / 1000));
+    }
+}

@@ -1,0 +1,85 @@
+package io.tsmigrate.core.backfill;
+
+import io.tsmigrate.core.plan.Plan;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runbook 6e, once a table's ranges are all done: re-enable exactly the compression policies that
+ * tsmigrate paused for it (the runbook's {@code alter_job(id, scheduled => true)}), and with
+ * {@code --compress} compress the chunks that policy would compress.
+ */
+final class Compression {
+
+    private Compression() {
+    }
+
+    static List<String> finish(Connection target, Plan.Hypertable h, boolean compress) throws SQLException {
+        List<String> notes = new ArrayList<>();
+        List<Integer> jobs = new ArrayList<>();
+        try (PreparedStatement ps = target.prepareStatement("SELECT job_id FROM tsmigrate.paused_job "
+                + "WHERE hypertable = ? AND resumed_at IS NULL ORDER BY job_id")) {
+            ps.setString(1, h.table().toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    jobs.add(rs.getInt(1));
+                }
+            }
+        }
+        for (int job : jobs) {
+            target.setAutoCommit(false);
+            try (PreparedStatement resume = target.prepareStatement("SELECT alter_job(?, scheduled => true)");
+                 PreparedStatement record = target.prepareStatement("UPDATE tsmigrate.paused_job SET resumed_at = now() WHERE job_id = ?")) {
+                resume.setInt(1, job);
+                resume.execute();
+                record.setInt(1, job);
+                record.executeUpdate();
+                target.commit();
+            } catch (SQLException e) {
+                target.rollback();
+                throw e;
+            } finally {
+                target.setAutoCommit(true);
+            }
+            notes.add("resumed compression policy job " + job + " on " + h.table());
+        }
+        if (compress) {
+            notes.addAll(compressChunks(target, h));
+        }
+        return notes;
+    }
+
+    /** Compresses the chunks older than the table's compression policy's {@code compress_after}. */
+    private static List<String> compressChunks(Connection target, Plan.Hypertable h) throws SQLException {
+        String after = null;
+        try (PreparedStatement ps = target.prepareStatement("SELECT config->>'compress_after' FROM timescaledb_information.jobs "
+                + "WHERE proc_name = 'policy_compression' AND hypertable_schema = ? AND hypertable_name = ? LIMIT 1")) {
+            ps.setString(1, h.table().schema());
+            ps.setString(2, h.table().name());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    after = rs.getString(1);
+                }
+            }
+        }
+        if (after == null) {
+            return List.of("not compressing " + h.table() + ": it has no compression policy to say which chunks are old enough");
+        }
+        String olderThan = h.chunkInterval().integer() ? after + "::bigint" : "'" + after.replace("'", "''") + "'::interval";
+        int compressed = 0;
+        try (PreparedStatement ps = target.prepareStatement("SELECT count(compress_chunk(c, if_not_compressed => true)) "
+                + "FROM show_chunks(?::regclass, older_than => " + olderThan + ") c")) {
+            ps.setString(1, h.table().quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                compressed = rs.getInt(1);
+            }
+        }
+        return List.of("compressed " + compressed + " chunk(s) of " + h.table() + " older than " + after);
+    }
+}

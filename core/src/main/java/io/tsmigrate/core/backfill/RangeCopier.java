@@ -1,0 +1,78 @@
+package io.tsmigrate.core.backfill;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.TsmigrateException.Kind;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.postgresql.copy.CopyOut;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.function.LongConsumer;
+
+/**
+ * Copies one range (runbook steps 6b and 6c as one transaction): in the target transaction that
+ * holds the range's claim, DELETE the rows dual-writing already put there, then stream the
+ * source's rows of the range in with COPY. The caller marks the range done and commits; if
+ * anything fails, the rollback leaves the range as it was.
+ */
+final class RangeCopier {
+
+    private RangeCopier() {
+    }
+
+    /**
+     * @param source a connection used for nothing else (auto-commit is turned off here)
+     * @param target the connection whose open transaction holds the claim
+     */
+    static CopyPipe.Moved copy(Connection source, Connection target, TableCopy table, BackfillRange range,
+                               RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
+            throws SQLException, InterruptedException {
+        try (Statement st = target.createStatement()) {
+            if (!table.triggers().isEmpty()) {
+                try {
+                    // Replica mode keeps user triggers (and foreign-key checks) from firing for the
+                    // backfilled rows, for this transaction only; dual-writes are not affected.
+                    st.execute("SET LOCAL session_replication_role = replica");
+                } catch (SQLException e) {
+                    if ("42501".equals(e.getSQLState())) {
+                        throw new TsmigrateException(Kind.NOT_READY, "cannot keep the triggers of " + table.table() + " ("
+                                + String.join(", ", table.triggers()) + ") from firing for backfilled rows: setting "
+                                + "session_replication_role needs a superuser, or GRANT SET ON PARAMETER session_replication_role "
+                                + "to the target role (PostgreSQL 15+); or disable the triggers while the backfill runs.", e);
+                    }
+                    throw e;
+                }
+            }
+            st.execute(table.delete(range));
+        }
+        source.setAutoCommit(false);
+        source.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+        source.setReadOnly(true);
+        try {
+            CopyOut out = source.unwrap(PGConnection.class).getCopyAPI().copyOut(table.copyOut(range));
+            CopyIn in;
+            try {
+                in = target.unwrap(PGConnection.class).getCopyAPI().copyIn(table.copyIn());
+            } catch (SQLException e) {
+                io.tsmigrate.core.connect.PgConnector.closeQuietly(out::cancelCopy);
+                throw e;
+            }
+            CopyPipe.Moved moved;
+            try (CopyPipe pipe = new CopyPipe(out, in)) {
+                moved = pipe.transfer(limiter, limitBytes, rowsSoFar);
+            }
+            source.commit();
+            return moved;
+        } finally {
+            if (!source.isClosed()) {
+                try {
+                    source.rollback();
+                } catch (SQLException ignored) {
+                    // The connection is broken; the worker replaces it.
+                }
+            }
+        }
+    }
+}

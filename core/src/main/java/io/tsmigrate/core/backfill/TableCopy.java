@@ -1,0 +1,137 @@
+package io.tsmigrate.core.backfill;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.TsmigrateException.Kind;
+import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.plan.Plan;
+import io.tsmigrate.core.plan.TimeType;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * How one hypertable is copied, decided once before its ranges: the columns (matched by name;
+ * the target's generated columns left out), binary COPY or the text fallback (when a column's type
+ * is not built in, its binary form carries server-specific type OIDs), the target's chunk
+ * interval, and the user triggers that must not fire for backfilled rows.
+ */
+record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, boolean binary, long chunkInterval,
+                 List<String> triggers) {
+
+    /** PostgreSQL's first OID for user-defined objects: types below it are built in. */
+    private static final long FIRST_NORMAL_OID = 16384;
+
+    TableRef table() {
+        return plan.table();
+    }
+
+    String quotedTime() {
+        return TableRef.quote(plan.timeColumn());
+    }
+
+    String columnList() {
+        return columns.stream().map(TableRef::quote).collect(Collectors.joining(", "));
+    }
+
+    String format() {
+        return binary ? "binary" : "text";
+    }
+
+    String copyOut(BackfillRange r) {
+        return "COPY (SELECT " + columnList() + " FROM " + table().quoted() + " WHERE "
+                + axis.where(quotedTime(), r.start(), r.end()) + ") TO STDOUT (FORMAT " + format() + ")";
+    }
+
+    String copyIn() {
+        return "COPY " + table().quoted() + " (" + columnList() + ") FROM STDIN (FORMAT " + format() + ")";
+    }
+
+    String delete(BackfillRange r) {
+        return "DELETE FROM " + table().quoted() + " WHERE " + axis.where(quotedTime(), r.start(), r.end());
+    }
+
+    /**
+     * Reads both sides' columns and the target's hypertable.
+     *
+     * @throws TsmigrateException NOT_READY when the target lacks the hypertable or a source column
+     */
+    static TableCopy prepare(Connection source, Connection target, Plan.Hypertable h, TimeType type) throws SQLException {
+        Map<String, long[]> sourceColumns = columns(source, h.table());
+        Map<String, long[]> targetColumns = columns(target, h.table());
+        if (targetColumns.isEmpty()) {
+            throw new TsmigrateException(Kind.NOT_READY, "table " + h.table() + " does not exist on the target; run tsmigrate schema first.");
+        }
+        long interval = chunkInterval(target, h);
+        List<String> columns = new ArrayList<>();
+        boolean binary = true;
+        for (Map.Entry<String, long[]> c : sourceColumns.entrySet()) {
+            long[] t = targetColumns.get(c.getKey());
+            if (t == null) {
+                throw new TsmigrateException(Kind.NOT_READY, "column \"" + c.getKey() + "\" of " + h.table()
+                        + " is missing on the target, so its values would be lost; add it there (or re-run tsmigrate schema).");
+            }
+            if (t[1] == 1) {
+                continue; // generated on the target: it computes the value itself
+            }
+            columns.add(c.getKey());
+            binary &= c.getValue()[0] < FIRST_NORMAL_OID && t[0] < FIRST_NORMAL_OID && c.getValue()[0] == t[0];
+        }
+        return new TableCopy(h, new TimeAxis(type), List.copyOf(columns), binary, interval, triggers(target, h.table()));
+    }
+
+    /** Column name to {element-or-type OID, generated (1) or not (0)}, in column order. */
+    private static Map<String, long[]> columns(Connection c, TableRef table) throws SQLException {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, CASE WHEN t.typelem <> 0 AND t.typlen = -1 "
+                + "THEN t.typelem ELSE t.oid END, a.attgenerated <> '' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                + "WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), new long[] {rs.getLong(2), rs.getBoolean(3) ? 1 : 0});
+                }
+            }
+        }
+        return out;
+    }
+
+    private static long chunkInterval(Connection target, Plan.Hypertable h) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("SELECT (extract(epoch FROM time_interval) * 1000000)::bigint, "
+                + "integer_interval FROM timescaledb_information.dimensions WHERE hypertable_schema = ? AND hypertable_name = ? "
+                + "AND column_name = ?")) {
+            ps.setString(1, h.table().schema());
+            ps.setString(2, h.table().name());
+            ps.setString(3, h.timeColumn());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new TsmigrateException(Kind.NOT_READY, h.table() + " is not a hypertable on " + h.timeColumn()
+                            + " on the target; run tsmigrate schema first.");
+                }
+                long micros = rs.getLong(1);
+                return rs.wasNull() ? rs.getLong(2) : micros;
+            }
+        }
+    }
+
+    /** Enabled user triggers on the target table (TimescaleDB's own insert blocker aside). */
+    private static List<String> triggers(Connection target, TableRef table) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = target.prepareStatement("SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(?) "
+                + "AND NOT tgisinternal AND tgenabled <> 'D' AND tgname <> 'ts_insert_blocker' ORDER BY 1")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,67 @@
+package io.tsmigrate.core.backfill;
+
+import io.tsmigrate.core.plan.TimeType;
+
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * Positions on a time column's axis as {@code long}s, the way TimescaleDB aligns chunks: Unix
+ * microseconds for {@code timestamptz}, {@code timestamp} and {@code date}; the value itself for
+ * integer time. {@link #LOWEST} stands for "everything below", written {@code -infinity} (or the
+ * integer type's minimum) so that a first range also catches rows older than any estimate.
+ */
+final class TimeAxis {
+
+    static final long LOWEST = Long.MIN_VALUE;
+    private static final DateTimeFormatter SECONDS = DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss");
+
+    private final TimeType type;
+
+    TimeAxis(TimeType type) {
+        this.type = type;
+    }
+
+    TimeType type() {
+        return type;
+    }
+
+    /** The start of the chunk that holds {@code position}, for chunks of {@code interval}. */
+    static long alignDown(long position, long interval) {
+        return Math.floorDiv(position, interval) * interval;
+    }
+
+    /** A literal of the column's type for {@code position}, as PostgreSQL reads it back exactly. */
+    String literal(long position) {
+        if (position == LOWEST) {
+            return switch (type) {
+                case BIGINT -> Long.toString(Long.MIN_VALUE);
+                case INTEGER -> Integer.toString(Integer.MIN_VALUE);
+                case SMALLINT -> Short.toString(Short.MIN_VALUE);
+                default -> "-infinity";
+            };
+        }
+        if (type.isInteger()) {
+            return Long.toString(position);
+        }
+        Instant instant = Instant.ofEpochSecond(Math.floorDiv(position, 1_000_000L), Math.floorMod(position, 1_000_000L) * 1000);
+        LocalDateTime utc = LocalDateTime.ofInstant(instant, ZoneOffset.UTC);
+        if (type == TimeType.DATE) {
+            return utc.toLocalDate().toString();
+        }
+        long micros = Math.floorMod(position, 1_000_000L);
+        String text = utc.format(SECONDS) + (micros == 0 ? "" : String.format(".%06d", micros));
+        return type == TimeType.TIMESTAMPTZ ? text + "+00" : text;
+    }
+
+    /** {@code "col" >= 'start'::type AND "col" < 'end'::type}: half-open, never BETWEEN. */
+    String where(String quotedColumn, String start, String end) {
+        return quotedColumn + " >= " + cast(start) + " AND " + quotedColumn + " < " + cast(end);
+    }
+
+    String cast(String literal) {
+        return "'" + literal.replace("'", "''") + "'::" + type.sqlName();
+    }
+}
