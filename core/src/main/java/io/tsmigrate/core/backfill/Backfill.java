@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -160,6 +161,103 @@ public final class Backfill {
             stop.set(true);
             pool.shutdownNow();
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The ranges the backfill made for a table, in order, as {start, end, state} literals. */
+    public static List<String[]> storedRanges(Connection target, TableRef table) throws SQLException {
+        List<String[]> out = new ArrayList<>();
+        try (java.sql.PreparedStatement ps = target.prepareStatement("SELECT range_start, range_end, state FROM "
+                + "tsmigrate.backfill_range WHERE table_name = ? ORDER BY seq")) {
+            ps.setString(1, table.toString());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Chunk-aligned ranges of {@code [from, until)} as the backfill would make them, without storing
+     * them (for checking a table that was not backfilled by tsmigrate).
+     */
+    public static List<String[]> plannedRanges(Connection source, Connection target, Plan.Hypertable h, TimeType type,
+                                               String from, String until, long maxRows) throws SQLException {
+        TableCopy copy = TableCopy.prepare(source, target, h, type);
+        BackfillOptions options = new BackfillOptions(Optional.of(until), Optional.empty(), List.of(h.table()), 1, maxRows,
+                Optional.empty(), 1, false, "verify", java.time.Clock.systemUTC());
+        RangePlanner.Density density = new Bounds(source, target, options).density(copy);
+        long start = from == null ? TimeAxis.LOWEST : Bounds.position(from, type);
+        List<String[]> out = new ArrayList<>();
+        for (RangePlanner.Span s : RangePlanner.plan(start, Bounds.position(until, type), copy.chunkInterval(), density, maxRows)) {
+            out.add(new String[] {copy.axis().literal(s.start()), copy.axis().literal(s.end())});
+        }
+        return out;
+    }
+
+    /**
+     * Copies one range again through the backfill's path: in one target transaction, DELETE the
+     * target's rows of {@code [start, end)} and COPY the source's; the range's stored state, if any,
+     * becomes done. Opens and closes its own connections.
+     *
+     * @return the rows copied
+     */
+    public static long recopy(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Plan.Hypertable h, TimeType type,
+                              String start, String end) {
+        try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+            TableCopy copy = TableCopy.prepare(source, target, h, type);
+            target.setAutoCommit(false);
+            try {
+                CopyPipe.Moved moved = RangeCopier.copy(source, target, copy, new BackfillRange(-1, h.table(), 0, start, end, 0),
+                        null, false, n -> { });
+                try (java.sql.PreparedStatement ps = target.prepareStatement("UPDATE tsmigrate.backfill_range SET state = 'done', "
+                        + "rows = ?, finished_at = now(), error = NULL, sqlstate = NULL WHERE table_name = ? AND range_start = ? AND range_end = ?")) {
+                    ps.setLong(1, moved.rows());
+                    ps.setString(2, h.table().toString());
+                    ps.setString(3, start);
+                    ps.setString(4, end);
+                    ps.executeUpdate();
+                }
+                target.commit();
+                return moved.rows();
+            } catch (InterruptedException e) {
+                target.rollback();
+                Thread.currentThread().interrupt();
+                throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while copying " + h.table() + " again.");
+            } catch (SQLException | RuntimeException e) {
+                target.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw PgErrors.failure("copy " + h.table() + " [" + start + ", " + end + ") again", targetSpec, e);
+        }
+    }
+
+    /**
+     * Copies a plain table again: in one target transaction, delete its rows and COPY the source's.
+     *
+     * @return the rows copied
+     */
+    public static long recopyTable(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, TableRef table) {
+        try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+            RangeCopier.Job job = TableCopy.wholeTable(source, target, table);
+            target.setAutoCommit(false);
+            try {
+                CopyPipe.Moved moved = RangeCopier.copy(source, target, job, null, false, n -> { });
+                target.commit();
+                return moved.rows();
+            } catch (InterruptedException e) {
+                target.rollback();
+                Thread.currentThread().interrupt();
+                throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while copying " + table + " again.");
+            } catch (SQLException | RuntimeException e) {
+                target.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw PgErrors.failure("copy " + table + " again", targetSpec, e);
         }
     }
 

@@ -76,6 +76,11 @@ final class BackfillWorker implements Runnable {
                     target.rollback();
                     return;
                 }
+                if (shared.givenUp().contains(claimed.get().id())) {
+                    // Another worker gave up on it while this claim was on its way: leave it.
+                    target.rollback();
+                    continue;
+                }
                 copy(claimed.get());
             }
         } catch (InterruptedException e) {
@@ -107,10 +112,14 @@ final class BackfillWorker implements Runnable {
             });
             shared.listener().rangeDone(range.table(), moved.rows(), moved.bytes());
         } catch (SQLException | TsmigrateException e) {
-            // After a failed COPY a connection is in an unknown state: never reuse it.
-            dropConnections();
             boolean transientError = PgErrors.isTransient(e);
             boolean retry = transientError && attempt < shared.maxAttempts();
+            if (!retry) {
+                // Before the rollback releases the claim: no other worker of this run takes it up.
+                shared.givenUp().add(range.id());
+            }
+            // After a failed COPY a connection is in an unknown state: never reuse it.
+            dropConnections();
             String error = message(e);
             String state = PgErrors.sqlState(e);
             sideCall(c -> {
@@ -122,7 +131,6 @@ final class BackfillWorker implements Runnable {
                 LOG.debug("{}: {} attempt {} failed ({}); retrying", name, range, attempt, error);
                 Thread.sleep(backoff(attempt));
             } else {
-                shared.givenUp().add(range.id());
                 sideCall(c -> {
                     RangeStore.markFailed(c, range, error, state.isEmpty() ? null : state, name);
                     return null;

@@ -23,35 +23,51 @@ final class RangeCopier {
     }
 
     /**
+     * One copy: which rows to delete on the target and which to copy from the source.
+     *
+     * @param triggers user triggers on the target table, which must not fire for copied rows
+     * @param skipForeignKeys do not check foreign keys into the table for this transaction either
+     */
+    record Job(io.tsmigrate.core.catalog.TableRef table, String delete, String copyOut, String copyIn,
+               java.util.List<String> triggers, boolean skipForeignKeys) {
+    }
+
+    /**
      * @param source a connection used for nothing else (auto-commit is turned off here)
      * @param target the connection whose open transaction holds the claim
      */
     static CopyPipe.Moved copy(Connection source, Connection target, TableCopy table, BackfillRange range,
                                RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
             throws SQLException, InterruptedException {
+        return copy(source, target, new Job(table.table(), table.delete(range), table.copyOut(range), table.copyIn(), table.triggers(), false),
+                limiter, limitBytes, rowsSoFar);
+    }
+
+    static CopyPipe.Moved copy(Connection source, Connection target, Job table, RateLimiter limiter, boolean limitBytes,
+                               LongConsumer rowsSoFar) throws SQLException, InterruptedException {
         try (Statement st = target.createStatement()) {
-            if (!table.triggers().isEmpty()) {
+            if (!table.triggers().isEmpty() || table.skipForeignKeys()) {
                 try {
                     // Replica mode keeps user triggers (and foreign-key checks) from firing for the
                     // backfilled rows, for this transaction only; dual-writes are not affected.
                     st.execute("SET LOCAL session_replication_role = replica");
                 } catch (SQLException e) {
                     if ("42501".equals(e.getSQLState())) {
-                        throw new TsmigrateException(Kind.NOT_READY, "cannot keep the triggers of " + table.table() + " ("
-                                + String.join(", ", table.triggers()) + ") from firing for backfilled rows: setting "
+                        throw new TsmigrateException(Kind.NOT_READY, "cannot keep the triggers and foreign keys of "
+                                + table.table() + " (" + String.join(", ", table.triggers()) + ") from firing for copied rows: setting "
                                 + "session_replication_role needs a superuser, or GRANT SET ON PARAMETER session_replication_role "
                                 + "to the target role (PostgreSQL 15+); or disable the triggers while the backfill runs.", e);
                     }
                     throw e;
                 }
             }
-            st.execute(table.delete(range));
+            st.execute(table.delete());
         }
         source.setAutoCommit(false);
         source.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         source.setReadOnly(true);
         try {
-            CopyOut out = source.unwrap(PGConnection.class).getCopyAPI().copyOut(table.copyOut(range));
+            CopyOut out = source.unwrap(PGConnection.class).getCopyAPI().copyOut(table.copyOut());
             CopyIn in;
             try {
                 in = target.unwrap(PGConnection.class).getCopyAPI().copyIn(table.copyIn());

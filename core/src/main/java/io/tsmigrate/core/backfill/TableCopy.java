@@ -58,6 +58,31 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
     }
 
     /**
+     * A whole plain table, copied again in one transaction: every row deleted, every row of the
+     * source copied; foreign keys that reference it are not checked for that transaction
+     * (replica mode), since the rows come back as they were.
+     */
+    static RangeCopier.Job wholeTable(Connection source, Connection target, TableRef table) throws SQLException {
+        Map<String, long[]> sourceColumns = columns(source, table);
+        Map<String, long[]> targetColumns = columns(target, table);
+        List<String> columns = new ArrayList<>();
+        boolean binary = true;
+        for (Map.Entry<String, long[]> c : sourceColumns.entrySet()) {
+            long[] t = targetColumns.get(c.getKey());
+            if (t == null || t[1] == 1) {
+                continue;
+            }
+            columns.add(c.getKey());
+            binary &= c.getValue()[0] < FIRST_NORMAL_OID && t[0] < FIRST_NORMAL_OID && c.getValue()[0] == t[0];
+        }
+        String list = columns.stream().map(TableRef::quote).collect(Collectors.joining(", "));
+        String format = binary ? "binary" : "text";
+        return new RangeCopier.Job(table, "DELETE FROM " + table.quoted(), "COPY (SELECT " + list + " FROM " + table.quoted()
+                + ") TO STDOUT (FORMAT " + format + ")", "COPY " + table.quoted() + " (" + list + ") FROM STDIN (FORMAT " + format + ")",
+                triggers(target, table), true);
+    }
+
+    /**
      * Reads both sides' columns and the target's hypertable.
      *
      * @throws TsmigrateException NOT_READY when the target lacks the hypertable or a source column

@@ -13,18 +13,18 @@ import java.time.format.DateTimeFormatter;
  * integer time. {@link #LOWEST} stands for "everything below", written {@code -infinity} (or the
  * integer type's minimum) so that a first range also catches rows older than any estimate.
  */
-final class TimeAxis {
+public final class TimeAxis {
 
-    static final long LOWEST = Long.MIN_VALUE;
+    public static final long LOWEST = Long.MIN_VALUE;
     private static final DateTimeFormatter SECONDS = DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss");
 
     private final TimeType type;
 
-    TimeAxis(TimeType type) {
+    public TimeAxis(TimeType type) {
         this.type = type;
     }
 
-    TimeType type() {
+    public TimeType type() {
         return type;
     }
 
@@ -34,7 +34,7 @@ final class TimeAxis {
     }
 
     /** A literal of the column's type for {@code position}, as PostgreSQL reads it back exactly. */
-    String literal(long position) {
+    public String literal(long position) {
         if (position == LOWEST) {
             return switch (type) {
                 case BIGINT -> Long.toString(Long.MIN_VALUE);
@@ -56,12 +56,24 @@ final class TimeAxis {
         return type == TimeType.TIMESTAMPTZ ? text + "+00" : text;
     }
 
+    /**
+     * SQL for a column's position on the axis, as a bigint: Unix microseconds for time types, the
+     * value for integers. Same on every server version, for splitting ranges in SQL.
+     */
+    public String positionSql(String quotedColumn) {
+        return switch (type) {
+            case TIMESTAMPTZ, TIMESTAMP -> "(extract(epoch FROM " + quotedColumn + ") * 1000000)::bigint";
+            case DATE -> "((" + quotedColumn + " - date '1970-01-01')::bigint * 86400000000)";
+            default -> quotedColumn + "::bigint";
+        };
+    }
+
     /** {@code "col" >= 'start'::type AND "col" < 'end'::type}: half-open, never BETWEEN. */
-    String where(String quotedColumn, String start, String end) {
+    public String where(String quotedColumn, String start, String end) {
         return quotedColumn + " >= " + cast(start) + " AND " + quotedColumn + " < " + cast(end);
     }
 
-    String cast(String literal) {
+    public String cast(String literal) {
         return "'" + literal.replace("'", "''") + "'::" + type.sqlName();
     }
 }

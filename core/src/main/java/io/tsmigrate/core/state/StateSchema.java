@@ -54,7 +54,15 @@ public final class StateSchema {
                     "CREATE INDEX backfill_attempt_range ON tsmigrate.backfill_attempt (range_id)",
                     "CREATE TABLE tsmigrate.backfill_worker (worker text PRIMARY KEY, range_id bigint, table_name text, "
                             + "started_at timestamptz NOT NULL DEFAULT now(), heartbeat timestamptz NOT NULL DEFAULT now(), "
-                            + "rows_done bigint NOT NULL DEFAULT 0)"));
+                            + "rows_done bigint NOT NULL DEFAULT 0)"),
+            List.of(
+                    "CREATE TABLE tsmigrate.verification_run (id bigserial PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(), "
+                            + "finished_at timestamptz, mode text NOT NULL, verdict text, summary jsonb)",
+                    "CREATE TABLE tsmigrate.verification_range (id bigserial PRIMARY KEY, run_id bigint NOT NULL "
+                            + "REFERENCES tsmigrate.verification_run (id) ON DELETE CASCADE, table_name text NOT NULL, "
+                            + "range_start text, range_end text, source_rows bigint, target_rows bigint, source_sum text, "
+                            + "target_sum text, verdict text NOT NULL, checked_at timestamptz NOT NULL DEFAULT now())",
+                    "CREATE INDEX verification_range_run ON tsmigrate.verification_range (run_id)"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

@@ -1,0 +1,30 @@
+package io.tsmigrate.core.verify;
+
+import io.tsmigrate.core.backfill.MaxRate;
+import io.tsmigrate.core.catalog.TableRef;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * How to verify.
+ *
+ * @param estimate  the runbook's fast check (ANALYZE and reltuples) instead of the exact one
+ * @param repair    re-copy what differs through the backfill's transactional path, then check again
+ * @param tables    only these tables; empty for every table of the migration
+ * @param from      hypertables: check from this time on
+ * @param until     hypertables: check up to this time (default: T of the table's group)
+ * @param workers   checks running at once on each side
+ * @param maxRate   cap on rows per second read on each side
+ * @param maxRows   differences listed at most (their counts are always complete)
+ */
+public record VerifyOptions(boolean estimate, boolean repair, List<TableRef> tables, Optional<String> from,
+                            Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock) {
+    public VerifyOptions {
+        tables = List.copyOf(tables);
+        if (workers < 1) {
+            throw new IllegalArgumentException("workers must be at least 1, got " + workers);
+        }
+    }
+}
