@@ -48,6 +48,44 @@ public final class Human {
         return (long) (value * factor);
     }
 
+    /**
+     * Parses a duration as people write it: {@code 1h}, {@code 30m}, {@code 90s}, {@code 2d},
+     * {@code 1h30m}, or ISO-8601 ({@code PT1H}).
+     *
+     * @throws TsmigrateException (USAGE) naming {@code what} and the bad value
+     */
+    public static Duration parseDuration(String text, String what) {
+        String s = text.strip().toLowerCase(Locale.ROOT);
+        try {
+            if (s.startsWith("p")) {
+                return Duration.parse(s.toUpperCase(Locale.ROOT));
+            }
+        } catch (java.time.format.DateTimeParseException e) {
+            throw TsmigrateException.usage(what + " \"" + text + "\" is not a duration; write it as 1h, 30m, 90s or 2d.");
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*(d|h|m|s|ms)").matcher(s);
+        Duration total = Duration.ZERO;
+        int end = 0;
+        while (m.find() && m.start() == end) {
+            long n = Long.parseLong(m.group(1));
+            total = total.plus(switch (m.group(2)) {
+                case "d" -> Duration.ofDays(n);
+                case "h" -> Duration.ofHours(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "s" -> Duration.ofSeconds(n);
+                default -> Duration.ofMillis(n);
+            });
+            end = m.end();
+            while (end < s.length() && s.charAt(end) == ' ') {
+                end++;
+            }
+        }
+        if (s.isEmpty() || end != s.length()) {
+            throw TsmigrateException.usage(what + " \"" + text + "\" is not a duration; write it as 1h, 30m, 90s or 2d.");
+        }
+        return total;
+    }
+
     /** A count with thousands separators: {@code 2,000,000}. */
     public static String count(long n) {
         return String.format(Locale.ROOT, "%,d", n);

@@ -203,7 +203,8 @@ class BackfillIT {
         Cli.Result r = Cli.run("backfill", "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--until", T,
                 "--max-range-rows", "1000000", "--max-attempts", "2");
         assertThat(r.exitCode()).as(r.toString()).isEqualTo(6);
-        assertThat(r.out()).containsPattern("public.metrics +\\d+/\\d+ ranges done, 1 failed")
+        assertThat(r.out()).as(String.valueOf(rows(target, "SELECT range_id, worker, outcome, sqlstate, error FROM tsmigrate.backfill_attempt "
+                + "WHERE outcome <> 'done' ORDER BY id"))).containsPattern("public.metrics +\\d+/\\d+ ranges done, 1 failed")
                 .contains("failed: public.metrics [2026-11-03 00:00:00+00, 2026-11-04 00:00:00+00): new row for relation")
                 .contains("(SQLSTATE 23514) after 1 attempt(s)");
         assertThat(r.err()).contains("tsmigrate: the backfill is incomplete: 1 range(s) failed; re-run tsmigrate backfill to retry them.");

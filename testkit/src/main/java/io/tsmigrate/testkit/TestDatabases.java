@@ -120,6 +120,15 @@ public final class TestDatabases implements AutoCloseable {
         }
     }
 
+    /** A plain pgjdbc DataSource for a login, as an application would configure its pool. */
+    public static javax.sql.DataSource dataSource(ConnectionSpec spec) {
+        org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
+        ds.setURL(spec.jdbc().url());
+        ds.setUser(spec.user());
+        spec.password().ifPresent(ds::setPassword);
+        return ds;
+    }
+
     /** {@code postgres://user:password@host:port/db} for any login on the suite's servers. */
     public static String uri(ConnectionSpec spec) {
         ConnectionSpec.Endpoint endpoint = spec.endpoints().get(0);

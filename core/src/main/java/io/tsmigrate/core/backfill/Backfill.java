@@ -57,6 +57,7 @@ public final class Backfill {
         Instant started = Instant.now();
         Map<TableRef, TableCopy> tables = new LinkedHashMap<>();
         Map<TableRef, String> untils = new LinkedHashMap<>();
+        Instant runStart;
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             LOG.debug("connected at {} ms", Duration.between(started, Instant.now()).toMillis());
             Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
@@ -70,6 +71,11 @@ public final class Backfill {
                         + String.join("; ", differences) + "; re-run tsmigrate plan and tsmigrate schema.");
             }
             StateSchema.ensure(target);
+            // The run's start by the target's clock, which also stamps the attempts: no skew between them.
+            try (java.sql.Statement st = target.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT clock_timestamp()")) {
+                rs.next();
+                runStart = rs.getTimestamp(1).toInstant();
+            }
             List<Plan.Hypertable> selected = select(plan, options.tables());
             if (options.until().isPresent()) {
                 List<String> types = selected.stream().map(h -> catalog.table(h.table()).flatMap(t -> t.column(h.timeColumn()))
@@ -98,7 +104,7 @@ public final class Backfill {
         LOG.debug("backfill prepared in {} ms", Duration.between(started, Instant.now()).toMillis());
         RunMeter meter = new RunMeter(listener);
         Instant copying = Instant.now();
-        runWorkers(sourceSpec, targetSpec, options, meter, stop, tables);
+        runWorkers(sourceSpec, targetSpec, options, meter, stop, tables, runStart);
         LOG.debug("workers copied for {} ms", Duration.between(copying, Instant.now()).toMillis());
 
         try (Connection target = PgConnector.openPatiently(targetSpec, options.maxAttempts())) {
@@ -133,10 +139,11 @@ public final class Backfill {
     }
 
     private static void runWorkers(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
-                                   BackfillListener counting, AtomicBoolean stop, Map<TableRef, TableCopy> tables) {
+                                   BackfillListener counting, AtomicBoolean stop, Map<TableRef, TableCopy> tables,
+                                   Instant runStart) {
         RateLimiter limiter = options.maxRate().map(r -> new RateLimiter(r.perSecond())).orElse(null);
         BackfillWorker.Shared shared = BackfillWorker.Shared.of(sourceSpec, targetSpec, tables, new ArrayList<>(tables.keySet()),
-                limiter, options.maxRate().map(MaxRate::bytes).orElse(false), options.maxAttempts(), counting, stop);
+                limiter, options.maxRate().map(MaxRate::bytes).orElse(false), options.maxAttempts(), counting, stop, runStart);
         AtomicInteger counter = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(options.workers(), r -> {
             Thread t = new Thread(r, "tsmigrate-backfill-" + counter.incrementAndGet());

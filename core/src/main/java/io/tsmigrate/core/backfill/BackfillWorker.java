@@ -31,12 +31,14 @@ final class BackfillWorker implements Runnable {
     /** What all workers of one run share. */
     record Shared(ConnectionSpec source, ConnectionSpec target, Map<TableRef, TableCopy> tables, List<TableRef> order,
                   RateLimiter limiter, boolean limitBytes, int maxAttempts, BackfillListener listener,
-                  Set<Long> givenUp, Map<Long, Integer> attempts, AtomicBoolean stop) {
+                  Set<Long> givenUp, Map<Long, Integer> attempts, AtomicBoolean stop, java.time.Instant runStart) {
         /** Thread-safe sets and maps for a new run. */
+        /** @param runStart the target server's clock when this run began */
         static Shared of(ConnectionSpec source, ConnectionSpec target, Map<TableRef, TableCopy> tables, List<TableRef> order,
-                         RateLimiter limiter, boolean limitBytes, int maxAttempts, BackfillListener listener, AtomicBoolean stop) {
+                         RateLimiter limiter, boolean limitBytes, int maxAttempts, BackfillListener listener, AtomicBoolean stop,
+                         java.time.Instant runStart) {
             return new Shared(source, target, tables, order, limiter, limitBytes, maxAttempts, listener,
-                    ConcurrentHashMap.newKeySet(), new ConcurrentHashMap<>(), stop);
+                    ConcurrentHashMap.newKeySet(), new ConcurrentHashMap<>(), stop, runStart);
         }
     }
 
@@ -59,7 +61,7 @@ final class BackfillWorker implements Runnable {
                 Optional<BackfillRange> claimed;
                 try {
                     ensureConnections();
-                    claimed = RangeStore.claim(target, shared.order(), shared.givenUp());
+                    claimed = RangeStore.claim(target, shared.order(), shared.givenUp(), shared.runStart());
                     idleFailures = 0;
                 } catch (SQLException | TsmigrateException e) {
                     // The target (or source) is unreachable between ranges: wait and try again.
@@ -74,7 +76,13 @@ final class BackfillWorker implements Runnable {
                 }
                 if (claimed.isEmpty()) {
                     target.rollback();
-                    return;
+                    if (RangeStore.inProgressElsewhere(target, shared.order(), shared.givenUp(), shared.runStart()) == 0) {
+                        return;
+                    }
+                    // Another process holds the last ranges: wait, and take them over if it dies.
+                    target.rollback();
+                    Thread.sleep(500);
+                    continue;
                 }
                 if (shared.givenUp().contains(claimed.get().id())) {
                     // Another worker gave up on it while this claim was on its way: leave it.
@@ -114,28 +122,48 @@ final class BackfillWorker implements Runnable {
         } catch (SQLException | TsmigrateException e) {
             boolean transientError = PgErrors.isTransient(e);
             boolean retry = transientError && attempt < shared.maxAttempts();
-            if (!retry) {
-                // Before the rollback releases the claim: no other worker of this run takes it up.
-                shared.givenUp().add(range.id());
-            }
-            // After a failed COPY a connection is in an unknown state: never reuse it.
-            dropConnections();
             String error = message(e);
             String state = PgErrors.sqlState(e);
+            if (!retry) {
+                shared.givenUp().add(range.id());
+            }
             sideCall(c -> {
                 RangeStore.finishAttempt(c, attemptId, retry ? "retry" : "failed", 0, error, state.isEmpty() ? null : state);
                 return null;
             });
             shared.listener().rangeFailed(range.table(), "[" + range.start() + ", " + range.end() + ")", error, retry);
             if (retry) {
+                // After a failed COPY a connection is in an unknown state: never reuse it.
+                dropConnections();
                 LOG.debug("{}: {} attempt {} failed ({}); retrying", name, range, attempt, error);
                 Thread.sleep(backoff(attempt));
-            } else {
+                return;
+            }
+            if (!markFailedHoldingClaim(range, error, state)) {
+                dropConnections();
                 sideCall(c -> {
                     RangeStore.markFailed(c, range, error, state.isEmpty() ? null : state, name);
                     return null;
                 });
             }
+        }
+    }
+
+    /**
+     * Marks a range failed in the transaction that still holds its claim (the copy was undone to
+     * its savepoint), so that no worker of any process takes it up before the failure is recorded.
+     */
+    private boolean markFailedHoldingClaim(BackfillRange range, String error, String state) {
+        try {
+            RangeStore.markFailed(target, range, error, state.isEmpty() ? null : state, name);
+            target.commit();
+            return true;
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        } finally {
+            // The source connection saw the COPY cut short; the target's stays only if it committed.
+            PgConnector.closeQuietly(source);
+            source = null;
         }
     }
 

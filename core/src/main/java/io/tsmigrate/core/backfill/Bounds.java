@@ -45,6 +45,7 @@ final class Bounds {
                         + "; compute and store one with tsmigrate completion-point --set, or pass --until."));
         long untilPosition = position(until, type);
         refuseFuture(until, type, unit);
+        refuseBeforeLastWriter(until, type, unit);
         long fromPosition = TimeAxis.LOWEST;
         String from = copy.axis().literal(TimeAxis.LOWEST);
         if (options.from().isPresent()) {
@@ -153,6 +154,18 @@ final class Bounds {
             throw TsmigrateException.usage("T = " + until + " is in the future (now is " + now + "): rows written after now "
                     + "but before T would be deleted from the target and not copied; choose a T in the consistency range, "
                     + "before now minus the latest late-arriving data (tsmigrate completion-point proposes one).");
+        }
+    }
+
+    /** T before the last writer began dual-writing would leave that writer's earlier rows on the source only. */
+    private void refuseBeforeLastWriter(String until, TimeType type, Optional<EpochUnit> unit) throws SQLException {
+        Optional<Instant> at = TimeValues.toInstant(until, type, unit);
+        Optional<Instant> lastStart = io.tsmigrate.core.completion.CompletionPoint.writers(target).stream()
+                .map(io.tsmigrate.core.completion.CompletionPointResult.WriterSeen::startedAt).max(Instant::compareTo);
+        if (at.isPresent() && lastStart.isPresent() && at.get().isBefore(lastStart.get())) {
+            throw TsmigrateException.usage("T = " + until + " is before the last writer began dual-writing (" + lastStart.get()
+                    + "): rows written between them reached only the source and would be missing on the target; choose a T "
+                    + "in the consistency range (tsmigrate completion-point).");
         }
     }
 

@@ -45,6 +45,30 @@ final class RangeCopier {
 
     static CopyPipe.Moved copy(Connection source, Connection target, Job table, RateLimiter limiter, boolean limitBytes,
                                LongConsumer rowsSoFar) throws SQLException, InterruptedException {
+        // An error aborts a transaction at once, releasing the claim's row lock before the caller
+        // could record the failure; inside a savepoint only the copy is undone, and the caller's
+        // transaction, with its claim, stays usable to mark the range failed.
+        java.sql.Savepoint copying = target.getAutoCommit() ? null : target.setSavepoint();
+        try {
+            CopyPipe.Moved moved = copyInside(source, target, table, limiter, limitBytes, rowsSoFar);
+            if (copying != null) {
+                target.releaseSavepoint(copying);
+            }
+            return moved;
+        } catch (SQLException | RuntimeException | InterruptedException e) {
+            if (copying != null && !target.isClosed()) {
+                try {
+                    target.rollback(copying);
+                } catch (SQLException lost) {
+                    e.addSuppressed(lost);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static CopyPipe.Moved copyInside(Connection source, Connection target, Job table, RateLimiter limiter,
+                                             boolean limitBytes, LongConsumer rowsSoFar) throws SQLException, InterruptedException {
         try (Statement st = target.createStatement()) {
             if (!table.triggers().isEmpty() || table.skipForeignKeys()) {
                 try {

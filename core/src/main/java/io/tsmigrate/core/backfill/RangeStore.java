@@ -87,20 +87,44 @@ final class RangeStore {
      *
      * @param skip ranges this run already gave up on
      */
-    static Optional<BackfillRange> claim(Connection c, List<TableRef> tables, Set<Long> skip) throws SQLException {
+    static Optional<BackfillRange> claim(Connection c, List<TableRef> tables, Set<Long> skip, java.time.Instant runStart)
+            throws SQLException {
+        // A range given up in this run has a failed attempt, committed before its claim was released:
+        // skipping those keeps every worker of every process of this run from trying it again.
         try (PreparedStatement ps = c.prepareStatement("SELECT id, table_name, seq, range_start, range_end, estimated_rows "
-                + "FROM tsmigrate.backfill_range WHERE state <> 'done' AND table_name = ANY (?) AND NOT (id = ANY (?)) "
+                + "FROM tsmigrate.backfill_range r WHERE state <> 'done' AND table_name = ANY (?) AND NOT (id = ANY (?)) "
+                + "AND NOT EXISTS (SELECT 1 FROM tsmigrate.backfill_attempt a WHERE a.range_id = r.id AND a.outcome = 'failed' "
+                + "AND a.started_at >= ?) "
                 + "ORDER BY array_position(?, table_name), seq FOR UPDATE SKIP LOCKED LIMIT 1")) {
             String[] names = tables.stream().map(TableRef::toString).toArray(String[]::new);
             ps.setArray(1, c.createArrayOf("text", names));
             ps.setArray(2, c.createArrayOf("bigint", skip.toArray()));
-            ps.setArray(3, c.createArrayOf("text", names));
+            ps.setTimestamp(3, java.sql.Timestamp.from(runStart));
+            ps.setArray(4, c.createArrayOf("text", names));
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return Optional.empty();
                 }
                 return Optional.of(new BackfillRange(rs.getLong(1), TableRef.parse(rs.getString(2)), rs.getInt(3),
                         rs.getString(4), rs.getString(5), rs.getLong(6)));
+            }
+        }
+    }
+
+    /** Ranges not done and not given up in this run: claimed by other workers right now. */
+    static long inProgressElsewhere(Connection c, List<TableRef> tables, Set<Long> skip, java.time.Instant runStart)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM tsmigrate.backfill_range r WHERE state <> 'done' "
+                + "AND table_name = ANY (?) AND NOT (id = ANY (?)) AND NOT EXISTS (SELECT 1 FROM tsmigrate.backfill_attempt a "
+                + "WHERE a.range_id = r.id AND a.outcome = 'failed' AND a.started_at >= ?) AND (state = 'pending' OR "
+                + "r.finished_at IS NULL OR r.finished_at < ?)")) {
+            ps.setArray(1, c.createArrayOf("text", tables.stream().map(TableRef::toString).toArray()));
+            ps.setArray(2, c.createArrayOf("bigint", skip.toArray()));
+            ps.setTimestamp(3, java.sql.Timestamp.from(runStart));
+            ps.setTimestamp(4, java.sql.Timestamp.from(runStart));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
             }
         }
     }

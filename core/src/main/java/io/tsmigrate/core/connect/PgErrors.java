@@ -30,13 +30,13 @@ public final class PgErrors {
 
     /** Whether retrying the same work on a new connection may succeed. */
     public static boolean isTransient(Throwable e) {
+        // The server's SQLSTATE decides when there is one: a constraint violation stays permanent
+        // even when pgjdbc also saw the socket fail while the server was rejecting the COPY.
+        String state = sqlState(e);
+        if (!state.isEmpty()) {
+            return state.startsWith("08") || TRANSIENT.contains(state);
+        }
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s) {
-                String state = Optional.ofNullable(s.getSQLState()).orElse("");
-                if (state.startsWith("08") || TRANSIENT.contains(state)) {
-                    return true;
-                }
-            }
             if (t instanceof java.io.IOException) {
                 return true;
             }

@@ -185,8 +185,8 @@ final class HazardFinder {
                     table.ref() + "." + c.name() + " is filled by " + (seq.get().identity() ? "an identity column's" : "a SERIAL")
                             + " sequence " + seq.get().ref() + ": under dual-write each side generates its own values "
                             + "unless the application sends them",
-                    "send the value from the application in dual-writes (or let the dual-write library copy it from the "
-                            + "primary's RETURNING); the backfill copies the source's values up to T"));
+                    "have the application send the value in its writes (for example read it from the source's sequence "
+                            + "with the row); the backfill copies the source's values up to T"));
         }
     }
 

@@ -62,7 +62,16 @@ public final class StateSchema {
                             + "REFERENCES tsmigrate.verification_run (id) ON DELETE CASCADE, table_name text NOT NULL, "
                             + "range_start text, range_end text, source_rows bigint, target_rows bigint, source_sum text, "
                             + "target_sum text, verdict text NOT NULL, checked_at timestamptz NOT NULL DEFAULT now())",
-                    "CREATE INDEX verification_range_run ON tsmigrate.verification_range (run_id)"));
+                    "CREATE INDEX verification_range_run ON tsmigrate.verification_range (run_id)"),
+            // The dual-write library creates these two itself when it meets a target first (it depends
+            // on nothing but JDBC); the definitions must stay the same as its StateTables.
+            List.of(
+                    "CREATE TABLE IF NOT EXISTS tsmigrate.writer (name text PRIMARY KEY, application text, "
+                            + "host text, pid bigint, started_at timestamptz NOT NULL, registered_at timestamptz NOT NULL DEFAULT now(), "
+                            + "last_seen timestamptz NOT NULL DEFAULT now(), journal_pending bigint NOT NULL DEFAULT 0, "
+                            + "primary_side text NOT NULL DEFAULT 'source', switched_at timestamptz)",
+                    "CREATE TABLE IF NOT EXISTS tsmigrate.journal_applied (journal text NOT NULL, "
+                            + "seq bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, seq))"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

@@ -1,0 +1,131 @@
+package io.tsmigrate.cli;
+
+import io.tsmigrate.core.Human;
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.completion.CompletionPoint;
+import io.tsmigrate.core.completion.CompletionPointResult;
+import io.tsmigrate.core.json.Json;
+import io.tsmigrate.core.plan.EpochUnit;
+import io.tsmigrate.core.plan.TimeType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code tsmigrate completion-point}: runbook step 5. */
+@Command(name = "completion-point", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+        description = {
+            "Computes the completion point T up to which history is backfilled (runbook step 5).",
+            "",
+            "Missing writes end when the last writer began dual-writing (from the writer registry that "
+                + "tsmigrate's dual-write library keeps in tsmigrate.writer, or --dual-write-started-at). "
+                + "Late-arriving data begins at now minus --max-lateness: the longest a row can arrive after "
+                + "the time it carries (devices that were offline, batch uploads, ...). Between them, shrunk by "
+                + "--clock-skew at both ends, lies the consistency range; T is proposed per time-type group at "
+                + "its end. It refuses while the range is empty and says when it opens. --set stores T, where "
+                + "backfill and verify read it.",
+            ""
+        },
+        footer = {"%nExit codes: 0 T proposed (and stored with --set), 4 not yet possible (the message says when), 2 bad input."})
+final class CompletionPointCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ConnectionOptions connections;
+
+    @Option(names = "--dual-write-started-at", paramLabel = "TIME",
+            description = "When the last writer began dual-writing (ISO 8601, e.g. 2026-11-20T12:00:00Z), instead of the registry.")
+    String dualWriteStartedAt;
+
+    @Option(names = "--max-lateness", paramLabel = "DURATION", defaultValue = "1h",
+            description = "The longest a row arrives after its own time (1h, 30m, 2d). Default: ${DEFAULT-VALUE}.")
+    String maxLateness;
+
+    @Option(names = "--clock-skew", paramLabel = "DURATION", defaultValue = "1m",
+            description = "Margin for clocks of writers and servers that disagree. Default: ${DEFAULT-VALUE}.")
+    String clockSkew;
+
+    @Option(names = "--time-unit", paramLabel = "UNIT", description = "The unit of integer time columns: epoch_s, epoch_ms, epoch_us or epoch_ns.")
+    String timeUnit;
+
+    @Option(names = "--at", paramLabel = "[TYPE=]T",
+            description = "Use this T (checked against the range); TYPE=T for one group when there are several (repeatable).")
+    List<String> at = new ArrayList<>();
+
+    @Option(names = "--set", description = "Store T in the migration state, for backfill and verify.")
+    boolean set;
+
+    @Option(names = "--json", description = "Print the result as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Optional<Instant> started = Optional.ofNullable(dualWriteStartedAt).map(CompletionPointCommand::instant);
+        Optional<EpochUnit> unit = Optional.ofNullable(timeUnit).map(u -> EpochUnit.ofLabel(u.toLowerCase(Locale.ROOT))
+                .orElseThrow(() -> TsmigrateException.usage("--time-unit \"" + u + "\" is not one of epoch_s, epoch_ms, epoch_us, epoch_ns.")));
+        Map<TimeType, String> explicit = new EnumMap<>(TimeType.class);
+        for (String a : at) {
+            int eq = a.indexOf('=');
+            Optional<TimeType> type = eq > 0 ? TimeType.ofLabel(a.substring(0, eq).strip().toLowerCase(Locale.ROOT)) : Optional.empty();
+            if (type.isPresent()) {
+                explicit.put(type.get(), a.substring(eq + 1).strip());
+            } else {
+                explicit.put(TimeType.TIMESTAMPTZ, a.strip());
+            }
+        }
+        CompletionPointResult r = CompletionPoint.compute(connections.source(), connections.target(), new CompletionPoint.Options(
+                started, Human.parseDuration(maxLateness, "--max-lateness"), Human.parseDuration(clockSkew, "--clock-skew"),
+                unit, explicit, set, Clock.systemUTC()));
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.write(r));
+            return r.complete() ? ExitCodes.OK : ExitCodes.NOT_READY;
+        }
+        out.println("Missing writes end: " + r.lastWriterStart() + " (" + r.basis() + ")");
+        for (CompletionPointResult.WriterSeen w : r.writers()) {
+            out.printf(Locale.ROOT, "  writer %s: began %s, last seen %s%s%n", w.name(), w.startedAt(), w.lastSeen(),
+                    w.journalPending() > 0 ? ", journal pending" : "");
+        }
+        out.println("Consistency range: [" + r.rangeStart() + ", " + r.rangeEnd() + "] (max lateness "
+                + Human.duration(r.maxLateness()) + ", clock-skew margin " + Human.duration(r.clockSkew()) + ")");
+        for (CompletionPointResult.Group g : r.groups()) {
+            out.printf(Locale.ROOT, "  T for %s tables (%s): %s  -- %s%n", g.type().label(),
+                    String.join(", ", g.tables().stream().map(Object::toString).toList()), g.value().orElse("none yet"), g.explanation());
+        }
+        out.println(r.stored() ? "Stored: tsmigrate backfill and verify use these T." : "Not stored: run again with --set to use them.");
+        if (!r.complete()) {
+            spec.commandLine().getErr().println("tsmigrate: some time-type groups have no completion point yet (see above); "
+                    + "run tsmigrate completion-point again later.");
+            return ExitCodes.NOT_READY;
+        }
+        return ExitCodes.OK;
+    }
+
+    private static Instant instant(String text) {
+        try {
+            return OffsetDateTime.parse(text.strip().replace(' ', 'T')).toInstant();
+        } catch (DateTimeParseException e) {
+            try {
+                return Instant.parse(text.strip());
+            } catch (DateTimeParseException e2) {
+                throw TsmigrateException.usage("--dual-write-started-at \"" + text + "\" is not a time; write it as 2026-11-20T12:00:00Z.");
+            }
+        }
+    }
+}

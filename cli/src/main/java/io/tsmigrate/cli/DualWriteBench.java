@@ -1,0 +1,120 @@
+package io.tsmigrate.cli;
+
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.dualwrite.DualWriteDataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Locale;
+import javax.sql.DataSource;
+
+/**
+ * The dual-write benchmark ({@code bench/dualwrite}): single-row INSERTs and 1,000-row batches
+ * through {@link DualWriteDataSource}, against running the same statement by hand on the primary
+ * and then on the secondary, on the same kind of connections. Prints the times and the overhead.
+ * Not a command: run it with {@code java -cp tsmigrate.jar io.tsmigrate.cli.DualWriteBench SOURCE TARGET}.
+ */
+public final class DualWriteBench {
+
+    private static final String INSERT = "INSERT INTO bench_dw (id, time, v) VALUES (?, ?, ?)";
+
+    private DualWriteBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        DataSource source = dataSource(ConnectionSpec.parse(args[0], "source"));
+        DataSource target = dataSource(ConnectionSpec.parse(args[1], "target"));
+        int singles = args.length > 2 ? Integer.parseInt(args[2]) : 5000;
+        int batches = args.length > 3 ? Integer.parseInt(args[3]) : 50;
+        for (DataSource ds : new DataSource[] {source, target}) {
+            try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+                st.execute("DROP TABLE IF EXISTS bench_dw");
+                st.execute("CREATE TABLE bench_dw (id bigint, time timestamptz, v float8)");
+            }
+        }
+        Path journal = Files.createTempDirectory("dw-bench");
+        try (DualWriteDataSource dual = DualWriteDataSource.builder().primary(source).secondary(target).journalDirectory(journal)
+                .application("bench").build()) {
+            long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
+            for (int round = 0; round < 4; round++) {
+                best[0] = Math.min(best[0], byHand(source, target, singles, 1));
+                best[1] = Math.min(best[1], dual(dual, singles, 1));
+                best[2] = Math.min(best[2], byHand(source, target, batches, 1000));
+                best[3] = Math.min(best[3], dual(dual, batches, 1000));
+            }
+            print("single-row INSERTs (" + singles + ")", best[0], best[1]);
+            print("1,000-row batches (" + batches + ")", best[2], best[3]);
+            if (dual.stats().diverted() || dual.stats().secondaryFailures() > 0) {
+                throw new IllegalStateException("the secondary failed during the benchmark: " + dual.stats());
+            }
+        } finally {
+            try (var files = Files.list(journal)) {
+                for (Path p : files.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(journal);
+        }
+    }
+
+    private static void print(String what, long byHand, long dual) {
+        System.out.printf(Locale.ROOT, "%-28s by hand %7.1f ms, through DualWriteDataSource %7.1f ms, overhead %+.1f%%%n",
+                what, byHand / 1e6, dual / 1e6, (dual - byHand) * 100.0 / byHand);
+    }
+
+    /** Each statement on the primary, then the same on the secondary, in the same thread. */
+    private static long byHand(DataSource source, DataSource target, int times, int rows) throws SQLException {
+        try (Connection p = source.getConnection(); Connection s = target.getConnection();
+             PreparedStatement ps = p.prepareStatement(INSERT); PreparedStatement ss = s.prepareStatement(INSERT)) {
+            long start = System.nanoTime();
+            for (int i = 0; i < times; i++) {
+                run(ps, i, rows);
+                run(ss, i, rows);
+            }
+            return System.nanoTime() - start;
+        }
+    }
+
+    private static long dual(DualWriteDataSource dual, int times, int rows) throws SQLException {
+        try (Connection c = dual.getConnection(); PreparedStatement ps = c.prepareStatement(INSERT)) {
+            long start = System.nanoTime();
+            for (int i = 0; i < times; i++) {
+                run(ps, i, rows);
+            }
+            return System.nanoTime() - start;
+        }
+    }
+
+    private static void run(PreparedStatement ps, int i, int rows) throws SQLException {
+        Timestamp t = Timestamp.from(Instant.parse("2026-11-01T00:00:00Z").plusSeconds(i));
+        if (rows == 1) {
+            ps.setLong(1, i);
+            ps.setTimestamp(2, t);
+            ps.setDouble(3, i * 0.5);
+            ps.executeUpdate();
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            ps.setLong(1, (long) i * rows + r);
+            ps.setTimestamp(2, t);
+            ps.setDouble(3, r * 0.5);
+            ps.addBatch();
+        }
+        ps.executeBatch();
+    }
+
+    private static DataSource dataSource(ConnectionSpec spec) {
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setURL(spec.jdbc().url());
+        ds.setUser(spec.user());
+        spec.password().ifPresent(ds::setPassword);
+        return ds;
+    }
+}

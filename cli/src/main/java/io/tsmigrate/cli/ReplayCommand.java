@@ -1,0 +1,76 @@
+package io.tsmigrate.cli;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.connect.PgConnector;
+import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.json.Json;
+import io.tsmigrate.dualwrite.JournalReplayer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code tsmigrate replay}: applies a dual-write journal to the target. */
+@Command(name = "replay", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+        description = {
+            "Applies the dual-write journal of writes the target missed, in order, each exactly once.",
+            "",
+            "Each journal entry (a whole transaction) is applied in one target transaction together with its "
+                + "record in tsmigrate.journal_applied, so an interrupted replay, run again, continues where it "
+                + "stopped. The dual-write library replays by itself when the target comes back; use this when "
+                + "an application stopped before it could.",
+            ""
+        },
+        footer = {"%nExit codes: 0 every entry applied, 6 some entries failed (listed), 3 cannot connect, 2 bad input."})
+final class ReplayCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ConnectionOptions connections;
+
+    @Option(names = "--journal", paramLabel = "DIR", required = true, description = "The journal directory of the application.")
+    Path journal;
+
+    @Option(names = "--json", description = "Print the result as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!Files.isDirectory(journal)) {
+            throw TsmigrateException.usage("--journal " + journal + " is not a directory; give the dual-write journal directory.");
+        }
+        List<JournalReplayer.Outcome> outcomes;
+        try (Connection target = PgConnector.open(connections.target())) {
+            outcomes = JournalReplayer.replayDirectory(journal, target);
+        } catch (SQLException e) {
+            throw PgErrors.failure("replay the journal", connections.target(), e);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.write(outcomes));
+        } else {
+            if (outcomes.isEmpty()) {
+                out.println("no journal files in " + journal);
+            }
+            for (JournalReplayer.Outcome o : outcomes) {
+                out.printf(Locale.ROOT, "  %s: %d entries, %d applied now, %d applied before, %d failed%n", o.journal(), o.entries(),
+                        o.applied(), o.alreadyApplied(), o.failures().size());
+                o.failures().forEach(f -> out.println("    failed " + f));
+            }
+        }
+        return outcomes.stream().allMatch(o -> o.failures().isEmpty()) ? ExitCodes.OK : ExitCodes.INCOMPLETE;
+    }
+}

@@ -1,0 +1,31 @@
+package io.tsmigrate.dualwrite;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The two tables of tsmigrate's state on the target that the library writes: the writer registry
+ * and the record of applied journal entries. Created when missing, with the same definitions
+ * tsmigrate's own state schema uses (this module depends on nothing but JDBC, so it cannot call it).
+ */
+final class StateTables {
+
+    static final String WRITER = "CREATE TABLE IF NOT EXISTS tsmigrate.writer (name text PRIMARY KEY, application text, "
+            + "host text, pid bigint, started_at timestamptz NOT NULL, registered_at timestamptz NOT NULL DEFAULT now(), "
+            + "last_seen timestamptz NOT NULL DEFAULT now(), journal_pending bigint NOT NULL DEFAULT 0, "
+            + "primary_side text NOT NULL DEFAULT 'source', switched_at timestamptz)";
+    static final String JOURNAL_APPLIED = "CREATE TABLE IF NOT EXISTS tsmigrate.journal_applied (journal text NOT NULL, "
+            + "seq bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, seq))";
+
+    private StateTables() {
+    }
+
+    static void ensure(Connection target) throws SQLException {
+        try (Statement st = target.createStatement()) {
+            st.execute("CREATE SCHEMA IF NOT EXISTS tsmigrate");
+            st.execute(WRITER);
+            st.execute(JOURNAL_APPLIED);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+package io.tsmigrate.it;
+
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.dualwrite.DualWriteDataSource;
+import io.tsmigrate.dualwrite.FailurePolicy;
+import io.tsmigrate.testkit.PgServersExtension;
+import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.testkit.TestServers;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.postgresql.PGConnection;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.InputStreamReader;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static io.tsmigrate.it.Fixtures.checksum;
+import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** An application writing through {@link DualWriteDataSource}: both databases end identical, whatever happens. */
+@ExtendWith(PgServersExtension.class)
+class DualWriteIT {
+
+    static final String SCHEMA = "CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance numeric(12,2), "
+            + "opened timestamptz, token uuid, photo bytea)";
+    static final String EVENTS = "CREATE TABLE events (time timestamptz NOT NULL, account bigint, kind text, amount numeric)";
+
+    private final TestDatabases db;
+    private ConnectionSpec source;
+    private ConnectionSpec target;
+    private Path journal;
+
+    DualWriteIT(TestDatabases db) {
+        this.db = db;
+    }
+
+    @BeforeEach
+    void createSides() throws Exception {
+        source = db.newSourceDatabase("dw_source");
+        target = db.newTargetDatabase("dw_target", false);
+        TestDatabases.execute(source, SCHEMA, EVENTS);
+        TestDatabases.execute(target, SCHEMA, EVENTS);
+        journal = Files.createTempDirectory("dw-journal");
+    }
+
+    @AfterEach
+    void removeJournal() throws Exception {
+        try (var files = Files.walk(journal)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private DualWriteDataSource dataSource(FailurePolicy policy) {
+        return DualWriteDataSource.builder().primary(TestDatabases.dataSource(source)).secondary(TestDatabases.dataSource(target))
+                .failurePolicy(policy).journalDirectory(journal).application("dualwrite-it").writerName("writer-" + UUID.randomUUID())
+                .healthCheckInterval(Duration.ofMillis(200)).build();
+    }
+
+    private void assertIdentical() {
+        for (String table : List.of("accounts", "events")) {
+            assertThat(checksum(target, table, "true")).as(table).isEqualTo(checksum(source, table, "true"));
+        }
+    }
+
+    @Test
+    void mirrorsEveryKindOfWriteAndOnlyCommittedTransactions() throws Exception {
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL); Connection c = ds.getConnection()) {
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO accounts (id, owner, balance) VALUES (1, 'plain statement', 10.50)");
+                assertThat(st.executeQuery("SELECT count(*) FROM accounts").next()).isTrue();
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)")) {
+                for (int i = 2; i <= 6; i++) {
+                    ps.setLong(1, i);
+                    ps.setString(2, i % 2 == 0 ? null : "prepared " + i);
+                    ps.setBigDecimal(3, new BigDecimal("1.25").multiply(BigDecimal.valueOf(i)));
+                    ps.setTimestamp(4, Timestamp.from(Instant.parse("2026-11-01T00:00:00.123456Z").plusSeconds(i)));
+                    ps.setObject(5, UUID.nameUUIDFromBytes(new byte[] {(byte) i}));
+                    ps.setBytes(6, new byte[] {1, 2, (byte) i});
+                    assertThat(ps.executeUpdate()).isEqualTo(1);
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO events VALUES (?, ?, ?, ?)")) {
+                for (int i = 0; i < 1000; i++) {
+                    ps.setObject(1, java.time.OffsetDateTime.parse("2026-11-01T00:00:00Z").plusSeconds(i));
+                    ps.setLong(2, i % 6 + 1);
+                    ps.setString(3, "batch");
+                    ps.setInt(4, i);
+                    ps.addBatch();
+                }
+                assertThat(ps.executeBatch()).hasSize(1000);
+            }
+            try (Statement st = c.createStatement()) {
+                st.addBatch("UPDATE accounts SET balance = balance + 1 WHERE id = 2");
+                st.addBatch("DELETE FROM accounts WHERE id = 3");
+                st.executeBatch();
+                assertThat(st.executeUpdate("UPDATE events SET kind = 'updated' WHERE amount < 10")).isEqualTo(10);
+                st.execute("WITH moved AS (DELETE FROM events WHERE amount >= 990 RETURNING *) INSERT INTO events "
+                        + "SELECT time, account, 'moved', amount FROM moved");
+            }
+            String csv = "2026-11-02 00:00:00+00,1,copied,1.5\n2026-11-02 00:00:01+00,2,copied,2.5\n";
+            long copied = c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY events FROM STDIN (FORMAT csv)",
+                    new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)));
+            assertThat(copied).isEqualTo(2);
+
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO accounts (id, owner) VALUES (100, 'rolled back')");
+                c.rollback();
+                st.executeUpdate("INSERT INTO accounts (id, owner) VALUES (101, 'committed')");
+                Savepoint sp = c.setSavepoint();
+                st.executeUpdate("INSERT INTO accounts (id, owner) VALUES (102, 'after savepoint, rolled back')");
+                c.rollback(sp);
+                st.executeUpdate("INSERT INTO accounts (id, owner) VALUES (103, 'after savepoint, kept')");
+                c.commit();
+                st.execute("CREATE TABLE created_in_transaction (id int)");
+                st.execute("INSERT INTO created_in_transaction VALUES (1)");
+                c.commit();
+            }
+            c.setAutoCommit(true);
+            assertThat(ds.stats().diverted()).isFalse();
+            assertThat(ds.stats().countMismatches()).isZero();
+        }
+        assertIdentical();
+        assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE id IN (100, 102)")).isZero();
+        assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE id IN (101, 103)")).isEqualTo(2);
+        assertThat(queryLong(target, "SELECT count(*) FROM created_in_transaction")).isEqualTo(1);
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.writer WHERE application = 'dualwrite-it' "
+                + "AND started_at <= now() AND last_seen >= started_at")).isEqualTo(1);
+    }
+
+    @Test
+    void readsAndSideEffectFreeSelectsStayOnThePrimary() throws Exception {
+        TestDatabases.execute(source, "CREATE SEQUENCE ids");
+        TestDatabases.execute(target, "CREATE SEQUENCE ids");
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL); Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.executeQuery("SELECT nextval('ids')").close();
+            st.executeQuery("SELECT * FROM accounts FOR UPDATE").close();
+            st.executeQuery("/* tsmigrate:write */ SELECT setval('ids', 42)").close();
+        }
+        assertThat(queryLong(source, "SELECT last_value FROM ids")).isEqualTo(42);
+        assertThat(queryLong(target, "SELECT last_value FROM ids")).isEqualTo(42);
+    }
+
+    @Test
+    void journalsWhileTheTargetIsDownAndReplaysInOrderWhenItIsBack(TestServers servers) throws Exception {
+        assumeTrue(servers.pair().isPresent(), "needs a target server the suite may stop");
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL)) {
+            write(ds, 0, 200);
+            servers.pair().get().target().stop();
+            try {
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                int batch = 200;
+                while (System.nanoTime() < end) {
+                    write(ds, batch, batch + 50);
+                    batch += 50;
+                    Thread.sleep(200);
+                }
+                assertThat(ds.stats().diverted()).isTrue();
+                assertThat(ds.stats().journaled()).isGreaterThan(10);
+            } finally {
+                servers.pair().get().target().restart();
+            }
+            // Writes go on while the health check notices the target and replays the journal.
+            write(ds, 100_000, 100_050);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (ds.stats().diverted() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(ds.stats().diverted()).isFalse();
+            assertThat(ds.stats().replayed()).isEqualTo(ds.stats().journaled());
+            write(ds, 200_000, 200_020);
+        }
+        assertIdentical();
+        assertThat(queryLong(target, "SELECT count(*) FROM events")).isEqualTo(queryLong(source, "SELECT count(*) FROM events"));
+    }
+
+    /** A transaction of inserts, an update and a delete, the way an application would write. */
+    private static void write(DualWriteDataSource ds, int from, int to) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            // The application sends its values: now() or random() would differ between the two sides.
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO events VALUES (?, ?, 'write', ?)")) {
+                for (int i = from; i < to; i++) {
+                    ps.setTimestamp(1, Timestamp.from(Instant.parse("2026-11-01T00:00:00Z").plusMillis(i)));
+                    ps.setLong(2, i % 7);
+                    ps.setInt(3, i);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("UPDATE events SET kind = 'touched' WHERE amount = " + from);
+                st.executeUpdate("DELETE FROM events WHERE amount = " + (from + 1));
+            }
+            c.commit();
+        }
+    }
+
+    @Test
+    void replayCommandAppliesAJournalOnceEvenWhenRunTwice(TestServers servers) throws Exception {
+        assumeTrue(servers.pair().isPresent(), "needs a target server the suite may stop");
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL)) {
+            write(ds, 0, 10);
+            servers.pair().get().target().stop();
+            try {
+                write(ds, 10, 20);
+                write(ds, 20, 30);
+            } finally {
+                // The application stops before the target is back: its journal waits for tsmigrate replay.
+                ds.close();
+                servers.pair().get().target().restart();
+            }
+        }
+        Cli.Result first = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal.toString());
+        assertThat(first.exitCode()).as(first.toString()).isZero();
+        assertThat(first.out()).containsPattern("2 entries, 2 applied now, 0 applied before, 0 failed");
+        Cli.Result second = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal.toString());
+        assertThat(second.out()).containsPattern("2 entries, 0 applied now, 2 applied before, 0 failed");
+        assertIdentical();
+    }
+
+    @Test
+    void failPolicyThrowsAndLogPolicyCounts(TestServers servers) throws Exception {
+        TestDatabases.execute(target, "ALTER TABLE accounts ADD CONSTRAINT small CHECK (id < 1000)");
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.FAIL); Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            assertThatThrownBy(() -> st.executeUpdate("INSERT INTO accounts (id) VALUES (5000)"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("succeeded on the primary but failed on the secondary");
+        }
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.LOG); Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO accounts (id) VALUES (5001)");
+            assertThat(ds.stats().secondaryFailures()).isEqualTo(1);
+        }
+        assertThat(queryLong(source, "SELECT count(*) FROM accounts WHERE id >= 5000")).isEqualTo(2);
+        assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE id >= 5000")).isZero();
+    }
+
+    @Test
+    void aKilledApplicationLeavesNoHalfTransactionOnTheTarget() throws Exception {
+        Process app = new ProcessBuilder("java", "-cp", System.getProperty("java.class.path"), KilledApp.class.getName(),
+                TestDatabases.uri(source), TestDatabases.uri(target), journal.toString()).redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(app.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = out.readLine()) != null && !line.equals("IN_TRANSACTION")) {
+                // wait until the transaction has written to both sides
+            }
+            assertThat(line).isEqualTo("IN_TRANSACTION");
+            assertThat(queryLong(target, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    + "AND state = 'idle in transaction'")).isEqualTo(1);
+            app.destroyForcibly();
+            assertThat(app.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (queryLong(target, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                + "AND state = 'idle in transaction'") > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE owner = 'half transaction'")).isZero();
+        assertThat(queryLong(source, "SELECT count(*) FROM accounts WHERE owner = 'half transaction'")).isZero();
+    }
+}
