@@ -37,6 +37,7 @@ public final class DualWriteBench {
             try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
                 st.execute("DROP TABLE IF EXISTS bench_dw");
                 st.execute("CREATE TABLE bench_dw (id bigint, time timestamptz, v float8)");
+                st.execute("CREATE INDEX ON bench_dw (id)");
             }
         }
         Path journal = Files.createTempDirectory("dw-bench");
@@ -51,6 +52,21 @@ public final class DualWriteBench {
             }
             print("single-row INSERTs (" + singles + ")", best[0], best[1]);
             print("1,000-row batches (" + batches + ")", best[2], best[3]);
+            for (double share : new double[] {0.1, 1.0}) {
+                try (DualWriteDataSource shadowing = DualWriteDataSource.builder().primary(source).secondary(target)
+                        .journalDirectory(journal).application("bench-shadow").shadowReadShare(share).build()) {
+                    long off = Long.MAX_VALUE;
+                    long on = Long.MAX_VALUE;
+                    for (int round = 0; round < 4; round++) {
+                        off = Math.min(off, reads(dual, singles));
+                        on = Math.min(on, reads(shadowing, singles));
+                        shadowing.flushShadowReads();
+                    }
+                    System.out.printf(Locale.ROOT, "%-28s shadow reads off %7.1f ms, on (%3.0f%%) %7.1f ms, overhead %+.1f%% (%d dropped)%n",
+                            "point reads (" + singles + ")", off / 1e6, share * 100, on / 1e6, (on - off) * 100.0 / off,
+                            shadowing.stats().shadowDropped());
+                }
+            }
             if (dual.stats().diverted() || dual.stats().secondaryFailures() > 0) {
                 throw new IllegalStateException("the secondary failed during the benchmark: " + dual.stats());
             }
@@ -87,6 +103,22 @@ public final class DualWriteBench {
             long start = System.nanoTime();
             for (int i = 0; i < times; i++) {
                 run(ps, i, rows);
+            }
+            return System.nanoTime() - start;
+        }
+    }
+
+    /** Point reads through the DataSource, each read to its end (as a shadowed read must be). */
+    private static long reads(DataSource ds, int times) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT id, time, v FROM bench_dw WHERE id = ?")) {
+            long start = System.nanoTime();
+            for (int i = 0; i < times; i++) {
+                ps.setLong(1, i);
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rs.getLong(1);
+                    }
+                }
             }
             return System.nanoTime() - start;
         }

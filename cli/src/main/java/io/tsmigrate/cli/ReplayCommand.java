@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
 /** {@code tsmigrate replay}: applies a dual-write journal to the target. */
 @Command(name = "replay", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = {
-            "Applies the dual-write journal of writes the target missed, in order, each exactly once.",
+            "Applies the dual-write journal of writes the target (and with --source, the source) missed, in order, each exactly once.",
             "",
             "Each journal entry (a whole transaction) is applied in one target transaction together with its "
                 + "record in tsmigrate.journal_applied, so an interrupted replay, run again, continues where it "
@@ -52,11 +52,19 @@ final class ReplayCommand implements Callable<Integer> {
         if (!Files.isDirectory(journal)) {
             throw TsmigrateException.usage("--journal " + journal + " is not a directory; give the dual-write journal directory.");
         }
-        List<JournalReplayer.Outcome> outcomes;
+        List<JournalReplayer.Outcome> outcomes = new java.util.ArrayList<>();
         try (Connection target = PgConnector.open(connections.target())) {
-            outcomes = JournalReplayer.replayDirectory(journal, target);
+            outcomes.addAll(JournalReplayer.replayDirectory(journal, "target", target));
         } catch (SQLException e) {
             throw PgErrors.failure("replay the journal", connections.target(), e);
+        }
+        // Writes the source missed (after a cutover made the target the primary) go back to the source.
+        if (connections.source != null) {
+            try (Connection source = PgConnector.open(connections.source())) {
+                outcomes.addAll(JournalReplayer.replayDirectory(journal, "source", source));
+            } catch (SQLException e) {
+                throw PgErrors.failure("replay the journal", connections.source(), e);
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

@@ -50,6 +50,7 @@ final class DualConnection implements InvocationHandler {
 
     private final Connection primary;
     private final Secondary secondary;
+    private final Secondary.Roles roles;
     private Connection side;
     private boolean autoCommit = true;
     private Mode mode = Mode.NONE;
@@ -57,13 +58,18 @@ final class DualConnection implements InvocationHandler {
     private final Map<Savepoint, Mark> marks = new IdentityHashMap<>();
     private Connection self;
 
-    private DualConnection(Connection primary, Secondary secondary) {
+    private DualConnection(Connection primary, Secondary secondary, Secondary.Roles roles) {
         this.primary = primary;
         this.secondary = secondary;
+        this.roles = roles;
     }
 
-    static Connection wrap(Connection primary, Secondary secondary) throws SQLException {
-        DualConnection handler = new DualConnection(primary, secondary);
+    /** A connection with the roles of the moment: they stay until it is closed. */
+    static Connection wrap(Secondary secondary, String user, String password) throws SQLException {
+        Secondary.Roles roles = secondary.roles();
+        Connection primary = user == null ? roles.primary().dataSource.getConnection()
+                : roles.primary().dataSource.getConnection(user, password);
+        DualConnection handler = new DualConnection(primary, secondary, roles);
         handler.autoCommit = primary.getAutoCommit();
         handler.self = (Connection) Proxy.newProxyInstance(DualConnection.class.getClassLoader(),
                 new Class<?>[] {Connection.class}, handler);
@@ -72,6 +78,14 @@ final class DualConnection implements InvocationHandler {
 
     Connection self() {
         return self;
+    }
+
+    Secondary secondary() {
+        return secondary;
+    }
+
+    boolean primaryIsTarget() {
+        return roles.primary().name.equals("target");
     }
 
     @Override
@@ -137,7 +151,7 @@ final class DualConnection implements InvocationHandler {
     Object write(PrimaryCall onPrimary, List<Write> recorded, SideCall onSecondary) throws Throwable {
         Object result = onPrimary.call();
         if (mode == Mode.NONE) {
-            mode = secondary.beginDirect() ? Mode.DIRECT : Mode.JOURNAL;
+            mode = roles.secondary().beginDirect() ? Mode.DIRECT : Mode.JOURNAL;
         }
         writes.addAll(recorded);
         if (mode == Mode.DIRECT) {
@@ -170,7 +184,7 @@ final class DualConnection implements InvocationHandler {
 
     private void ensureSide() throws SQLException {
         if (side == null) {
-            side = secondary.open();
+            side = roles.secondary().dataSource.getConnection();
             side.setAutoCommit(autoCommit);
             // Replay what this transaction wrote before the secondary joined it (nothing, usually).
             if (!autoCommit) {
@@ -196,10 +210,10 @@ final class DualConnection implements InvocationHandler {
                 mode = Mode.DROPPED;
             }
             case JOURNAL -> {
-                secondary.divert(e);
+                secondary.divert(roles.secondary(), e);
                 // This transaction's writes so far, and its later ones, go to the journal at commit.
                 mode = Mode.JOURNAL;
-                secondary.joinJournal();
+                roles.secondary().joinJournal();
             }
             default -> throw new IllegalStateException();
         }
@@ -261,7 +275,7 @@ final class DualConnection implements InvocationHandler {
                 }
             }
             if (ended == Mode.JOURNAL) {
-                secondary.endJournalTransaction();
+                roles.secondary().endJournalTransaction();
             }
             return;
         }
@@ -271,8 +285,8 @@ final class DualConnection implements InvocationHandler {
             } catch (SQLException e) {
                 closeSide();
                 if (secondary.config().policy() == FailurePolicy.JOURNAL) {
-                    secondary.divert(e);
-                    secondary.journal(done);
+                    secondary.divert(roles.secondary(), e);
+                    secondary.journal(roles.secondary(), done);
                     return;
                 }
                 secondary.failures.increment();
@@ -283,9 +297,9 @@ final class DualConnection implements InvocationHandler {
             }
         } else if (ended == Mode.JOURNAL) {
             try {
-                secondary.journal(done);
+                secondary.journal(roles.secondary(), done);
             } finally {
-                secondary.endJournalTransaction();
+                roles.secondary().endJournalTransaction();
             }
         }
     }

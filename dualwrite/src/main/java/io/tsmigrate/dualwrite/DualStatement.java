@@ -95,7 +95,16 @@ final class DualStatement implements InvocationHandler {
         boolean prepared = args == null || args.length == 0;
         String text = prepared ? sql : (String) args[0];
         if (SqlKind.of(text) == SqlKind.READ) {
-            return call(method, args);
+            ShadowReads shadow = connection.secondary().shadow();
+            if (!method.getName().equals("executeQuery") || !shadow.sample()) {
+                return call(method, args);
+            }
+            List<Param> set = prepared ? List.copyOf(params.values()) : null;
+            boolean toTarget = connection.primaryIsTarget();
+            long start = System.nanoTime();
+            java.sql.ResultSet rs = (java.sql.ResultSet) call(method, args);
+            long nanos = System.nanoTime() - start;
+            return DigestingResultSet.wrap(rs, RowDigest.ordered(text), digest -> shadow.submit(text, set, digest, nanos, toTarget));
         }
         if (!prepared) {
             return connection.write(() -> call(method, args), List.of(Write.sql(text)), null);

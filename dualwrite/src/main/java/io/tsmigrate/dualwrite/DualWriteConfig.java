@@ -11,16 +11,21 @@ import java.util.Objects;
  * @param journalDirectory    where the journal goes (durable local disk), for {@link FailurePolicy#JOURNAL}
  * @param writerName          this writer's name in {@code tsmigrate.writer}; unique per running process
  * @param application         the application's name, for the registry
- * @param healthCheckInterval how often the secondary's health is checked and the heartbeat sent
+ * @param healthCheckInterval how often the secondary's health is checked, the heartbeat sent and the
+ *                            primary that tsmigrate cutover asks for read
+ * @param shadowReadShare     the share of reads also run on the secondary and compared, from 0 to 1
  */
 public record DualWriteConfig(FailurePolicy policy, Path journalDirectory, String writerName, String application,
-                              Duration healthCheckInterval) {
+                              Duration healthCheckInterval, double shadowReadShare) {
 
     public DualWriteConfig {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(journalDirectory, "journalDirectory");
         Objects.requireNonNull(writerName, "writerName");
         Objects.requireNonNull(application, "application");
+        if (shadowReadShare < 0 || shadowReadShare > 1) {
+            throw new IllegalArgumentException("shadowReadShare must be between 0 and 1, got " + shadowReadShare);
+        }
         if (healthCheckInterval.isNegative() || healthCheckInterval.isZero()) {
             throw new IllegalArgumentException("healthCheckInterval must be positive, got " + healthCheckInterval);
         }

@@ -34,6 +34,11 @@ import javax.sql.DataSource;
  * {@code tsmigrate.writer} with the time it began dual-writing, which {@code tsmigrate
  * completion-point} uses. What counts as a write is described in {@link SqlKind}.
  *
+ * <p>{@code tsmigrate cutover} makes the target the primary: the background check notices within
+ * {@code healthCheckInterval}, and connections borrowed from then on use the target as primary and
+ * keep writing to the source as a backup; connections already borrowed finish on the old primary.
+ * Shadow reads ({@link Builder#shadowReadShare}) compare a share of reads on both sides.
+ *
  * <p>Thread-safe; each connection is used by one thread at a time, as JDBC requires. Close it to
  * stop its health-check thread (the pools stay the application's).
  */
@@ -60,6 +65,7 @@ public final class DualWriteDataSource implements DataSource, AutoCloseable {
         private String application = "application";
         private String writerName;
         private Duration healthCheckInterval = Duration.ofSeconds(5);
+        private double shadowReadShare;
 
         public Builder primary(DataSource dataSource) {
             this.primary = dataSource;
@@ -100,6 +106,15 @@ public final class DualWriteDataSource implements DataSource, AutoCloseable {
         }
 
         /**
+         * The share of reads (0 to 1; default 0, off) also run on the secondary, off the application's
+         * thread, to compare results and latencies (see {@code tsmigrate compare-load}).
+         */
+        public Builder shadowReadShare(double share) {
+            this.shadowReadShare = share;
+            return this;
+        }
+
+        /**
          * @throws UncheckedIOException when the journal cannot be opened
          */
         public DualWriteDataSource build() {
@@ -107,8 +122,8 @@ public final class DualWriteDataSource implements DataSource, AutoCloseable {
             Objects.requireNonNull(secondary, "secondary data source");
             String name = writerName != null ? writerName : application + "@" + host() + ":" + ProcessHandle.current().pid();
             try {
-                return new DualWriteDataSource(primary, new Secondary(secondary,
-                        new DualWriteConfig(policy, journalDirectory, name, application, healthCheckInterval)));
+                return new DualWriteDataSource(primary, new Secondary(primary, secondary,
+                        new DualWriteConfig(policy, journalDirectory, name, application, healthCheckInterval, shadowReadShare)));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot open the dual-write journal in " + journalDirectory + ": " + e.getMessage(), e);
             }
@@ -123,14 +138,20 @@ public final class DualWriteDataSource implements DataSource, AutoCloseable {
         }
     }
 
+    /** A connection whose primary is the source (or, after tsmigrate cutover, the target) at the moment. */
     @Override
     public Connection getConnection() throws SQLException {
-        return DualConnection.wrap(primary.getConnection(), secondary);
+        return DualConnection.wrap(secondary, null, null);
     }
 
     @Override
     public Connection getConnection(String username, String password) throws SQLException {
-        return DualConnection.wrap(primary.getConnection(username, password), secondary);
+        return DualConnection.wrap(secondary, username, password);
+    }
+
+    /** Whether the target is the primary for new connections. */
+    public boolean targetIsPrimary() {
+        return secondary.targetIsPrimary();
     }
 
     /** Counters of what reached the secondary, and whether writes currently go to the journal. */
@@ -140,6 +161,11 @@ public final class DualWriteDataSource implements DataSource, AutoCloseable {
 
     /** Checks the secondary now (and replays the journal if it is back), instead of waiting for the next check. */
     public void checkSecondaryNow() {
+        secondary.checkNow();
+    }
+
+    /** Waits for queued shadow reads, then flushes their results to the target (tests, shutdown). */
+    public void flushShadowReads() {
         secondary.checkNow();
     }
 

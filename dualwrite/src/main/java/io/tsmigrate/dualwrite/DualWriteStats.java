@@ -4,12 +4,14 @@ package io.tsmigrate.dualwrite;
  * Counters of a {@link DualWriteDataSource}, for monitoring.
  *
  * @param mirrored          writes that reached the secondary directly
- * @param journaled         transactions appended to the journal
- * @param replayed          journal entries applied to the secondary by the health check
+ * @param journaled         transactions appended to a journal
+ * @param replayed          journal entries applied by the background check
  * @param secondaryFailures writes or commits that failed on the secondary
  * @param countMismatches   writes whose row count differed between the two sides (a sign of divergence)
- * @param diverted          whether writes currently go to the journal instead of the secondary
+ * @param diverted          whether writes for a side currently go to its journal
+ * @param targetIsPrimary   whether the target is the primary (after tsmigrate cutover)
+ * @param shadowDropped     shadow reads dropped because their queue was full
  */
 public record DualWriteStats(long mirrored, long journaled, long replayed, long secondaryFailures, long countMismatches,
-                             boolean diverted) {
+                             boolean diverted, boolean targetIsPrimary, long shadowDropped) {
 }

@@ -50,10 +50,13 @@ public final class Journal implements AutoCloseable {
         this.nextSeq = nextSeq;
     }
 
-    /** Opens (creating) the journal file of {@code writer} in {@code directory}, continuing its numbering. */
-    static Journal open(Path directory, String writer) throws IOException {
+    /**
+     * Opens (creating) the journal file of {@code writer} for writes missed by {@code side} in
+     * {@code directory}, continuing its numbering.
+     */
+    static Journal open(Path directory, String writer, String side) throws IOException {
         Files.createDirectories(directory);
-        Path file = directory.resolve(fileName(writer));
+        Path file = directory.resolve(fileName(writer + "-" + side));
         long next = 1;
         if (Files.exists(file)) {
             List<Entry> existing = read(file);

@@ -33,12 +33,15 @@ public final class JournalReplayer {
     private JournalReplayer() {
     }
 
-    /** Replays every {@code *.journal} file of a directory. */
-    public static List<Outcome> replayDirectory(Path directory, Connection target) throws SQLException, IOException {
+    /**
+     * Replays every journal of a directory that holds writes missed by {@code side} ({@code target}
+     * or {@code source}: files {@code <writer>-<side>.journal}), to a connection to that side.
+     */
+    public static List<Outcome> replayDirectory(Path directory, String side, Connection connection) throws SQLException, IOException {
         List<Outcome> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(directory)) {
-            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".journal")).sorted().toList()) {
-                out.add(replay(f, target));
+            for (Path f : files.filter(p -> p.getFileName().toString().endsWith("-" + side + ".journal")).sorted().toList()) {
+                out.add(replay(f, connection));
             }
         }
         return out;

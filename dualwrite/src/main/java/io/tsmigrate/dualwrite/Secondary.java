@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
@@ -14,29 +15,32 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import javax.sql.DataSource;
 
 /**
- * The secondary side of a {@link DualWriteDataSource}, shared by all its connections: whether
- * writes go to it directly or to the journal, the journal itself, the health check that notices
- * when the secondary is back and replays the journal before direct writes resume (so that order
- * holds), and the writer's registration and heartbeat in {@code tsmigrate.writer}. Thread-safe.
+ * What all connections of one {@link DualWriteDataSource} share: the two {@link Side}s and which of
+ * them is the primary, the writer's registration and heartbeat in {@code tsmigrate.writer}, shadow
+ * reads, and one background thread that checks the secondary's health, replays journals, flushes
+ * shadow-read results and follows the primary that {@code tsmigrate cutover} sets. Thread-safe.
  */
 final class Secondary implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(Secondary.class.getName());
 
-    private final DataSource dataSource;
+    /** Which side is primary for a connection, fixed when the application borrows it. */
+    record Roles(Side primary, Side secondary) {
+    }
+
+    private final Side source;
+    private final Side target;
     private final DualWriteConfig config;
-    private final Journal journal;
+    private final ShadowReads shadow;
     private final ScheduledExecutorService scheduler;
-    private final Object modeLock = new Object();
-    private volatile boolean diverted;
-    private final AtomicInteger openJournalTransactions = new AtomicInteger();
+    private volatile boolean targetIsPrimary;
     private final AtomicBoolean registered = new AtomicBoolean();
     private final AtomicBoolean checking = new AtomicBoolean();
+    private boolean stateTables;
     private final Instant began = Instant.now();
     final LongAdder mirrored = new LongAdder();
     final LongAdder journaled = new LongAdder();
@@ -44,74 +48,52 @@ final class Secondary implements AutoCloseable {
     final LongAdder failures = new LongAdder();
     final LongAdder countMismatches = new LongAdder();
 
-    Secondary(DataSource dataSource, DualWriteConfig config) throws IOException {
-        this.dataSource = dataSource;
+    Secondary(DataSource sourceDs, DataSource targetDs, DualWriteConfig config) throws IOException {
         this.config = config;
-        this.journal = config.policy() == FailurePolicy.JOURNAL ? Journal.open(config.journalDirectory(), config.writerName()) : null;
+        boolean journal = config.policy() == FailurePolicy.JOURNAL;
+        this.source = new Side("source", sourceDs, journal ? Journal.open(config.journalDirectory(), config.writerName(), "source") : null);
+        this.target = new Side("target", targetDs, journal ? Journal.open(config.journalDirectory(), config.writerName(), "target") : null);
+        this.shadow = new ShadowReads(config.shadowReadShare(), this::openSecondaryForShadow, config.writerName());
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tsmigrate-dualwrite-" + config.writerName());
             t.setDaemon(true);
             return t;
         });
-        // A journal left by an earlier run of this writer is replayed before writes go direct again.
-        if (journal != null && !Journal.read(journal.file()).isEmpty()) {
-            diverted = true;
-        }
         scheduler.scheduleWithFixedDelay(this::tick, 0, config.healthCheckInterval().toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    Connection open() throws SQLException {
-        return dataSource.getConnection();
     }
 
     DualWriteConfig config() {
         return config;
     }
 
-    /**
-     * How a new transaction writes: directly to the secondary, or (while diverted) to the journal;
-     * a journal transaction must be ended with {@link #endJournalTransaction()}.
-     */
-    boolean beginDirect() {
-        synchronized (modeLock) {
-            if (!diverted || journal == null) {
-                return true;
-            }
-            openJournalTransactions.incrementAndGet();
-            return false;
-        }
+    ShadowReads shadow() {
+        return shadow;
     }
 
-    /** A direct transaction whose secondary failed continues on the journal. */
-    void joinJournal() {
-        openJournalTransactions.incrementAndGet();
+    Roles roles() {
+        return targetIsPrimary ? new Roles(target, source) : new Roles(source, target);
     }
 
-    void endJournalTransaction() {
-        openJournalTransactions.decrementAndGet();
-    }
-
-    /** A write failed on the secondary: later transactions go to the journal until it is back. */
-    void divert(SQLException cause) {
-        failures.increment();
-        if (journal != null && !diverted) {
-            LOG.log(Level.WARNING, "tsmigrate dual-write: the secondary failed (" + cause.getMessage()
-                    + "); writes go to the journal " + journal.file() + " until it is back");
-            diverted = true;
-        }
-    }
-
-    /** Appends a committed transaction the secondary did not get; forced to disk before returning. */
-    void journal(List<Write> writes) throws SQLException {
-        if (writes.isEmpty()) {
-            return;
-        }
+    private Connection openSecondaryForShadow() {
         try {
-            journal.append(writes);
+            return roles().secondary().dataSource.getConnection();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    void divert(Side side, SQLException cause) {
+        failures.increment();
+        if (side.divert()) {
+            LOG.log(Level.WARNING, "tsmigrate dual-write: the " + side.name + " failed (" + cause.getMessage()
+                    + "); writes for it go to the journal " + side.journal.file() + " until it is back");
+        }
+    }
+
+    void journal(Side side, List<Write> writes) throws SQLException {
+        if (!writes.isEmpty()) {
+            side.append(writes);
             journaled.increment();
-        } catch (IOException e) {
-            throw new SQLException("tsmigrate dual-write: the primary committed, but the journal " + journal.file()
-                    + " cannot be written: " + e.getMessage(), "58030", e);
         }
     }
 
@@ -119,8 +101,8 @@ final class Secondary implements AutoCloseable {
     void wroteDirectly() {
         mirrored.increment();
         if (registered.compareAndSet(false, true)) {
-            try {
-                register();
+            try (Connection own = target.dataSource.getConnection()) {
+                register(own);
             } catch (SQLException e) {
                 registered.set(false);
                 LOG.log(Level.WARNING, "tsmigrate dual-write: cannot register the writer: " + e.getMessage());
@@ -128,19 +110,17 @@ final class Secondary implements AutoCloseable {
         }
     }
 
-    private void register() throws SQLException {
-        // Its own connection, outside the application's transaction: registration must not depend on it.
-        try (Connection own = open()) {
-            StateTables.ensure(own);
-            try (PreparedStatement ps = own.prepareStatement("INSERT INTO tsmigrate.writer (name, application, host, pid, started_at) "
-                    + "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET last_seen = now()")) {
-                ps.setString(1, config.writerName());
-                ps.setString(2, config.application());
-                ps.setString(3, host());
-                ps.setLong(4, ProcessHandle.current().pid());
-                ps.setTimestamp(5, Timestamp.from(began));
-                ps.executeUpdate();
-            }
+    private void register(Connection c) throws SQLException {
+        StateTables.ensure(c);
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.writer (name, application, host, pid, started_at, "
+                + "primary_side) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET last_seen = now()")) {
+            ps.setString(1, config.writerName());
+            ps.setString(2, config.application());
+            ps.setString(3, host());
+            ps.setLong(4, ProcessHandle.current().pid());
+            ps.setTimestamp(5, Timestamp.from(began));
+            ps.setString(6, targetIsPrimary ? "target" : "source");
+            ps.executeUpdate();
         }
     }
 
@@ -148,51 +128,101 @@ final class Secondary implements AutoCloseable {
         if (!checking.compareAndSet(false, true)) {
             return;
         }
-        try (Connection c = open()) {
-            try (Statement st = c.createStatement()) {
-                st.execute("SELECT 1");
-            }
-            if (diverted) {
-                replay(c);
-            }
-            if (registered.get()) {
-                try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET last_seen = now(), journal_pending = ? WHERE name = ?")) {
-                    ps.setLong(1, diverted ? Math.max(1, openJournalTransactions.get()) : 0);
-                    ps.setString(2, config.writerName());
-                    ps.executeUpdate();
+        try {
+            for (Side side : List.of(source, target)) {
+                if (side.diverted()) {
+                    replay(side);
                 }
             }
-        } catch (SQLException | IOException | RuntimeException e) {
-            LOG.log(Level.DEBUG, "tsmigrate dual-write: the secondary is not reachable yet: " + e.getMessage());
+            try (Connection c = target.dataSource.getConnection()) {
+                followPrimary(c);
+                if (registered.get()) {
+                    try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET last_seen = now(), journal_pending = ? "
+                            + "WHERE name = ?")) {
+                        ps.setLong(1, source.pending() + target.pending());
+                        ps.setString(2, config.writerName());
+                        ps.executeUpdate();
+                    }
+                }
+                if (config.shadowReadShare() > 0) {
+                    if (!stateTables) {
+                        StateTables.ensure(c);
+                        stateTables = true;
+                    }
+                    shadow.flush(c, config.writerName());
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "tsmigrate dual-write: background check: " + e.getMessage());
         } finally {
             checking.set(false);
         }
     }
 
-    /** Replays the journal; once it is caught up and no journal transaction is open, writes go direct again. */
-    private void replay(Connection c) throws SQLException, IOException {
-        JournalReplayer.Outcome outcome = JournalReplayer.replay(journal.file(), c);
-        replayed.add(outcome.applied());
-        if (!outcome.failures().isEmpty()) {
-            LOG.log(Level.ERROR, "tsmigrate dual-write: journal entries failed on the secondary: " + outcome.failures()
-                    + "; writes stay on the journal: fix the cause, then run tsmigrate replay");
+    private void replay(Side side) {
+        try (Connection c = side.dataSource.getConnection()) {
+            JournalReplayer.Outcome outcome = side.replay(c);
+            replayed.add(outcome.applied());
+            if (!outcome.failures().isEmpty()) {
+                LOG.log(Level.ERROR, "tsmigrate dual-write: journal entries failed on the " + side.name + ": " + outcome.failures()
+                        + "; writes stay on the journal: fix the cause, then run tsmigrate replay");
+            } else if (!side.diverted()) {
+                LOG.log(Level.INFO, "tsmigrate dual-write: the " + side.name + " is back and its journal is replayed");
+            }
+        } catch (SQLException | IOException e) {
+            LOG.log(Level.DEBUG, "tsmigrate dual-write: the " + side.name + " is not reachable yet: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Reads the primary {@code tsmigrate cutover} asks for and swaps roles, once no journal is owed
+     * to either side (a journal is replayed to the side it was written for). New connections get the
+     * new roles; connections already borrowed finish on the old primary.
+     */
+    private void followPrimary(Connection c) throws SQLException {
+        String wanted = null;
+        boolean backfillDone = false;
+        try (Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT (SELECT value FROM tsmigrate.meta WHERE key = 'primary'), "
+                    + "(SELECT count(*) > 0 AND bool_and(state = 'done') FROM tsmigrate.backfill_range)")) {
+                if (rs.next()) {
+                    wanted = rs.getString(1);
+                    backfillDone = rs.getBoolean(2);
+                }
+            }
+        } catch (SQLException e) {
+            return; // no migration state on the target yet
+        }
+        shadow.backfillComplete(backfillDone);
+        boolean wantTarget = "target".equals(wanted);
+        if (wantTarget == targetIsPrimary || source.diverted() || target.diverted()) {
             return;
         }
-        synchronized (modeLock) {
-            if (openJournalTransactions.get() == 0 && JournalReplayer.caughtUp(journal.file(), c)) {
-                diverted = false;
-                LOG.log(Level.INFO, "tsmigrate dual-write: the secondary is back and the journal is replayed; writing directly again");
+        targetIsPrimary = wantTarget;
+        LOG.log(Level.INFO, "tsmigrate dual-write: the " + (wantTarget ? "target" : "source") + " is now the primary");
+        if (registered.get()) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET primary_side = ?, switched_at = now() "
+                    + "WHERE name = ?")) {
+                ps.setString(1, wantTarget ? "target" : "source");
+                ps.setString(2, config.writerName());
+                ps.executeUpdate();
             }
         }
     }
 
-    /** Runs a health check now (tests and shutdown use it). */
+    /** Runs the background check now (tests, and before shutdown). */
     void checkNow() {
+        shadow.drain();
         tick();
     }
 
+    boolean targetIsPrimary() {
+        return targetIsPrimary;
+    }
+
     DualWriteStats stats() {
-        return new DualWriteStats(mirrored.sum(), journaled.sum(), replayed.sum(), failures.sum(), countMismatches.sum(), diverted);
+        return new DualWriteStats(mirrored.sum(), journaled.sum(), replayed.sum(), failures.sum(), countMismatches.sum(),
+                source.diverted() || target.diverted(), targetIsPrimary, shadow.dropped());
     }
 
     private static String host() {
@@ -206,8 +236,11 @@ final class Secondary implements AutoCloseable {
     @Override
     public void close() {
         scheduler.shutdownNow();
-        if (journal != null) {
-            journal.close();
+        shadow.close();
+        for (Side side : List.of(source, target)) {
+            if (side.journal != null) {
+                side.journal.close();
+            }
         }
     }
 }

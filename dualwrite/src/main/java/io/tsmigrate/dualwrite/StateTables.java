@@ -18,6 +18,11 @@ final class StateTables {
     static final String JOURNAL_APPLIED = "CREATE TABLE IF NOT EXISTS tsmigrate.journal_applied (journal text NOT NULL, "
             + "seq bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, seq))";
 
+    static final String SHADOW_READ = "CREATE TABLE IF NOT EXISTS tsmigrate.shadow_read (writer text NOT NULL, shape text NOT NULL, "
+            + "calls bigint NOT NULL, compared bigint NOT NULL, mismatches bigint NOT NULL, expected_mismatches bigint NOT NULL, "
+            + "dropped bigint NOT NULL, example text, source_micros bigint[] NOT NULL, target_micros bigint[] NOT NULL, "
+            + "updated_at timestamptz NOT NULL, PRIMARY KEY (writer, shape))";
+
     private StateTables() {
     }
 
@@ -26,6 +31,7 @@ final class StateTables {
             st.execute("CREATE SCHEMA IF NOT EXISTS tsmigrate");
             st.execute(WRITER);
             st.execute(JOURNAL_APPLIED);
+            st.execute(SHADOW_READ);
         }
     }
 }

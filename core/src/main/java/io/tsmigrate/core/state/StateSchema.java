@@ -71,7 +71,13 @@ public final class StateSchema {
                             + "last_seen timestamptz NOT NULL DEFAULT now(), journal_pending bigint NOT NULL DEFAULT 0, "
                             + "primary_side text NOT NULL DEFAULT 'source', switched_at timestamptz)",
                     "CREATE TABLE IF NOT EXISTS tsmigrate.journal_applied (journal text NOT NULL, "
-                            + "seq bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, seq))"));
+                            + "seq bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, seq))"),
+            List.of(
+                    "CREATE TABLE IF NOT EXISTS tsmigrate.shadow_read (writer text NOT NULL, shape text NOT NULL, "
+                            + "calls bigint NOT NULL, compared bigint NOT NULL, mismatches bigint NOT NULL, expected_mismatches bigint NOT NULL, "
+                            + "dropped bigint NOT NULL, example text, source_micros bigint[] NOT NULL, target_micros bigint[] NOT NULL, "
+                            + "updated_at timestamptz NOT NULL, PRIMARY KEY (writer, shape))",
+                    "INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', 'source') ON CONFLICT (key) DO NOTHING"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

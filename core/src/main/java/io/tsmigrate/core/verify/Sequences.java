@@ -16,12 +16,12 @@ import java.util.Map;
  * {@code pg_sequences}). A target sequence behind the source would, after cutover, hand out ids
  * that already exist.
  */
-final class Sequences {
+public final class Sequences {
 
     private Sequences() {
     }
 
-    static List<VerifyResult.SequenceVerdict> compare(Connection source, Connection target) throws SQLException {
+    public static List<VerifyResult.SequenceVerdict> compare(Connection source, Connection target) throws SQLException {
         Map<TableRef, Long> sourceValues = values(source);
         Map<TableRef, Long> targetValues = values(target);
         List<VerifyResult.SequenceVerdict> out = new ArrayList<>();

@@ -1,0 +1,80 @@
+package io.tsmigrate.cli;
+
+import io.tsmigrate.core.connect.PgConnector;
+import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.json.Json;
+import io.tsmigrate.core.load.LoadComparison;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code tsmigrate compare-load}: runbook step 8. */
+@Command(name = "compare-load", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+        description = {
+            "Reports how the target answers the application's reads, from shadow reads (runbook step 8).",
+            "",
+            "The dual-write library runs a share of the application's reads on the target as well (its "
+                + "shadowReadShare) and records, per query shape, result mismatches and latencies on both sides. "
+                + "This prints them, slowest shapes first. Mismatches seen before the backfill finished are expected "
+                + "(the target did not hold all history yet) and reported apart.",
+            ""
+        },
+        footer = {"%nExit codes: 0 no real mismatch and no shape slower than --max-slowdown, 5 otherwise."})
+final class CompareLoadCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ConnectionOptions connections;
+
+    @Option(names = "--max-slowdown", paramLabel = "FACTOR", defaultValue = "1.5",
+            description = "Fail when a shape's p95 on the target exceeds the source's by more. Default: ${DEFAULT-VALUE}.")
+    double maxSlowdown;
+
+    @Option(names = "--min-samples", paramLabel = "N", defaultValue = "20",
+            description = "Judge the latency of shapes with at least N comparisons. Default: ${DEFAULT-VALUE}.")
+    long minSamples;
+
+    @Option(names = "--json", description = "Print the report as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        LoadComparison.Report r;
+        try (Connection target = PgConnector.open(connections.target())) {
+            r = LoadComparison.read(target, maxSlowdown, minSamples);
+        } catch (SQLException e) {
+            throw PgErrors.failure("read the shadow reads", connections.target(), e);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.write(r));
+        } else {
+            out.printf(Locale.ROOT, "%8s %10s %9s  %-22s  %-22s %6s  %s%n", "calls", "mismatch", "expected",
+                    "source p50/p95/p99", "target p50/p95/p99", "p95x", "query shape");
+            for (LoadComparison.Shape s : r.shapes()) {
+                out.printf(Locale.ROOT, "%8d %10d %9d  %-22s  %-22s %6.2f  %s%n", s.calls(), s.mismatches(), s.expectedMismatches(),
+                        ms(s.source()), ms(s.target()), s.p95Ratio(), s.shape());
+                if (s.mismatches() > 0 && s.example() != null) {
+                    out.println("         e.g. " + s.example());
+                }
+            }
+            r.problems().forEach(p -> out.println("problem: " + p));
+            out.println(r.passed() ? "the target answers like the source" : "the target does not answer like the source yet");
+        }
+        return r.passed() ? ExitCodes.OK : ExitCodes.MISMATCH;
+    }
+
+    private static String ms(LoadComparison.Percentiles p) {
+        return String.format(Locale.ROOT, "%.1f/%.1f/%.1f ms", p.p50() / 1000.0, p.p95() / 1000.0, p.p99() / 1000.0);
+    }
+}

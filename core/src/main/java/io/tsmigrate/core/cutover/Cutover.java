@@ -1,0 +1,214 @@
+package io.tsmigrate.core.cutover;
+
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.TsmigrateException.Kind;
+import io.tsmigrate.core.completion.CompletionPoint;
+import io.tsmigrate.core.completion.CompletionPointResult;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.connect.PgConnector;
+import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.plan.Plan;
+import io.tsmigrate.core.state.PlanStore;
+import io.tsmigrate.core.state.StateSchema;
+import io.tsmigrate.core.state.Steps;
+import io.tsmigrate.core.verify.Sequences;
+import io.tsmigrate.core.verify.VerifyResult;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Runbook step 9: checks that the target may become the primary (backfill complete, an exact
+ * verification that passed recently, no journal owed to the target, target sequences not behind),
+ * then sets {@code primary = target} in the state; every running dual-write DataSource follows
+ * within its check interval. {@code --rollback} sets the source back. Reversible at any time.
+ */
+public final class Cutover {
+
+    /** One check before the switch. */
+    public record Check(String name, boolean passed, String message) {
+    }
+
+    /** How to switch. */
+    public record Options(boolean rollback, boolean dryRun, Duration maxVerifyAge, Optional<Long> advanceSequences,
+                          Duration waitForWriters, java.time.Clock clock) {
+    }
+
+    /** What happened: the checks, the primary now, and which writers follow it. */
+    public record Result(boolean switched, String primary, List<Check> checks, List<String> writers) {
+    }
+
+    private Cutover() {
+    }
+
+    /**
+     * @throws TsmigrateException NOT_READY when a check fails (the result's checks say which); nothing changes then
+     */
+    public static Result run(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Options options) throws InterruptedException {
+        try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+            Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
+                    "the target has no migration plan in its state; there is nothing to cut over."));
+            StateSchema.ensure(target);
+            String wanted = options.rollback() ? "source" : "target";
+            List<Check> checks = new ArrayList<>();
+            if (!options.rollback()) {
+                checks.add(backfill(target, plan));
+                checks.add(verification(target, options));
+                checks.add(journals(target));
+                checks.add(sequences(source, target, options));
+            }
+            List<String> failed = checks.stream().filter(c -> !c.passed()).map(Check::message).toList();
+            if (options.dryRun()) {
+                return new Result(false, primary(target), List.copyOf(checks), writers(target));
+            }
+            if (!failed.isEmpty()) {
+                throw new CheckFailed(checks, "cannot cut over: " + String.join("; ", failed) + ".");
+            }
+            try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', ?) "
+                    + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")) {
+                ps.setString(1, wanted);
+                ps.executeUpdate();
+            }
+            new Steps(target).event("cutover", "info", "primary set to the " + wanted, null);
+            long deadline = System.nanoTime() + options.waitForWriters().toNanos();
+            while (System.nanoTime() < deadline && !allFollow(target, wanted)) {
+                Thread.sleep(250);
+            }
+            return new Result(true, wanted, List.copyOf(checks), writers(target));
+        } catch (SQLException e) {
+            throw PgErrors.failure("cut over", targetSpec, e);
+        }
+    }
+
+    /** Checks failed: the message names them; the checks are kept for the report. */
+    public static final class CheckFailed extends TsmigrateException {
+        private final transient List<Check> checks;
+
+        CheckFailed(List<Check> checks, String message) {
+            super(Kind.NOT_READY, message);
+            this.checks = List.copyOf(checks);
+        }
+
+        public List<Check> checks() {
+            return checks;
+        }
+    }
+
+    private static Check backfill(Connection target, Plan plan) throws SQLException {
+        List<String> missing = new ArrayList<>();
+        for (Plan.Hypertable h : plan.hypertables()) {
+            try (PreparedStatement ps = target.prepareStatement("SELECT count(*), count(*) FILTER (WHERE state = 'done') "
+                    + "FROM tsmigrate.backfill_range WHERE table_name = ?")) {
+                ps.setString(1, h.table().toString());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getLong(1) == 0 || rs.getLong(2) < rs.getLong(1)) {
+                        missing.add(h.table() + " (" + rs.getLong(2) + "/" + rs.getLong(1) + " ranges done)");
+                    }
+                }
+            }
+        }
+        return missing.isEmpty() ? new Check("backfill", true, "every hypertable is backfilled up to T")
+                : new Check("backfill", false, "the backfill is not complete for " + String.join(", ", missing) + ": run tsmigrate backfill");
+    }
+
+    private static Check verification(Connection target, Options options) throws SQLException {
+        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT verdict, finished_at FROM "
+                + "tsmigrate.verification_run WHERE mode = 'exact' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1")) {
+            if (!rs.next()) {
+                return new Check("verification", false, "no exact verification has run: run tsmigrate verify");
+            }
+            Instant at = rs.getTimestamp(2).toInstant();
+            Duration age = Duration.between(at, options.clock().instant());
+            if (!"match".equals(rs.getString(1))) {
+                return new Check("verification", false, "the last verification (" + at + ") found differences: run "
+                        + "tsmigrate verify --repair");
+            }
+            if (age.compareTo(options.maxVerifyAge()) > 0) {
+                return new Check("verification", false, "the last verification that passed is from " + at + ", older than "
+                        + "--max-verify-age: run tsmigrate verify again");
+            }
+            return new Check("verification", true, "verified equal at " + at);
+        }
+    }
+
+    private static Check journals(Connection target) throws SQLException {
+        List<String> owing = new ArrayList<>();
+        for (CompletionPointResult.WriterSeen w : CompletionPoint.writers(target)) {
+            if (w.journalPending() > 0) {
+                owing.add(w.name());
+            }
+        }
+        return owing.isEmpty() ? new Check("journals", true, "no writer has journal entries pending")
+                : new Check("journals", false, "writers with journal entries not yet replayed: " + String.join(", ", owing)
+                + " (they replay by themselves once the target is reachable, or run tsmigrate replay)");
+    }
+
+    private static Check sequences(Connection source, Connection target, Options options) throws SQLException {
+        List<VerifyResult.SequenceVerdict> behind = Sequences.compare(source, target).stream()
+                .filter(VerifyResult.SequenceVerdict::behind).toList();
+        if (behind.isEmpty()) {
+            return new Check("sequences", true, "no target sequence is behind the source");
+        }
+        if (options.advanceSequences().isPresent()) {
+            long margin = options.advanceSequences().get();
+            if (!options.dryRun()) {
+                for (VerifyResult.SequenceVerdict s : behind) {
+                    try (PreparedStatement ps = target.prepareStatement("SELECT setval(?::regclass, ?)")) {
+                        ps.setString(1, s.sequence().quoted());
+                        ps.setLong(2, s.source() + margin);
+                        ps.execute();
+                    }
+                }
+            }
+            return new Check("sequences", true, (options.dryRun() ? "would advance " : "advanced ") + behind.size()
+                    + " target sequence(s) to the source's value + " + margin);
+        }
+        return new Check("sequences", false, behind.size() + " target sequence(s) are behind the source ("
+                + String.join(", ", behind.stream().map(s -> s.sequence() + " " + s.target() + " < " + s.source()).toList())
+                + "): pass --advance-sequences N to move them past the source's value by N");
+    }
+
+    private static String primary(Connection target) throws SQLException {
+        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT coalesce((SELECT value FROM tsmigrate.meta WHERE key = 'primary'), 'source')")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static boolean allFollow(Connection target, String wanted) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("SELECT count(*) FROM tsmigrate.writer WHERE primary_side <> ? "
+                + "AND last_seen > now() - interval '1 minute'")) {
+            ps.setString(1, wanted);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) == 0;
+            }
+        } catch (SQLException e) {
+            return true; // no writer registry: nothing to wait for
+        }
+    }
+
+    private static List<String> writers(Connection target) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT name, primary_side, last_seen, "
+                + "switched_at FROM tsmigrate.writer ORDER BY name")) {
+            while (rs.next()) {
+                out.add(rs.getString(1) + ": primary " + rs.getString(2) + ", last seen " + rs.getTimestamp(3).toInstant()
+                        + (rs.getTimestamp(4) == null ? "" : ", switched " + rs.getTimestamp(4).toInstant()));
+            }
+        } catch (SQLException e) {
+            return List.of();
+        }
+        return out;
+    }
+}

@@ -1,0 +1,129 @@
+package io.tsmigrate.core.load;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runbook step 8 from the shadow reads the dual-write library recorded in
+ * {@code tsmigrate.shadow_read}: per query shape, calls, result mismatches (those seen before the
+ * backfill finished are expected), and latency percentiles on the source and the target with their
+ * ratio. Percentiles come from power-of-two microsecond buckets (within a factor of 1.5).
+ */
+public final class LoadComparison {
+
+    /** p50, p95 and p99 latency in microseconds. */
+    public record Percentiles(long p50, long p95, long p99, long samples) {
+    }
+
+    /** One query shape. */
+    public record Shape(String shape, long calls, long compared, long mismatches, long expectedMismatches, long dropped,
+                        String example, Percentiles source, Percentiles target, double p95Ratio) {
+    }
+
+    /** The whole comparison and its verdict. */
+    public record Report(List<Shape> shapes, long realMismatches, double maxSlowdown, List<String> problems) {
+        public boolean passed() {
+            return problems.isEmpty();
+        }
+    }
+
+    private LoadComparison() {
+    }
+
+    /**
+     * @param maxSlowdown the target's p95 may exceed the source's by at most this factor
+     * @param minSamples  shapes with fewer compared calls are reported but not judged on latency
+     */
+    public static Report read(Connection target, double maxSlowdown, long minSamples) throws SQLException {
+        Map<String, long[]> totals = new LinkedHashMap<>();
+        Map<String, long[]> sourceBuckets = new LinkedHashMap<>();
+        Map<String, long[]> targetBuckets = new LinkedHashMap<>();
+        Map<String, String> examples = new LinkedHashMap<>();
+        try (Statement st = target.createStatement()) {
+            try (ResultSet exists = st.executeQuery("SELECT to_regclass('tsmigrate.shadow_read') IS NOT NULL")) {
+                exists.next();
+                if (!exists.getBoolean(1)) {
+                    return new Report(List.of(), 0, maxSlowdown, List.of("no shadow reads were recorded: set shadowReadShare "
+                            + "on the dual-write DataSource (for example 0.1) and let the application run"));
+                }
+            }
+            try (ResultSet rs = st.executeQuery("SELECT shape, calls, compared, mismatches, expected_mismatches, dropped, example, "
+                    + "source_micros, target_micros FROM tsmigrate.shadow_read")) {
+                while (rs.next()) {
+                    String shape = rs.getString(1);
+                    long[] t = totals.computeIfAbsent(shape, k -> new long[5]);
+                    for (int i = 0; i < 5; i++) {
+                        t[i] += rs.getLong(2 + i);
+                    }
+                    if (rs.getString(7) != null && (examples.get(shape) == null || rs.getLong(4) > 0)) {
+                        examples.put(shape, rs.getString(7));
+                    }
+                    add(sourceBuckets.computeIfAbsent(shape, k -> new long[64]), rs.getArray(8));
+                    add(targetBuckets.computeIfAbsent(shape, k -> new long[64]), rs.getArray(9));
+                }
+            }
+        }
+        List<Shape> shapes = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        long real = 0;
+        for (Map.Entry<String, long[]> e : totals.entrySet()) {
+            long[] t = e.getValue();
+            Percentiles s = percentiles(sourceBuckets.get(e.getKey()));
+            Percentiles g = percentiles(targetBuckets.get(e.getKey()));
+            double ratio = s.p95() > 0 ? (double) g.p95() / s.p95() : 0;
+            shapes.add(new Shape(e.getKey(), t[0], t[1], t[2], t[3], t[4], examples.get(e.getKey()), s, g, ratio));
+            real += t[2];
+            if (t[2] > 0) {
+                problems.add(t[2] + " result mismatch(es) for " + e.getKey());
+            }
+            if (t[1] >= minSamples && ratio > maxSlowdown) {
+                problems.add(String.format(java.util.Locale.ROOT, "the target's p95 is %.1fx the source's for %s (limit %.1fx)",
+                        ratio, e.getKey(), maxSlowdown));
+            }
+        }
+        shapes.sort(Comparator.comparingLong((Shape x) -> x.target().p95()).reversed());
+        return new Report(List.copyOf(shapes), real, maxSlowdown, List.copyOf(problems));
+    }
+
+    private static void add(long[] into, Array array) throws SQLException {
+        if (array == null) {
+            return;
+        }
+        Object[] values = (Object[]) array.getArray();
+        for (int i = 0; i < values.length && i < into.length; i++) {
+            into[i] += ((Number) values[i]).longValue();
+        }
+    }
+
+    /** Percentiles from bucket counts; bucket i holds [2^i, 2^(i+1)) µs, reported as 1.5 * 2^i. */
+    static Percentiles percentiles(long[] buckets) {
+        long total = 0;
+        for (long b : buckets) {
+            total += b;
+        }
+        return new Percentiles(at(buckets, total, 0.50), at(buckets, total, 0.95), at(buckets, total, 0.99), total);
+    }
+
+    private static long at(long[] buckets, long total, double q) {
+        if (total == 0) {
+            return 0;
+        }
+        long rank = (long) Math.ceil(q * total);
+        long seen = 0;
+        for (int i = 0; i < buckets.length; i++) {
+            seen += buckets[i];
+            if (seen >= rank) {
+                return (3L << i) / 2;
+            }
+        }
+        return 0;
+    }
+}

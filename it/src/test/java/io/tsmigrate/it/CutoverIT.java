@@ -1,0 +1,205 @@
+package io.tsmigrate.it;
+
+import io.tsmigrate.core.backfill.BackfillOptions;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.dualwrite.DualWriteDataSource;
+import io.tsmigrate.testkit.PgServersExtension;
+import io.tsmigrate.testkit.TestDatabases;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.tsmigrate.it.Fixtures.checksum;
+import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Shadow reads, {@code compare-load} and {@code cutover} with an application running through them. */
+@ExtendWith(PgServersExtension.class)
+class CutoverIT {
+
+    static final String T = "2026-11-11 00:00:00+00";
+
+    private final TestDatabases db;
+    private ConnectionSpec source;
+    private ConnectionSpec target;
+    private Path journal;
+
+    CutoverIT(TestDatabases db) {
+        this.db = db;
+    }
+
+    @BeforeEach
+    void migrate() throws Exception {
+        source = db.newSourceDatabase("co_source");
+        target = db.newTargetDatabase("co_target", true);
+        TestDatabases.execute(source, "CREATE TABLE events (id bigint, time timestamptz NOT NULL, device int, v float8, "
+                        + "PRIMARY KEY (id, time))",
+                "INSERT INTO events SELECT g, timestamptz '2026-11-01' + g * interval '10 seconds', g % 10, g / 3.0 "
+                        + "FROM generate_series(1, 50000) g",
+                "CREATE SEQUENCE order_no START 100", "SELECT nextval('order_no')", "ANALYZE");
+        Fixtures.migrateSchema(source, target, "1 day", "events");
+        // The source hands out more order numbers after the schema was copied: the target's sequence falls behind.
+        TestDatabases.execute(source, "SELECT nextval('order_no') FROM generate_series(1, 5)");
+        journal = Files.createTempDirectory("co-journal");
+    }
+
+    @AfterEach
+    void removeJournal() throws Exception {
+        try (var files = Files.walk(journal)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private DualWriteDataSource application(double shadowShare) {
+        return DualWriteDataSource.builder().primary(TestDatabases.dataSource(source)).secondary(TestDatabases.dataSource(target))
+                .journalDirectory(journal).application("cutover-it").writerName("app-" + UUID.randomUUID())
+                .healthCheckInterval(Duration.ofMillis(200)).shadowReadShare(shadowShare).build();
+    }
+
+    private void backfill() {
+        backfill(T);
+    }
+
+    private void backfill(String until) {
+        assertThat(BackfillIT.backfill(source, target, new BackfillOptions(Optional.of(until), Optional.empty(), List.of(), 2, 100_000,
+                Optional.empty(), 3, false, "co", Clock.systemUTC())).complete()).isTrue();
+    }
+
+    private Cli.Result cli(String... args) {
+        List<String> all = new java.util.ArrayList<>(List.of(args));
+        all.addAll(List.of("--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target)));
+        return Cli.run(all.toArray(String[]::new));
+    }
+
+    @Test
+    void refusesToCutOverUntilVerifiedAndNamesWhatIsMissing() {
+        Cli.Result early = cli("cutover");
+        assertThat(early.exitCode()).isEqualTo(4);
+        assertThat(early.out()).containsPattern("failed +backfill +the backfill is not complete for public.events \\(0/0 ranges done\\)")
+                .containsPattern("failed +verification +no exact verification has run: run tsmigrate verify");
+        assertThat(early.err()).startsWith("tsmigrate: cannot cut over: the backfill is not complete");
+        backfill();
+        Cli.Result unverified = cli("cutover");
+        assertThat(unverified.exitCode()).isEqualTo(4);
+        assertThat(unverified.out()).containsPattern("ok +backfill").containsPattern("failed +verification");
+        assertThat(TestDatabases.queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("source");
+    }
+
+    @Test
+    void anApplicationKeepsWritingThroughCutoverAndRollbackAndNothingIsLostOrDoubled() throws Exception {
+        AtomicLong written = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        try (DualWriteDataSource app = application(0)) {
+            CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> keepWriting(app, written, stop));
+            waitFor(() -> written.get() > 20);
+            // T just after the writer began dual-writing (runbook step 5, with no late data): rows
+            // before it come from the backfill, rows from it on from the dual-writes.
+            Instant began = Instant.parse(TestDatabases.queryString(target, "SELECT to_char(max(started_at) AT TIME ZONE 'UTC', "
+                    + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM tsmigrate.writer"));
+            Instant t = began.plusSeconds(1);
+            waitFor(() -> Instant.now().isAfter(t.plusMillis(200)));
+            backfill(t.toString());
+            assertThat(cli("verify").exitCode()).isZero();
+            Cli.Result dry = cli("cutover", "--dry-run");
+            assertThat(dry.out()).contains("Dry run: the source is the primary; nothing changed.");
+            Cli.Result cut = cli("cutover", "--advance-sequences", "1000", "--wait", "20s");
+            assertThat(cut.exitCode()).as(cut.toString()).isZero();
+            assertThat(cut.out()).contains("The target is the primary now.").contains("primary target");
+            assertThat(app.targetIsPrimary()).isTrue();
+            assertThat(queryLong(target, "SELECT last_value FROM order_no")).isEqualTo(1105);
+            long atCutover = written.get();
+            waitFor(() -> written.get() > atCutover + 20);
+            Cli.Result back = cli("cutover", "--rollback", "--wait", "20s");
+            assertThat(back.exitCode()).as(back.toString()).isZero();
+            assertThat(app.targetIsPrimary()).isFalse();
+            long atRollback = written.get();
+            waitFor(() -> written.get() > atRollback + 20);
+            stop.set(true);
+            writing.get(30, TimeUnit.SECONDS);
+            assertThat(app.stats().diverted()).isFalse();
+        }
+        assertThat(checksum(target, "events", "true")).isEqualTo(checksum(source, "events", "true"));
+        assertThat(queryLong(source, "SELECT count(*) FROM events WHERE id > 1000000")).isEqualTo(written.get());
+    }
+
+    /** Each write a transaction of its own, with values the application chooses. */
+    private static void keepWriting(DualWriteDataSource app, AtomicLong written, AtomicBoolean stop) {
+        long id = 1_000_000;
+        while (!stop.get()) {
+            try (Connection c = app.getConnection()) {
+                c.setAutoCommit(false);
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO events VALUES (?, ?, ?, ?)")) {
+                    ps.setLong(1, ++id);
+                    // Rows carry the time they are written at, as live data does.
+                    ps.setTimestamp(2, Timestamp.from(Instant.now()));
+                    ps.setInt(3, (int) (id % 10));
+                    ps.setDouble(4, id / 7.0);
+                    ps.executeUpdate();
+                }
+                c.commit();
+                written.incrementAndGet();
+                Thread.sleep(20);
+            } catch (SQLException | InterruptedException e) {
+                throw new IllegalStateException("the application's write failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    @Test
+    void shadowReadsReportARealDifferenceWithItsQueryShape() throws Exception {
+        backfill();
+        TestDatabases.execute(target, "INSERT INTO events VALUES (999999, '2026-11-02 00:00:00+00', 3, 0)");
+        try (DualWriteDataSource app = application(1.0); Connection c = app.getConnection()) {
+            app.flushShadowReads(); // the first check learns that the backfill is complete
+            for (int device = 0; device < 30; device++) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*), sum(v) FROM events WHERE device = ? AND time < '2026-11-05'")) {
+                    ps.setInt(1, device % 10);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            rs.getLong(1);
+                        }
+                    }
+                }
+            }
+            app.flushShadowReads();
+        }
+        Cli.Result r = cli("compare-load", "--min-samples", "1000");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(5);
+        assertThat(r.out()).containsPattern("\\s+30\\s+3\\s+0\\s+.*select count\\(\\*\\), sum\\(v\\) from events where device = \\?"
+                .replace("select", "SELECT").replace("from", "FROM").replace("where", "WHERE").replace("count", "count"))
+                .contains("problem: 3 result mismatch(es) for SELECT count(*), sum(v) FROM events WHERE device = ? AND time < ?");
+        assertThat(r.out()).contains("e.g. SELECT count(*), sum(v) FROM events WHERE device = ? AND time < '2026-11-05' with [3]");
+    }
+
+    private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met in 60 s");
+            }
+            Thread.sleep(50);
+        }
+    }
+}
