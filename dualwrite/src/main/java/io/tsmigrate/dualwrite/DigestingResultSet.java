@@ -30,9 +30,9 @@ final class DigestingResultSet implements InvocationHandler {
         this.done = done;
     }
 
-    static ResultSet wrap(ResultSet delegate, boolean ordered, Done done) {
+    static ResultSet wrap(ResultSet delegate, Done done) {
         return (ResultSet) Proxy.newProxyInstance(DigestingResultSet.class.getClassLoader(), new Class<?>[] {ResultSet.class},
-                new DigestingResultSet(delegate, new RowDigest(ordered), done));
+                new DigestingResultSet(delegate, new RowDigest(), done));
     }
 
     @Override

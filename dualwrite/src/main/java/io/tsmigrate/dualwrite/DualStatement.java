@@ -104,7 +104,7 @@ final class DualStatement implements InvocationHandler {
             long start = System.nanoTime();
             java.sql.ResultSet rs = (java.sql.ResultSet) call(method, args);
             long nanos = System.nanoTime() - start;
-            return DigestingResultSet.wrap(rs, RowDigest.ordered(text), digest -> shadow.submit(text, set, digest, nanos, toTarget));
+            return DigestingResultSet.wrap(rs, digest -> shadow.submit(text, set, digest, nanos, toTarget));
         }
         if (!prepared) {
             return connection.write(() -> call(method, args), List.of(Write.sql(text)), null);

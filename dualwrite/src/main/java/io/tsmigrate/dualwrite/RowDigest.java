@@ -1,48 +1,53 @@
 package io.tsmigrate.dualwrite;
 
 import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 
 /**
- * A digest of a query's result: the row count and a 64-bit hash of the rows, summed (order does not
- * matter) or chained (the query has ORDER BY, so order matters). Values are hashed in their text
- * form. Not thread-safe.
+ * A digest of a query's result: the row count and two 64-bit hashes of the rows, one summed (order
+ * does not matter) and one chained (for a query with ORDER BY, where order matters). Both are kept
+ * so that the application's thread never has to parse the SQL to choose: the comparison, off that
+ * thread, picks one. Values are hashed in their text form. Not thread-safe.
  */
 final class RowDigest {
 
-    private final boolean ordered;
+    private int columns = -1;
     private long rows;
-    private long hash;
-
-    RowDigest(boolean ordered) {
-        this.ordered = ordered;
-    }
+    private long sum;
+    private long chain;
 
     /** Adds the current row of {@code rs}. */
     void add(ResultSet rs) throws SQLException {
-        ResultSetMetaData meta = rs.getMetaData();
+        if (columns < 0) {
+            columns = rs.getMetaData().getColumnCount();
+        }
         long h = 0xcbf29ce484222325L;
-        for (int i = 1; i <= meta.getColumnCount(); i++) {
+        for (int i = 1; i <= columns; i++) {
             String v = rs.getString(i);
-            h = fnv(h, v == null ? "\u0000null" : v);
-            h = fnv(h, "\u0001");
+            h = v == null ? fnv(h, '\u0000') : fnv(h, v);
+            h = fnv(h, '\u0001');
         }
         rows++;
-        hash = ordered ? hash * 1_000_003L + h : hash + h;
+        sum += h;
+        chain = chain * 1_000_003L + h;
     }
 
     long rows() {
         return rows;
     }
 
-    boolean sameAs(RowDigest other) {
-        return rows == other.rows && hash == other.hash;
+    /** Whether both results hold the same rows: in the same order when {@code ordered}. */
+    boolean sameAs(RowDigest other, boolean ordered) {
+        return rows == other.rows && (ordered ? chain == other.chain : sum == other.sum);
     }
 
     @Override
     public String toString() {
-        return rows + " rows, hash " + Long.toHexString(hash);
+        return rows + " rows, hash " + Long.toHexString(sum);
+    }
+
+    private static long fnv(long h, char c) {
+        return (h ^ c) * 0x100000001b3L;
     }
 
     private static long fnv(long h, String s) {

@@ -80,7 +80,7 @@ final class ShadowReads implements AutoCloseable {
     private void compare(String sql, List<Param> params, RowDigest primary, long primaryNanos, boolean expected,
                          boolean primaryIsTarget) {
         String shape = QueryShape.of(sql);
-        RowDigest other = new RowDigest(RowDigest.ordered(sql));
+        RowDigest other = new RowDigest();
         long nanos;
         try {
             if (connection == null || connection.isClosed()) {
@@ -120,7 +120,7 @@ final class ShadowReads implements AutoCloseable {
             s.compared++;
             (primaryIsTarget ? s.targetMicros : s.sourceMicros)[bucket(primaryNanos)]++;
             (primaryIsTarget ? s.sourceMicros : s.targetMicros)[bucket(nanos)]++;
-            if (!primary.sameAs(other)) {
+            if (!primary.sameAs(other, RowDigest.ordered(sql))) {
                 if (expected) {
                     s.expectedMismatches++;
                 } else {
