@@ -21,9 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /** {@code tsmigrate backfill}: runbook steps 6a to 6c and 6e. */
 @Command(name = "backfill", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
@@ -91,7 +88,7 @@ final class BackfillCommand implements Callable<Integer> {
     boolean json;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
         if (workers < 1 || maxRangeRows < 1 || maxAttempts < 1) {
             throw TsmigrateException.usage("--workers, --max-range-rows and --max-attempts must be at least 1.");
         }
@@ -105,27 +102,12 @@ final class BackfillCommand implements Callable<Integer> {
                 Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        AtomicBoolean stop = new AtomicBoolean();
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            stop.set(true);
-            try {
-                finished.await(35, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "tsmigrate-backfill-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
         BackfillResult result;
-        try (BackfillProgress progress = new BackfillProgress(System.console() != null && !json, err)) {
-            result = Backfill.run(connections.source(), connections.target(), options, progress, stop);
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // The JVM is already stopping (Ctrl-C): the hook runs and lets us finish.
-            }
+        boolean stopped;
+        try (Interruption interruption = new Interruption("backfill");
+             BackfillProgress progress = new BackfillProgress(System.console() != null && !json, err)) {
+            result = Backfill.run(connections.source(), connections.target(), options, progress, interruption.requested());
+            stopped = interruption.requested().get();
         }
         if (json) {
             out.println(Json.write(result));
@@ -134,7 +116,7 @@ final class BackfillCommand implements Callable<Integer> {
         }
         if (!result.complete()) {
             err.println("tsmigrate: the backfill is incomplete: " + result.failures().size() + " range(s) failed"
-                    + (stop.get() ? " or were not reached (stopped)" : "") + "; re-run tsmigrate backfill to retry them.");
+                    + (stopped ? " or were not reached (stopped)" : "") + "; re-run tsmigrate backfill to retry them.");
             return ExitCodes.INCOMPLETE;
         }
         return ExitCodes.OK;
@@ -152,7 +134,7 @@ final class BackfillCommand implements Callable<Integer> {
                 Human.count(r.rows()), Human.bytes(r.bytes()), Human.duration(r.elapsed()), Human.rate(r.rowsPerSecond()));
     }
 
-    private static String defaultWorkerName() {
+    static String defaultWorkerName() {
         String host = Optional.ofNullable(System.getenv("HOSTNAME")).orElse("host");
         return host + "-" + ProcessHandle.current().pid();
     }

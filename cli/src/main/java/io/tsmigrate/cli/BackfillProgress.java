@@ -33,7 +33,8 @@ final class BackfillProgress implements BackfillListener, AutoCloseable {
     private final AtomicLong bytes = new AtomicLong();
     private final Map<TableRef, AtomicLong> tableRows = new HashMap<>();
     private long estimated;
-    private final long startNanos = System.nanoTime();
+    private long startNanos = System.nanoTime();
+    private long startRows;
     private long lastLog = System.nanoTime();
     private final ThreadLocal<Map<TableRef, Long>> inFlight = ThreadLocal.withInitial(HashMap::new);
 
@@ -49,6 +50,10 @@ final class BackfillProgress implements BackfillListener, AutoCloseable {
             tableRows.put(t.table(), new AtomicLong(t.rowsDone()));
         }
         rows.set(totals.stream().mapToLong(TableTotals::rowsDone).sum());
+        // The rate counts this run's rows from the moment the workers start.
+        startRows = rows.get();
+        startNanos = System.nanoTime();
+        lastLog = startNanos;
         if (terminal) {
             for (TableTotals t : totals) {
                 bars.put(t.table(), bar(t.table().toString(), Math.max(t.estimatedRows(), t.rowsDone()), t.rowsDone()));
@@ -135,7 +140,7 @@ final class BackfillProgress implements BackfillListener, AutoCloseable {
         lastLog = now;
         double seconds = (now - startNanos) / 1e9;
         long done = rows.get();
-        double rate = seconds > 0 ? done / seconds : 0;
+        double rate = seconds > 0 ? (done - startRows) / seconds : 0;
         long left = Math.max(0, estimated - done);
         log.printf("backfill: %s of about %s rows, %s, %s, ETA %s%n", Human.count(done), Human.count(estimated),
                 Human.bytes(bytes.get()), Human.rate(rate), rate > 0 ? Human.duration(Duration.ofSeconds((long) (left / rate))) : "unknown");

@@ -59,19 +59,23 @@ final class CompareLoadCommand implements Callable<Integer> {
         if (json) {
             out.println(Json.write(r));
         } else {
-            out.printf(Locale.ROOT, "%8s %10s %9s  %-22s  %-22s %6s  %s%n", "calls", "mismatch", "expected",
-                    "source p50/p95/p99", "target p50/p95/p99", "p95x", "query shape");
-            for (LoadComparison.Shape s : r.shapes()) {
-                out.printf(Locale.ROOT, "%8d %10d %9d  %-22s  %-22s %6.2f  %s%n", s.calls(), s.mismatches(), s.expectedMismatches(),
-                        ms(s.source()), ms(s.target()), s.p95Ratio(), s.shape());
-                if (s.mismatches() > 0 && s.example() != null) {
-                    out.println("         e.g. " + s.example());
-                }
-            }
-            r.problems().forEach(p -> out.println("problem: " + p));
-            out.println(r.passed() ? "the target answers like the source" : "the target does not answer like the source yet");
+            render(r, out);
         }
         return r.passed() ? ExitCodes.OK : ExitCodes.MISMATCH;
+    }
+
+    static void render(LoadComparison.Report r, PrintWriter out) {
+        out.printf(Locale.ROOT, "%8s %10s %9s  %-22s  %-22s %6s  %s%n", "calls", "mismatch", "expected",
+                "source p50/p95/p99", "target p50/p95/p99", "p95x", "query shape");
+        for (LoadComparison.Shape s : r.shapes()) {
+            out.printf(Locale.ROOT, "%8d %10d %9d  %-22s  %-22s %6.2f  %s%n", s.calls(), s.mismatches(), s.expectedMismatches(),
+                    ms(s.source()), ms(s.target()), s.p95Ratio(), s.shape());
+            if (s.mismatches() > 0 && s.example() != null) {
+                out.println("         e.g. " + s.example());
+            }
+        }
+        r.problems().forEach(p -> out.println("problem: " + p));
+        out.println(r.passed() ? "the target answers like the source" : "the target does not answer like the source yet");
     }
 
     private static String ms(LoadComparison.Percentiles p) {

@@ -1,11 +1,9 @@
 package io.tsmigrate.cli;
 
 import io.tsmigrate.core.Human;
-import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.completion.CompletionPoint;
 import io.tsmigrate.core.completion.CompletionPointResult;
 import io.tsmigrate.core.json.Json;
-import io.tsmigrate.core.plan.EpochUnit;
 import io.tsmigrate.core.plan.TimeType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,9 +13,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.time.Clock;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -49,20 +44,8 @@ final class CompletionPointCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connections;
 
-    @Option(names = "--dual-write-started-at", paramLabel = "TIME",
-            description = "When the last writer began dual-writing (ISO 8601, e.g. 2026-11-20T12:00:00Z), instead of the registry.")
-    String dualWriteStartedAt;
-
-    @Option(names = "--max-lateness", paramLabel = "DURATION", defaultValue = "1h",
-            description = "The longest a row arrives after its own time (1h, 30m, 2d). Default: ${DEFAULT-VALUE}.")
-    String maxLateness;
-
-    @Option(names = "--clock-skew", paramLabel = "DURATION", defaultValue = "1m",
-            description = "Margin for clocks of writers and servers that disagree. Default: ${DEFAULT-VALUE}.")
-    String clockSkew;
-
-    @Option(names = "--time-unit", paramLabel = "UNIT", description = "The unit of integer time columns: epoch_s, epoch_ms, epoch_us or epoch_ns.")
-    String timeUnit;
+    @Mixin
+    CompletionPointOptions point;
 
     @Option(names = "--at", paramLabel = "[TYPE=]T",
             description = "Use this T (checked against the range); TYPE=T for one group when there are several (repeatable).")
@@ -76,9 +59,6 @@ final class CompletionPointCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Optional<Instant> started = Optional.ofNullable(dualWriteStartedAt).map(CompletionPointCommand::instant);
-        Optional<EpochUnit> unit = Optional.ofNullable(timeUnit).map(u -> EpochUnit.ofLabel(u.toLowerCase(Locale.ROOT))
-                .orElseThrow(() -> TsmigrateException.usage("--time-unit \"" + u + "\" is not one of epoch_s, epoch_ms, epoch_us, epoch_ns.")));
         Map<TimeType, String> explicit = new EnumMap<>(TimeType.class);
         for (String a : at) {
             int eq = a.indexOf('=');
@@ -90,8 +70,8 @@ final class CompletionPointCommand implements Callable<Integer> {
             }
         }
         CompletionPointResult r = CompletionPoint.compute(connections.source(), connections.target(), new CompletionPoint.Options(
-                started, Human.parseDuration(maxLateness, "--max-lateness"), Human.parseDuration(clockSkew, "--clock-skew"),
-                unit, explicit, set, Clock.systemUTC()));
+                point.dualWriteStartedAt(), point.maxLateness(), point.clockSkew(), point.timeUnit(), explicit, set,
+                Clock.systemUTC()));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(r));
@@ -115,17 +95,5 @@ final class CompletionPointCommand implements Callable<Integer> {
             return ExitCodes.NOT_READY;
         }
         return ExitCodes.OK;
-    }
-
-    private static Instant instant(String text) {
-        try {
-            return OffsetDateTime.parse(text.strip().replace(' ', 'T')).toInstant();
-        } catch (DateTimeParseException e) {
-            try {
-                return Instant.parse(text.strip());
-            } catch (DateTimeParseException e2) {
-                throw TsmigrateException.usage("--dual-write-started-at \"" + text + "\" is not a time; write it as 2026-11-20T12:00:00Z.");
-            }
-        }
     }
 }

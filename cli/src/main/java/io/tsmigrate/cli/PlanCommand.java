@@ -10,7 +10,6 @@ import io.tsmigrate.core.plan.PlanFile;
 import io.tsmigrate.core.plan.PlanOptions;
 import io.tsmigrate.core.plan.PlanReport;
 import io.tsmigrate.core.plan.Planner;
-import io.tsmigrate.core.plan.TablePattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,17 +18,12 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code tsmigrate plan}: runbook steps 3b and 2. */
@@ -54,22 +48,8 @@ final class PlanCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connections;
 
-    @Option(names = "--min-size", paramLabel = "SIZE", defaultValue = "1GB",
-            description = "Choose tables at least this large (with indexes and TOAST). Default: ${DEFAULT-VALUE}.")
-    String minSize;
-
-    @Option(names = "--include", paramLabel = "PATTERN",
-            description = "Choose tables matching this pattern whatever their size (schema.table, * and ? allowed; repeatable).")
-    List<String> include = new ArrayList<>();
-
-    @Option(names = "--exclude", paramLabel = "PATTERN",
-            description = "Never choose tables matching this pattern (repeatable).")
-    List<String> exclude = new ArrayList<>();
-
-    @Option(names = "--target-memory", paramLabel = "SIZE",
-            description = "The target's memory, for chunk sizing. Default: 4 x the target's shared_buffers "
-                    + "when --target is given, else 8GB.")
-    String targetMemory;
+    @Mixin
+    PlanningOptions planning;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", defaultValue = PlanFile.DEFAULT_NAME,
             description = "Where to write the plan. Default: ${DEFAULT-VALUE}.")
@@ -104,15 +84,9 @@ final class PlanCommand implements Callable<Integer> {
             throw TsmigrateException.usage(output + " already exists (it may hold your edits); pass --force to "
                     + "overwrite it, or --output to write the plan elsewhere.");
         }
-        Optional<Long> memory = Optional.ofNullable(targetMemory).map(m -> Human.parseBytes(m, "--target-memory"));
-        if (memory.isPresent() && memory.get() == 0) {
-            throw TsmigrateException.usage("--target-memory must be greater than zero; give the target's memory, such as 16GB.");
-        }
-        PlanOptions options = new PlanOptions(Human.parseBytes(minSize, "--min-size"),
-                include.stream().map(TablePattern::parse).toList(), exclude.stream().map(TablePattern::parse).toList(),
-                memory, Clock.systemUTC());
+        PlanOptions options = planning.toOptions(Clock.systemUTC());
         PlanReport report = Planner.plan(connections.source(), connections.optionalTarget(), options);
-        write(output, PlanFile.write(report, options.clock().instant()));
+        PlanFile.save(output, report, options.clock().instant());
         if (json) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("plan_file", output.toString());
@@ -126,17 +100,6 @@ final class PlanCommand implements Callable<Integer> {
                     + "Edit it, then check it: tsmigrate plan --check " + output);
         }
         return ExitCodes.OK;
-    }
-
-    private static void write(Path file, String text) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, ".tsmigrate-plan", ".tmp");
-        try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 
     static void render(PlanReport report, PrintWriter out) {

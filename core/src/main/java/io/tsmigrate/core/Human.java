@@ -86,6 +86,24 @@ public final class Human {
         return total;
     }
 
+    /**
+     * Parses a moment as people write it: {@code 2026-11-20T12:00:00Z}, {@code 2026-11-20 12:00:00+01}.
+     *
+     * @throws TsmigrateException (USAGE) naming {@code what} and the bad value
+     */
+    public static java.time.Instant parseInstant(String text, String what) {
+        String s = text.strip().replace(' ', 'T');
+        try {
+            return java.time.OffsetDateTime.parse(s).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            try {
+                return java.time.Instant.parse(s);
+            } catch (java.time.format.DateTimeParseException e2) {
+                throw TsmigrateException.usage(what + " \"" + text + "\" is not a time; write it as 2026-11-20T12:00:00Z.");
+            }
+        }
+    }
+
     /** A count with thousands separators: {@code 2,000,000}. */
     public static String count(long n) {
         return String.format(Locale.ROOT, "%,d", n);

@@ -88,6 +88,14 @@ final class DualConnection implements InvocationHandler {
         return roles.primary().name.equals("target");
     }
 
+    /**
+     * Whether the open transaction has written: its reads see rows the secondary's separate session
+     * cannot see yet, so they are not shadowed.
+     */
+    boolean hasUncommittedWrites() {
+        return !writes.isEmpty();
+    }
+
     @Override
     public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
         switch (method.getName()) {

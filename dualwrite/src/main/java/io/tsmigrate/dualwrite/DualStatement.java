@@ -96,7 +96,8 @@ final class DualStatement implements InvocationHandler {
         String text = prepared ? sql : (String) args[0];
         if (SqlKind.of(text) == SqlKind.READ) {
             ShadowReads shadow = connection.secondary().shadow();
-            if (!method.getName().equals("executeQuery") || !shadow.sample()) {
+            if (!method.getName().equals("executeQuery") || !shadow.sample() || connection.hasUncommittedWrites()
+                    || !ShadowReads.comparable(text)) {
                 return call(method, args);
             }
             List<Param> set = prepared ? List.copyOf(params.values()) : null;

@@ -29,8 +29,13 @@ final class ShadowReads implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(ShadowReads.class.getName());
 
-    /** Latency buckets: bucket i counts durations in [2^i, 2^(i+1)) microseconds. */
-    static final int BUCKETS = 40;
+    /**
+     * Latency buckets, 8 per power of two (each within 12.5%): bucket {@code 8e + s} counts durations
+     * in [2^e (1 + s/8), 2^e (1 + (s+1)/8)) microseconds. tsmigrate compare-load reads them the same
+     * way (LoadComparison in core: this module depends on nothing but JDBC).
+     */
+    static final int SUB_BUCKETS = 8;
+    static final int BUCKETS = 40 * SUB_BUCKETS;
 
     /** What one query shape has seen since the last flush. */
     private static final class Shape {
@@ -65,6 +70,18 @@ final class ShadowReads implements AutoCloseable {
     /** Whether this read should be shadowed (the configured share of reads). */
     boolean sample() {
         return share > 0 && (share >= 1 || ThreadLocalRandom.current().nextDouble() < share);
+    }
+
+    /**
+     * Whether a read can run on the secondary as well and be compared: not when it changes
+     * something there (a sequence, a lock) or its result depends on the session (advisory locks,
+     * transaction ids). Reads of the clock or random values are compared and will differ: the
+     * example in the report shows it.
+     */
+    static boolean comparable(String sql) {
+        String s = sql.toLowerCase(java.util.Locale.ROOT);
+        return !(s.contains("nextval") || s.contains("setval") || s.contains("_advisory_") || s.contains("txid_")
+                || s.contains("pg_current_xact") || s.matches("(?s).*\\bfor\\s+(update|share|no\\s+key\\s+update|key\\s+share)\\b.*"));
     }
 
     void backfillComplete(boolean complete) {
@@ -137,7 +154,9 @@ final class ShadowReads implements AutoCloseable {
 
     static int bucket(long nanos) {
         long micros = Math.max(1, nanos / 1000);
-        return Math.min(BUCKETS - 1, 63 - Long.numberOfLeadingZeros(micros));
+        int e = 63 - Long.numberOfLeadingZeros(micros);
+        long sub = e >= 3 ? (micros >> (e - 3)) & 7 : (micros << (3 - e)) & 7;
+        return (int) Math.min(BUCKETS - 1, e * SUB_BUCKETS + sub);
     }
 
     /** Adds what was seen since the last flush to {@code tsmigrate.shadow_read}. */

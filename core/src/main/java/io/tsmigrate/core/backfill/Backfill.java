@@ -220,7 +220,7 @@ public final class Backfill {
                 CopyPipe.Moved moved = RangeCopier.copy(source, target, copy, new BackfillRange(-1, h.table(), 0, start, end, 0),
                         null, false, n -> { });
                 try (java.sql.PreparedStatement ps = target.prepareStatement("UPDATE tsmigrate.backfill_range SET state = 'done', "
-                        + "rows = ?, finished_at = now(), error = NULL, sqlstate = NULL WHERE table_name = ? AND range_start = ? AND range_end = ?")) {
+                        + "rows = ?, finished_at = clock_timestamp(), error = NULL, sqlstate = NULL WHERE table_name = ? AND range_start = ? AND range_end = ?")) {
                     ps.setLong(1, moved.rows());
                     ps.setString(2, h.table().toString());
                     ps.setString(3, start);

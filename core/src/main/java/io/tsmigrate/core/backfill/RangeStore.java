@@ -132,7 +132,7 @@ final class RangeStore {
     /** Marks the range done, in the transaction that copied it. */
     static void markDone(Connection c, BackfillRange range, long rows, long bytes, String worker) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.backfill_range SET state = 'done', rows = ?, bytes = ?, "
-                + "worker = ?, finished_at = now(), started_at = coalesce(started_at, transaction_timestamp()), "
+                + "worker = ?, finished_at = clock_timestamp(), started_at = coalesce(started_at, transaction_timestamp()), "
                 + "error = NULL, sqlstate = NULL WHERE id = ?")) {
             ps.setLong(1, rows);
             ps.setLong(2, bytes);
@@ -145,7 +145,7 @@ final class RangeStore {
     /** Marks the range failed with its error (auto-commit connection, after the attempt rolled back). */
     static void markFailed(Connection side, BackfillRange range, String error, String sqlState, String worker) throws SQLException {
         try (PreparedStatement ps = side.prepareStatement("UPDATE tsmigrate.backfill_range SET state = 'failed', error = ?, "
-                + "sqlstate = ?, worker = ?, finished_at = now() WHERE id = ? AND state <> 'done'")) {
+                + "sqlstate = ?, worker = ?, finished_at = clock_timestamp() WHERE id = ? AND state <> 'done'")) {
             ps.setString(1, error);
             ps.setString(2, sqlState);
             ps.setString(3, worker);
@@ -168,7 +168,7 @@ final class RangeStore {
 
     static void finishAttempt(Connection side, long attempt, String outcome, long rows, String error, String sqlState)
             throws SQLException {
-        try (PreparedStatement ps = side.prepareStatement("UPDATE tsmigrate.backfill_attempt SET finished_at = now(), outcome = ?, "
+        try (PreparedStatement ps = side.prepareStatement("UPDATE tsmigrate.backfill_attempt SET finished_at = clock_timestamp(), outcome = ?, "
                 + "rows = ?, error = ?, sqlstate = ? WHERE id = ?")) {
             ps.setString(1, outcome);
             ps.setLong(2, rows);

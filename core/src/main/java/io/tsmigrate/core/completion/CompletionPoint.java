@@ -86,12 +86,7 @@ public final class CompletionPoint {
                         + opens.truncatedTo(ChronoUnit.SECONDS) + " (in " + Human.duration(Duration.between(now, opens))
                         + "); run tsmigrate completion-point again then.");
             }
-            Map<TimeType, List<Plan.Hypertable>> groups = new EnumMap<>(TimeType.class);
-            for (Plan.Hypertable h : plan.hypertables()) {
-                Catalog.Table table = catalog.table(h.table()).orElseThrow();
-                TimeType type = PlanChecker.timeType(table, table.column(h.timeColumn()).orElseThrow()).orElseThrow();
-                groups.computeIfAbsent(type, k -> new ArrayList<>()).add(h);
-            }
+            Map<TimeType, List<Plan.Hypertable>> groups = timeTypes(catalog, plan);
             for (TimeType given : options.at().keySet()) {
                 if (!groups.containsKey(given)) {
                     throw TsmigrateException.usage("--at names the " + given.label() + " group, but no hypertable has a "
@@ -120,6 +115,25 @@ public final class CompletionPoint {
         } catch (SQLException e) {
             throw PgErrors.failure("compute the completion point", targetSpec, e);
         }
+    }
+
+    /** The plan's hypertables grouped by the type of their time column: each group has its own T. */
+    public static Map<TimeType, List<Plan.Hypertable>> timeTypes(ConnectionSpec sourceSpec, Plan plan) {
+        try (Connection source = PgConnector.open(sourceSpec)) {
+            return timeTypes(CatalogReader.read(source, plan.hypertables().stream().map(Plan.Hypertable::table).toList()), plan);
+        } catch (SQLException e) {
+            throw PgErrors.failure("read the catalog", sourceSpec, e);
+        }
+    }
+
+    private static Map<TimeType, List<Plan.Hypertable>> timeTypes(Catalog catalog, Plan plan) {
+        Map<TimeType, List<Plan.Hypertable>> groups = new EnumMap<>(TimeType.class);
+        for (Plan.Hypertable h : plan.hypertables()) {
+            Catalog.Table table = catalog.table(h.table()).orElseThrow();
+            TimeType type = PlanChecker.timeType(table, table.column(h.timeColumn()).orElseThrow()).orElseThrow();
+            groups.computeIfAbsent(type, k -> new ArrayList<>()).add(h);
+        }
+        return groups;
     }
 
     private static CompletionPointResult.Group group(TimeType type, List<Plan.Hypertable> tables, Instant start, Instant end,

@@ -15,7 +15,8 @@ import java.util.Map;
  * Runbook step 8 from the shadow reads the dual-write library recorded in
  * {@code tsmigrate.shadow_read}: per query shape, calls, result mismatches (those seen before the
  * backfill finished are expected), and latency percentiles on the source and the target with their
- * ratio. Percentiles come from power-of-two microsecond buckets (within a factor of 1.5).
+ * ratio. Percentiles come from microsecond buckets, 8 per power of two (each within 12.5%), as the
+ * dual-write library's ShadowReads fills them.
  */
 public final class LoadComparison {
 
@@ -35,7 +36,18 @@ public final class LoadComparison {
         }
     }
 
+    /** Bucket {@code 8e + s} holds [2^e (1 + s/8), 2^e (1 + (s+1)/8)) microseconds. */
+    static final int SUB_BUCKETS = 8;
+    static final int BUCKETS = 40 * SUB_BUCKETS;
+
     private LoadComparison() {
+    }
+
+    /** The middle of a bucket, in microseconds. */
+    static long middle(int bucket) {
+        int e = bucket / SUB_BUCKETS;
+        int sub = bucket % SUB_BUCKETS;
+        return Math.round(Math.pow(2, e) * (1 + (sub + 0.5) / SUB_BUCKETS));
     }
 
     /**
@@ -66,8 +78,8 @@ public final class LoadComparison {
                     if (rs.getString(7) != null && (examples.get(shape) == null || rs.getLong(4) > 0)) {
                         examples.put(shape, rs.getString(7));
                     }
-                    add(sourceBuckets.computeIfAbsent(shape, k -> new long[64]), rs.getArray(8));
-                    add(targetBuckets.computeIfAbsent(shape, k -> new long[64]), rs.getArray(9));
+                    add(sourceBuckets.computeIfAbsent(shape, k -> new long[BUCKETS]), rs.getArray(8));
+                    add(targetBuckets.computeIfAbsent(shape, k -> new long[BUCKETS]), rs.getArray(9));
                 }
             }
         }
@@ -103,7 +115,7 @@ public final class LoadComparison {
         }
     }
 
-    /** Percentiles from bucket counts; bucket i holds [2^i, 2^(i+1)) µs, reported as 1.5 * 2^i. */
+    /** Percentiles from bucket counts, each reported as its bucket's middle. */
     static Percentiles percentiles(long[] buckets) {
         long total = 0;
         for (long b : buckets) {
@@ -121,7 +133,7 @@ public final class LoadComparison {
         for (int i = 0; i < buckets.length; i++) {
             seen += buckets[i];
             if (seen >= rank) {
-                return (3L << i) / 2;
+                return middle(i);
             }
         }
         return 0;

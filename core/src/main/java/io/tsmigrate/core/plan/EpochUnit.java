@@ -31,6 +31,16 @@ public enum EpochUnit {
     }
 
     /**
+     * A unit a user typed for {@code flag}, in any case.
+     *
+     * @throws io.tsmigrate.core.TsmigrateException (USAGE) naming the flag and the units
+     */
+    public static EpochUnit parse(String text, String flag) {
+        return ofLabel(text.strip().toLowerCase(Locale.ROOT)).orElseThrow(() -> io.tsmigrate.core.TsmigrateException.usage(
+                flag + " \"" + text + "\" is not one of epoch_s, epoch_ms, epoch_us, epoch_ns."));
+    }
+
+    /**
      * The unit under which {@code value} falls between 2001 and 2096, the years a live table's
      * timestamps plausibly span; empty when it fits none (a counter, not a time).
      */

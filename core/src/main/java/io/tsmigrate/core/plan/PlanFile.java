@@ -36,6 +36,14 @@ public final class PlanFile {
     private PlanFile() {
     }
 
+    /**
+     * Writes the plan file atomically (a temporary file beside it, then a rename), so that a crash
+     * never leaves half a plan.
+     */
+    public static void save(Path file, PlanReport report, Instant now) throws java.io.IOException {
+        io.tsmigrate.core.AtomicFile.write(file, write(report, now));
+    }
+
     /** The plan as a documented YAML file, with the report's reasons as comments. */
     public static String write(PlanReport report, Instant now) {
         StringBuilder y = new StringBuilder();

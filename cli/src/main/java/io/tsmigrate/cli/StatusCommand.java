@@ -1,0 +1,139 @@
+package io.tsmigrate.cli;
+
+import io.tsmigrate.core.Human;
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.connect.PgConnector;
+import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.json.Json;
+import io.tsmigrate.core.migrate.MigrationStatus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code tsmigrate status}: where the migration stands, from the target alone. */
+@Command(name = "status", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+        description = {
+            "Shows where the migration stands, from the target's migration state alone (so from any machine).",
+            "",
+            "The phase; the steps and their outcomes; per hypertable, backfill ranges done of all, rows, rate and "
+                + "ETA; the dual-writing applications, when each was last seen and whether it follows the primary; "
+                + "the completion points; verification verdicts; compression policies paused for the backfill; "
+                + "shadow-read totals.",
+            ""
+        },
+        footer = {"%nExit codes: 0 shown, 3 cannot connect, 2 bad input."})
+final class StatusCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--target", paramLabel = "URI",
+            description = "The target PostgreSQL + TimescaleDB database. Default: the TARGET environment variable.")
+    String target;
+
+    @Option(names = "--watch", paramLabel = "SECONDS", arity = "0..1", fallbackValue = "2",
+            description = "Refresh every SECONDS (default 2) until interrupted.")
+    Integer watch;
+
+    @Option(names = "--json", description = "Print the status as JSON (with --watch, one document per line).")
+    boolean json;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (target == null || target.isBlank()) {
+            throw TsmigrateException.usage("no target database given; pass --target with a postgres:// URI or set TARGET.");
+        }
+        if (watch != null && watch < 1) {
+            throw TsmigrateException.usage("--watch must be at least 1 second.");
+        }
+        ConnectionSpec spec = ConnectionSpec.parse(target, "target");
+        PrintWriter out = this.spec.commandLine().getOut();
+        boolean clear = watch != null && !json && System.console() != null;
+        while (true) {
+            MigrationStatus.Report r;
+            try (Connection t = PgConnector.open(spec)) {
+                r = MigrationStatus.read(t);
+            } catch (SQLException e) {
+                throw PgErrors.failure("read the migration state", spec, e);
+            }
+            if (clear) {
+                out.print("\033[H\033[2J");
+            }
+            if (json) {
+                out.println(Json.write(r));
+            } else {
+                render(r, out);
+            }
+            out.flush();
+            if (watch == null) {
+                return ExitCodes.OK;
+            }
+            Thread.sleep(watch * 1000L);
+        }
+    }
+
+    static void render(MigrationStatus.Report r, PrintWriter out) {
+        out.println("Phase:    " + r.phase());
+        out.println("Primary:  the " + r.primary());
+        if (!r.started()) {
+            return;
+        }
+        if (!r.steps().isEmpty()) {
+            out.println("Steps:");
+            for (MigrationStatus.StepRow s : r.steps()) {
+                Duration took = Duration.between(s.startedAt(), s.finishedAt().orElse(r.at()));
+                out.printf(Locale.ROOT, "  %-26s %-8s %8s  %s%n", s.name(), s.status(), Human.duration(took),
+                        s.message().map(m -> m.length() > 110 ? m.substring(0, 107) + "..." : m).orElse(""));
+            }
+        }
+        if (!r.tables().isEmpty()) {
+            out.println("Backfill:");
+            for (MigrationStatus.TableProgress t : r.tables()) {
+                out.printf(Locale.ROOT, "  %-26s %d/%d ranges%s, %s rows copied, about %s left, %s, ETA %s (T = %s)%n", t.table(),
+                        t.rangesDone(), t.ranges(), t.rangesFailed() > 0 ? " (" + t.rangesFailed() + " failed)" : "",
+                        Human.count(t.rowsDone()), Human.count(t.rowsLeftEstimate()), Human.rate(t.rowsPerSecond()),
+                        t.eta().map(Human::duration).orElse("unknown"), t.until());
+                t.lastError().ifPresent(e -> out.println("      last error: " + e));
+            }
+        }
+        out.println("Writers:" + (r.writers().isEmpty() ? " none registered" : ""));
+        for (MigrationStatus.Writer w : r.writers()) {
+            out.printf(Locale.ROOT, "  %-26s %s on %s, dual-writing since %s, last seen %s ago, %s%s%n", w.name(), w.application(),
+                    w.host(), w.startedAt(), Human.duration(Duration.between(w.lastSeen(), r.at()).abs()),
+                    w.followsPrimary() ? "follows the primary" : "still on the " + w.primarySide() + " (switching)",
+                    w.journalPending() > 0 ? ", " + w.journalPending() + " journal entries pending" : "");
+        }
+        if (!r.completionPoints().isEmpty()) {
+            out.println("Completion points:");
+            r.completionPoints().forEach(c -> out.printf(Locale.ROOT, "  %-26s T = %s (set %s)%n", c.timeType(), c.value(), c.setAt()));
+        }
+        if (!r.verifications().isEmpty()) {
+            out.println("Verifications (newest first):");
+            for (MigrationStatus.VerificationRun v : r.verifications()) {
+                out.printf(Locale.ROOT, "  #%-4d %-8s %-9s %s %s%n", v.id(), v.mode(), v.verdict().orElse("running"),
+                        v.finishedAt().map(Instant::toString).orElse("started " + v.startedAt()), v.summary().orElse(""));
+            }
+        }
+        if (!r.pausedJobs().isEmpty()) {
+            out.println("Compression policies paused for the backfill:");
+            r.pausedJobs().forEach(j -> out.printf(Locale.ROOT, "  job %-6d %-26s paused %s, %s%n", j.jobId(), j.hypertable(),
+                    j.pausedAt(), j.resumedAt().map(t -> "resumed " + t).orElse("still paused")));
+        }
+        MigrationStatus.ShadowReads s = r.shadowReads();
+        if (s.calls() > 0) {
+            out.printf(Locale.ROOT, "Shadow reads: %d shape(s), %s calls, %s mismatches (%s expected before the backfill), %s dropped%n",
+                    s.shapes(), Human.count(s.calls()), Human.count(s.mismatches()), Human.count(s.expectedMismatches()),
+                    Human.count(s.dropped()));
+        }
+    }
+}

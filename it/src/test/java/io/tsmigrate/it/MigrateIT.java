@@ -1,0 +1,187 @@
+package io.tsmigrate.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.json.Json;
+import io.tsmigrate.core.migrate.Migration;
+import io.tsmigrate.testkit.PgServersExtension;
+import io.tsmigrate.testkit.TestDatabases;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
+import static io.tsmigrate.it.Fixtures.checksum;
+import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.testkit.TestDatabases.queryString;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code tsmigrate migrate} runs the whole method, resumes after being killed at any step, and {@code status} tells where it stands. */
+@ExtendWith(PgServersExtension.class)
+class MigrateIT {
+
+    /** Dual-writing "began" two hours ago: with a minute of lateness, T is about an hour ago, after every source row. */
+    private static final String STARTED = Instant.now().minus(2, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS).toString();
+
+    @BeforeAll
+    static void createSource(TestDatabases db) {
+        db.source("CREATE TABLE sites (id serial PRIMARY KEY, name text NOT NULL)",
+                "INSERT INTO sites (name) SELECT 'site ' || g FROM generate_series(1, 40) g",
+                "CREATE TABLE metrics (time timestamptz NOT NULL, site_id int NOT NULL REFERENCES sites (id), cpu float8, note text)",
+                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '8 seconds', 1 + g % 40, g / 7.0, "
+                        + "CASE WHEN g % 10 = 0 THEN NULL ELSE 'n' || g END FROM generate_series(0, 59999) g",
+                "CREATE INDEX ON metrics (time)", "ANALYZE");
+    }
+
+    private static List<String> args(TestDatabases db, ConnectionSpec target, Path dir, String... extra) {
+        List<String> args = new ArrayList<>(List.of("migrate", "--source", db.sourceUri(), "--target", TestDatabases.uri(target),
+                "--plan", dir.resolve("plan.yaml").toString(), "--include", "public.metrics", "--dual-write-started-at", STARTED,
+                "--max-lateness", "1m", "--max-range-rows", "5000", "--cutover"));
+        args.addAll(List.of(extra));
+        return args;
+    }
+
+    /** The end state every run must reach, however often it was interrupted. */
+    private static void assertMigrated(TestDatabases db, ConnectionSpec target) {
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.step WHERE name LIKE 'migrate.%' AND status = 'done'"))
+                .isEqualTo(Migration.STEPS.size());
+        assertThat(queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("target");
+        assertThat(queryString(target, "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'metrics'"))
+                .isEqualTo("1");
+        assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", "true"));
+        assertThat(checksum(target, "sites", "true")).isEqualTo(checksum(db.source(), "sites", "true"));
+        assertThat(assertRangesIdentical(db.source(), target, "metrics", "time", "timestamptz")).isGreaterThan(5);
+        assertThat(queryString(target, "SELECT verdict FROM tsmigrate.verification_run WHERE mode = 'exact' "
+                + "ORDER BY finished_at DESC NULLS LAST LIMIT 1")).isEqualTo("match");
+        // No target sequence is behind the source's: cutover would have refused or moved it.
+        assertThat(queryLong(target, "SELECT last_value FROM sites_id_seq"))
+                .isGreaterThanOrEqualTo(queryLong(db.source(), "SELECT last_value FROM sites_id_seq"));
+    }
+
+    @Test
+    void runsEveryStepThenARerunFindsThemDone(TestDatabases db, @TempDir Path dir) throws Exception {
+        ConnectionSpec target = db.newTargetDatabase("migrate_all", true);
+        Cli.Result first = Cli.run(args(db, target, dir, "--report", dir.resolve("report.html").toString())
+                .toArray(String[]::new));
+        assertThat(first.exitCode()).as(first.toString()).isZero();
+        assertThat(first.out()).containsPattern("backfill +done").containsPattern("cutover +done")
+                .contains("match     public.metrics").contains("The target is the primary.");
+        assertMigrated(db, target);
+        assertThat(java.nio.file.Files.readString(dir.resolve("report.html"))).contains("id=\"backfill-throughput\"")
+                .contains("public.metrics");
+
+        long runs = queryLong(target, "SELECT count(*) FROM tsmigrate.verification_run");
+        Cli.Result again = Cli.run(args(db, target, dir).toArray(String[]::new));
+        assertThat(again.exitCode()).as(again.toString()).isZero();
+        assertThat(again.out()).containsPattern("backfill +already done").containsPattern("verify +already done")
+                .containsPattern("cutover +already done");
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.verification_run")).isEqualTo(runs);
+        assertMigrated(db, target);
+    }
+
+    @Test
+    void stopsAndSaysWhatToDoWhenNoApplicationDualWrites(TestDatabases db, @TempDir Path dir) {
+        ConnectionSpec target = db.newTargetDatabase("migrate_nowriter", true);
+        List<String> args = new ArrayList<>(args(db, target, dir));
+        int at = args.indexOf("--dual-write-started-at");
+        args.remove(at + 1);
+        args.remove(at);
+        Cli.Result r = Cli.run(args.toArray(String[]::new));
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(4);
+        assertThat(r.err()).contains("tsmigrate: stopped: start your application in dual-write mode now (see README: Dual-write)");
+        assertThat(r.out()).containsPattern("schema +done").containsPattern("dual-write +stopped");
+        assertThat(queryString(target, "SELECT status FROM tsmigrate.step WHERE name = 'migrate.dual-write'")).isEqualTo("failed");
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range")).isZero();
+    }
+
+    /** Killed (SIGKILL, no clean-up of any kind) as a step starts, or during the backfill; a re-run ends where an uninterrupted run does. */
+    @ParameterizedTest
+    @ValueSource(strings = {"doctor", "plan", "schema", "dual-write", "completion-point", "backfill", "compression", "verify",
+        "compare-load", "cutover"})
+    void resumesAfterBeingKilledAtEachStep(String step, TestDatabases db, @TempDir Path dir) throws Exception {
+        ConnectionSpec target = db.newTargetDatabase("migrate_kill_" + step.replace('-', '_'), true);
+        String output = killAt(step, step.equals("backfill") ? 1200 : 0, args(db, target, dir, "--max-rate", "15000"));
+        assertThat(output).contains("migrate: " + step + " ...");
+
+        Cli.Result rerun = Cli.run(args(db, target, dir).toArray(String[]::new));
+        assertThat(rerun.exitCode()).as(output + "\n" + rerun).isZero();
+        assertMigrated(db, target);
+    }
+
+    @Test
+    void statusTellsWhereAHalfDoneMigrationStands(TestDatabases db, @TempDir Path dir) throws Exception {
+        ConnectionSpec target = db.newTargetDatabase("migrate_status", true);
+        Cli.Result before = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(before.exitCode()).isZero();
+        assertThat(before.out()).startsWith("Phase:    not started: the target holds no tsmigrate state");
+
+        killAt("backfill", 2500, args(db, target, dir, "--max-rate", "8000"));
+        long done = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'");
+        long all = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range");
+        assertThat(done).as("ranges done when killed").isBetween(1L, all - 1);
+
+        Cli.Result text = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(text.exitCode()).as(text.toString()).isZero();
+        assertThat(text.out()).contains("Phase:    backfill: " + done + " of " + all + " ranges done")
+                .containsPattern("migrate.backfill +running").containsPattern("migrate.schema +done")
+                .containsPattern("public.metrics +" + done + "/" + all + " ranges")
+                .contains("Writers: none registered").containsPattern("timestamptz +T = ");
+
+        Cli.Result json = Cli.run("status", "--target", TestDatabases.uri(target), "--json");
+        JsonNode s = Json.mapper().readTree(json.out());
+        assertThat(s.get("phase").asText()).startsWith("backfill:");
+        assertThat(s.get("primary").asText()).isEqualTo("source");
+        JsonNode table = s.get("tables").get(0);
+        assertThat(table.get("table").asText()).isEqualTo("public.metrics");
+        assertThat(table.get("ranges_done").asLong()).isEqualTo(done);
+        assertThat(table.get("rows_done").asLong()).isEqualTo(queryLong(target, "SELECT count(*) FROM metrics"));
+        assertThat(table.get("rows_per_second").asDouble()).isPositive();
+        assertThat(table.get("eta").isNull()).isFalse();
+        assertThat(s.get("completion_points").get(0).get("time_type").asText()).isEqualTo("timestamptz");
+
+        Cli.Result finish = Cli.run(args(db, target, dir).toArray(String[]::new));
+        assertThat(finish.exitCode()).as(finish.toString()).isZero();
+        Cli.Result after = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(after.out()).startsWith("Phase:    cut over: the target is the primary");
+    }
+
+    /**
+     * Runs migrate in its own process and kills it (SIGKILL) {@code delayMillis} after the step
+     * starts; returns what it printed. Fails if the process ends before the step.
+     */
+    private static String killAt(String step, long delayMillis, List<String> args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
+        command.addAll(args);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        StringBuilder output = new StringBuilder();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = lines.readLine()) != null) {
+                output.append(line).append('\n');
+                if (line.equals("migrate: " + step + " ...")) {
+                    Thread.sleep(delayMillis);
+                    p.destroyForcibly();
+                    break;
+                }
+            }
+        } finally {
+            p.destroyForcibly();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(output.toString()).as("migrate reached " + step + " before it was killed").contains("migrate: " + step + " ...");
+        return output.toString();
+    }
+}
