@@ -33,7 +33,7 @@ import java.util.concurrent.Callable;
             "",
             "Reads the source catalog, scores every table with a time column (size, rows, append-mostly "
                 + "order, an index on the time column, recent data), recommends a chunk interval (one chunk with "
-                + "its indexes in about 25% of the target's memory) and compression settings, lists hazards with "
+                + "its indexes in about 25%% of the target's memory) and compression settings, lists hazards with "
                 + "their remedies (keys without the time column, foreign keys, SERIAL ids under dual-write, "
                 + "partitioning and inheritance, triggers and rules, NULL or future times, ...), groups the "
                 + "hypertables by time type (each group needs its own completion point T), and writes an "
