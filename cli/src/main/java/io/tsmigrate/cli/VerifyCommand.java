@@ -108,6 +108,11 @@ final class VerifyCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "            %d missing on the target, %d extra on the target, %d changed%n",
                         t.missing(), t.extra(), t.changed());
             }
+            // How an estimate was made, and what a repair did; an exact check's scope says enough.
+            if (t.note() != null && (r.mode().equals("estimate") || t.verdict() == VerifyResult.Verdict.REPAIRED
+                    || t.note().startsWith("copied"))) {
+                out.println("            " + t.note());
+            }
         }
         for (VerifyResult.Difference d : r.differences()) {
             out.printf(Locale.ROOT, "  %-8s %s %s%s%n", d.kind(), d.table(), d.key(), d.columns().isEmpty() ? ""
