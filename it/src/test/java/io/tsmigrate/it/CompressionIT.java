@@ -145,11 +145,24 @@ class CompressionIT {
         assertThat(queryLong(t, "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' AND is_compressed"))
                 .isPositive();
 
+        long compressed = queryLong(t, "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' "
+                + "AND is_compressed");
+
         BackfillResult result = backfill(db, t, false);
 
         assertThat(result.complete()).as(String.valueOf(result.failures())).isTrue();
         assertThat(checksum(t, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
         Fixtures.assertRangesIdentical(db.source(), t, "metrics", "time", "timestamptz");
+        // The ranges decompressed exactly the chunks they overlapped; without --compress the policy recompresses them.
+        assertThat(result.notes()).contains("decompressed " + compressed + " compressed chunk(s) of public.metrics that ranges "
+                + "overlapped; its compression policy compresses them again when it runs (or re-run with --compress)");
+        assertThat(queryLong(t, "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' "
+                + "AND is_compressed")).isZero();
+        long job = queryLong(t, "SELECT job_id FROM tsmigrate.paused_job");
+        TestDatabases.execute(t, "CALL run_job(" + job + ")");
+        assertThat(queryLong(t, "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'metrics' "
+                + "AND is_compressed")).isGreaterThanOrEqualTo(compressed);
+        assertThat(checksum(t, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
     }
 
     @Test
@@ -183,6 +196,13 @@ class CompressionIT {
         assertThat(broken.differenceCount()).isEqualTo(1);
         assertThat(broken.differences().get(0).kind()).isEqualTo("missing");
         assertThat(broken.differences().get(0).key()).contains(gone.substring(0, 19));
+
+        // --repair copies the range again through the backfill's path, into the compressed chunk.
+        VerifyResult repaired = Verifier.run(db.source(), t, new VerifyOptions(false, true, List.of(TableRef.parse("public.metrics")),
+                Optional.empty(), Optional.empty(), 2, Optional.empty(), 20, Clock.systemUTC()), line -> { });
+        assertThat(repaired.match()).as(String.valueOf(repaired)).isTrue();
+        assertThat(queryLong(t, "SELECT count(*) FROM metrics WHERE time = '" + gone + "'")).isEqualTo(1);
+        assertThat(checksum(t, "metrics", BEFORE_T)).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
     }
 
     @Test

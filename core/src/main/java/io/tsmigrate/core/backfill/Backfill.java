@@ -117,6 +117,12 @@ public final class Backfill {
                 TableCopy copy = tables.get(c.table());
                 boolean done = c.done() == c.ranges();
                 complete &= done;
+                long decompressed = copy.decompressed().sum();
+                if (decompressed > 0) {
+                    notes.add("decompressed " + decompressed + " compressed chunk(s) of " + c.table() + " that ranges overlapped; "
+                            + (options.compress() ? "--compress compresses them again" : "its compression policy compresses them "
+                            + "again when it runs (or re-run with --compress)"));
+                }
                 if (done) {
                     notes.addAll(Compression.finish(target, copy.plan(), options.compress()));
                 }

@@ -13,7 +13,8 @@ import java.util.function.LongConsumer;
 
 /**
  * Copies one range (runbook steps 6b and 6c as one transaction): in the target transaction that
- * holds the range's claim, DELETE the rows dual-writing already put there, then stream the
+ * holds the range's claim, decompress the compressed chunks the range overlaps (see
+ * {@link TableCopy#decompress}), DELETE the rows dual-writing already put there, then stream the
  * source's rows of the range in with COPY. The caller marks the range done and commits; if
  * anything fails, the rollback leaves the range as it was.
  */
@@ -25,11 +26,14 @@ final class RangeCopier {
     /**
      * One copy: which rows to delete on the target and which to copy from the source.
      *
+     * @param decompress SQL that decompresses the compressed chunks the copy touches and returns
+     *                   how many it did, or null when the table does not compress
      * @param triggers user triggers on the target table, which must not fire for copied rows
      * @param skipForeignKeys do not check foreign keys into the table for this transaction either
+     * @param decompressed where to count the chunks decompressed (null with no {@code decompress})
      */
-    record Job(io.tsmigrate.core.catalog.TableRef table, String delete, String copyOut, String copyIn,
-               java.util.List<String> triggers, boolean skipForeignKeys) {
+    record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, String copyOut, String copyIn,
+               java.util.List<String> triggers, boolean skipForeignKeys, java.util.concurrent.atomic.LongAdder decompressed) {
     }
 
     /**
@@ -39,8 +43,8 @@ final class RangeCopier {
     static CopyPipe.Moved copy(Connection source, Connection target, TableCopy table, BackfillRange range,
                                RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
             throws SQLException, InterruptedException {
-        return copy(source, target, new Job(table.table(), table.delete(range), table.copyOut(range), table.copyIn(), table.triggers(), false),
-                limiter, limitBytes, rowsSoFar);
+        return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), table.copyOut(range),
+                table.copyIn(), table.triggers(), false, table.decompressed()), limiter, limitBytes, rowsSoFar);
     }
 
     static CopyPipe.Moved copy(Connection source, Connection target, Job table, RateLimiter limiter, boolean limitBytes,
@@ -83,6 +87,12 @@ final class RangeCopier {
                                 + "to the target role (PostgreSQL 15+); or disable the triggers while the backfill runs.", e);
                     }
                     throw e;
+                }
+            }
+            if (table.decompress() != null) {
+                try (java.sql.ResultSet rs = st.executeQuery(table.decompress())) {
+                    rs.next();
+                    table.decompressed().add(rs.getLong(1));
                 }
             }
             st.execute(table.delete());

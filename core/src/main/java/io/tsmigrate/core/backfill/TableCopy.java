@@ -14,16 +14,19 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
 
 /**
  * How one hypertable is copied, decided once before its ranges: the columns (matched by name;
  * the target's generated columns left out), binary COPY or the text fallback (when a column's type
  * is not built in, its binary form carries server-specific type OIDs), the target's chunk
- * interval, and the user triggers that must not fire for backfilled rows.
+ * interval, the user triggers that must not fire for backfilled rows, and whether the target
+ * hypertable compresses (then a range first decompresses the compressed chunks it overlaps,
+ * counted in {@code decompressed}).
  */
 record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, boolean binary, long chunkInterval,
-                 List<String> triggers) {
+                 List<String> triggers, boolean compresses, LongAdder decompressed) {
 
     /** PostgreSQL's first OID for user-defined objects: types below it are built in. */
     private static final long FIRST_NORMAL_OID = 16384;
@@ -58,6 +61,28 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
     }
 
     /**
+     * For a hypertable that compresses: decompresses the compressed chunks that overlap the range
+     * (all chunks, less those wholly before its start and those wholly after its end) and counts
+     * them. The range's DELETE and COPY then touch plain chunks only: DELETE on compressed chunks
+     * needs TimescaleDB 2.11, and from 2.14 a transaction that decompresses more than
+     * {@code timescaledb.max_tuples_decompressed_per_dml_transaction} rows (100,000 by default)
+     * fails. The chunks are compressed again by {@code --compress} or the resumed policy.
+     *
+     * @return the SQL, or null when the hypertable does not compress
+     */
+    String decompress(BackfillRange r) {
+        if (!compresses) {
+            return null;
+        }
+        String t = table().literal() + "::regclass";
+        return "SELECT count(decompress_chunk(c, if_compressed => true)) FROM (SELECT show_chunks(" + t + ") AS c"
+                + (r.start().equals(axis.literal(TimeAxis.LOWEST)) ? "" : " EXCEPT SELECT show_chunks(" + t + ", older_than => "
+                + axis.cast(r.start()) + ")") + " EXCEPT SELECT show_chunks(" + t + ", newer_than => " + axis.cast(r.end()) + ")) overlap "
+                + "WHERE c IN (SELECT format('%I.%I', chunk_schema, chunk_name)::regclass FROM timescaledb_information.chunks "
+                + "WHERE is_compressed AND format('%I.%I', hypertable_schema, hypertable_name)::regclass = " + t + ")";
+    }
+
+    /**
      * A whole plain table, copied again in one transaction: every row deleted, every row of the
      * source copied; foreign keys that reference it are not checked for that transaction
      * (replica mode), since the rows come back as they were.
@@ -77,9 +102,9 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
         }
         String list = columns.stream().map(TableRef::quote).collect(Collectors.joining(", "));
         String format = binary ? "binary" : "text";
-        return new RangeCopier.Job(table, "DELETE FROM " + table.quoted(), "COPY (SELECT " + list + " FROM " + table.quoted()
+        return new RangeCopier.Job(table, null, "DELETE FROM " + table.quoted(), "COPY (SELECT " + list + " FROM " + table.quoted()
                 + ") TO STDOUT (FORMAT " + format + ")", "COPY " + table.quoted() + " (" + list + ") FROM STDIN (FORMAT " + format + ")",
-                triggers(target, table), true);
+                triggers(target, table), true, null);
     }
 
     /**
@@ -108,7 +133,8 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
             columns.add(c.getKey());
             binary &= c.getValue()[0] < FIRST_NORMAL_OID && t[0] < FIRST_NORMAL_OID && c.getValue()[0] == t[0];
         }
-        return new TableCopy(h, new TimeAxis(type), List.copyOf(columns), binary, interval, triggers(target, h.table()));
+        return new TableCopy(h, new TimeAxis(type), List.copyOf(columns), binary, interval, triggers(target, h.table()),
+                compresses(target, h.table()), new LongAdder());
     }
 
     /** Column name to {element-or-type OID, generated (1) or not (0)}, in column order. */
@@ -141,6 +167,19 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
                 }
                 long micros = rs.getLong(1);
                 return rs.wasNull() ? rs.getLong(2) : micros;
+            }
+        }
+    }
+
+    /** Whether the target hypertable has compression settings (so it may have compressed chunks). */
+    private static boolean compresses(Connection target, TableRef table) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("SELECT coalesce(bool_or(compression_enabled), false) "
+                + "FROM timescaledb_information.hypertables WHERE hypertable_schema = ? AND hypertable_name = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
             }
         }
     }
