@@ -52,6 +52,7 @@ public final class Verifier {
                                    Consumer<String> progress) {
         Instant started = Instant.now();
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+            LOG.debug("connected at {} ms", Duration.between(started, Instant.now()).toMillis());
             Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
                     "the target has no migration plan in its state; run tsmigrate schema (and backfill) first."));
             // With --table, only those tables (and the plan's) are read: a database of many tables costs nothing.
