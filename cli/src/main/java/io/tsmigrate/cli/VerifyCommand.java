@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -27,7 +28,7 @@ import java.util.concurrent.Callable;
         description = {
             "Proves that the target holds the same data as the source (runbook step 7).",
             "",
-            "Exact (the default): for every hypertable, per range up to T, and for every plain table, whole, a row "
+            "Exact (the default): for every hypertable, per range up to T (past it with --past-t), and for every plain table, whole, a row "
                 + "count and an order-independent checksum of whole rows on both sides in parallel. A part that differs "
                 + "is narrowed down to the rows that differ: missing on the target, extra on the target, or changed (with "
                 + "the columns). --estimate is the runbook's quick check: ANALYZE, then reltuples compared (it cannot see "
@@ -59,6 +60,12 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--until", paramLabel = "T", description = "Hypertables: check up to this time. Default: the backfill's T.")
     String until;
 
+    @Option(names = "--past-t", paramLabel = "MARGIN", arity = "0..1", fallbackValue = "1h",
+            description = "Hypertables: also compare the rows past T, which only dual-writes put on the target, up to "
+                    + "MARGIN ago (newer rows may still be on their way; default 1h, as --max-lateness). Finds a write that "
+                    + "reached one side only, such as one a crashed application lost; --repair copies those ranges again.")
+    String pastT;
+
     @Option(names = "--workers", paramLabel = "N", defaultValue = "2",
             description = "Checks running at once on each side (one connection each). Default: ${DEFAULT-VALUE}.")
     int workers;
@@ -78,6 +85,9 @@ final class VerifyCommand implements Callable<Integer> {
         if (workers < 1 || maxRows < 0) {
             throw TsmigrateException.usage("--workers must be at least 1 and --max-rows not negative.");
         }
+        if (pastT != null && (until != null || estimate)) {
+            throw TsmigrateException.usage("--past-t extends the check past T; it does not go with --until or --estimate.");
+        }
         if (estimate && repair) {
             throw TsmigrateException.usage("--estimate cannot find what to repair; use --repair with the exact check.");
         }
@@ -85,7 +95,8 @@ final class VerifyCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         VerifyResult r = Verifier.run(connections.source(), connections.target(), new VerifyOptions(estimate, repair,
                 tables.stream().map(TableRef::parse).toList(), Optional.ofNullable(from), Optional.ofNullable(until), workers,
-                Optional.ofNullable(maxRate).map(MaxRate::parse), maxRows, Clock.systemUTC()), line -> {
+                Optional.ofNullable(maxRate).map(MaxRate::parse), maxRows, Clock.systemUTC(),
+                Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t")))), line -> {
                     if (!json) {
                         err.println("verify: " + line);
                         err.flush();

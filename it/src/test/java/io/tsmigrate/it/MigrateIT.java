@@ -107,6 +107,36 @@ class MigrateIT {
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range")).isZero();
     }
 
+    @Test
+    void findsAWriteThatReachedTheSourceOnlyPastTAndRepairsIt(TestDatabases db, @TempDir Path dir) throws Exception {
+        ConnectionSpec target = db.newTargetDatabase("migrate_lost_write", true);
+        // With a second of lateness and of clock skew, T is the minute that began at most 2 s ago, and
+        // verify compares up to 2 s ago. A row at T is past T, backfilled by no one: a dual-write the
+        // application committed on the source, then crashed before the target's commit.
+        List<String> args = new ArrayList<>(args(db, target, dir, "--clock-skew", "1s"));
+        args.set(args.indexOf("--max-lateness") + 1, "1s");
+        long second = Instant.now().minusSeconds(2).getEpochSecond() % 60;
+        if (second > 45) {
+            Thread.sleep((62 - second) * 1000); // T must not move to the next minute before the run computes it
+        }
+        TestDatabases.execute(db.source(), "INSERT INTO metrics VALUES (date_trunc('minute', now() - interval '2 seconds'), 7, 0.5, 'lost')");
+        try {
+            Cli.Result first = Cli.run(args.toArray(String[]::new));
+            assertThat(first.exitCode()).as(first.toString()).isEqualTo(5);
+            assertThat(first.err()).contains("1 row(s) differ").contains("run tsmigrate migrate --repair");
+            assertThat(first.out()).containsPattern("missing +public.metrics .*'lost'");
+            assertThat(queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isNotEqualTo("target");
+
+            args.add("--repair");
+            Cli.Result repaired = Cli.run(args.toArray(String[]::new));
+            assertThat(repaired.exitCode()).as(repaired.toString()).isZero();
+            assertThat(queryLong(target, "SELECT count(*) FROM metrics WHERE note = 'lost'")).isEqualTo(1);
+            assertMigrated(db, target);
+        } finally {
+            TestDatabases.execute(db.source(), "DELETE FROM metrics WHERE note = 'lost'");
+        }
+    }
+
     /** Killed (SIGKILL, no clean-up of any kind) as a step starts, or during the backfill; a re-run ends where an uninterrupted run does. */
     @ParameterizedTest
     @ValueSource(strings = {"doctor", "plan", "schema", "dual-write", "completion-point", "backfill", "compression", "verify",

@@ -132,6 +132,38 @@ class VerifyIT {
     }
 
     @Test
+    void pastTComparesTheDualWrittenRowsAndFindsOneThatReachedOneSideOnly(TestDatabases db) {
+        ConnectionSpec target = migrated(db, "verify_past_t");
+        // Dual-writes after T: rows on both sides, one that the target never got (a crashed
+        // application), and one written a moment ago, maybe still on its way.
+        String dualWritten = "INSERT INTO readings SELECT 2000000 + g, timestamptz '2026-11-12' + g * interval '1 minute', 1, g, 'dw' "
+                + "FROM generate_series(1, 3000) g";
+        TestDatabases.execute(db.source(), dualWritten, "INSERT INTO readings VALUES (2999999, now(), 1, 1, 'in flight')");
+        TestDatabases.execute(target, dualWritten, "DELETE FROM readings WHERE id = 2001234");
+
+        VerifyResult upToT = verify(db, target, false, 10);
+        assertThat(upToT.match()).as("past T is not compared by default").isTrue();
+        assertThat(table(upToT, "readings").note()).startsWith("past T (" + T + ") dual-writes are still arriving");
+
+        Cli.Result past = Cli.run("verify", "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--past-t=10m");
+        assertThat(past.exitCode()).as(past.toString()).isEqualTo(5);
+        assertThat(past.out()).contains("missing  public.readings id='2001234', time='2026-11-12 20:34:00+00'")
+                .doesNotContain("2999999");
+        assertThat(Cli.run("verify", "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--past-t", "--until", T)
+                .err()).contains("--past-t extends the check past T; it does not go with --until or --estimate.");
+
+        VerifyResult repaired = Verifier.run(db.source(), target, new VerifyOptions(false, true, List.of(TableRef.parse("readings")),
+                Optional.empty(), Optional.empty(), 2, Optional.empty(), 10, Clock.systemUTC(),
+                Optional.of(java.time.Instant.now().minus(java.time.Duration.ofMinutes(10)))), line -> { });
+        assertThat(repaired.match()).as(String.valueOf(repaired)).isTrue();
+        assertThat(table(repaired, "readings").verdict()).isEqualTo(VerifyResult.Verdict.REPAIRED);
+        assertThat(table(repaired, "readings").scope()).doesNotEndWith(T + ")");
+        assertThat(queryLong(target, "SELECT count(*) FROM readings WHERE id = 2001234")).isEqualTo(1);
+        assertThat(queryLong(target, "SELECT count(*) FROM readings WHERE id = 2999999")).isZero();
+        TestDatabases.execute(db.source(), "DELETE FROM readings WHERE id > 2000000");
+    }
+
+    @Test
     void exitsFiveWithDifferencesAndReportsSequencesBehind(TestDatabases db) {
         ConnectionSpec target = migrated(db, "verify_cli");
         TestDatabases.execute(target, "DELETE FROM customers WHERE id = 7", "SELECT setval('customers_id_seq', 10)");

@@ -445,8 +445,11 @@ public final class Migration {
         for (int attempt = 1; ; attempt++) {
             boolean last = attempt >= options.verifyAttempts();
             boolean repair = last && options.repair();
+            // Past T too, up to where dual-writes have surely arrived: a write that reached one side only counts.
+            Instant settled = options.clock().instant().minus(options.maxLateness()).minus(options.clockSkew());
             VerifyResult r = Verifier.run(source, target, new VerifyOptions(false, repair, List.of(), Optional.empty(),
-                    Optional.empty(), options.workers(), Optional.empty(), 20, options.clock()), line -> listener.line("verify: " + line));
+                    Optional.empty(), options.workers(), Optional.empty(), 20, options.clock(), Optional.of(settled)),
+                    line -> listener.line("verify: " + line));
             verification = r;
             if (r.match()) {
                 long repaired = r.tables().stream().filter(v -> v.verdict() == VerifyResult.Verdict.REPAIRED).count();

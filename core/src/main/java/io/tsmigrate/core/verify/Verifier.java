@@ -164,7 +164,14 @@ public final class Verifier {
         VerifyResult.TableVerdict hypertable(Plan.Hypertable h, TimeType type, List<String> key, List<String> notes) throws SQLException {
             TimeAxis axis = new TimeAxis(type);
             String until = until(h, type);
-            List<String[]> ranges = ranges(h, type, until);
+            List<String[]> ranges = new ArrayList<>(ranges(h, type, until));
+            // Past T, up to the settled instant: ranges over what only dual-writes put on the target.
+            String end = until;
+            Optional<String> settled = settled(h, type, axis);
+            if (settled.isPresent() && options.until().isEmpty() && position(settled.get(), type) > position(until, type)) {
+                ranges.addAll(Backfill.plannedRanges(source, target, h, type, until, settled.get(), 1_000_000));
+                end = settled.get();
+            }
             TableDigest digest = TableDigest.prepare(source, target, h.table(), key);
             LOG.debug("{}: {} ranges, digest by {}", h.table(), ranges.size(), digest.method());
             String column = TableRef.quote(h.timeColumn());
@@ -199,7 +206,9 @@ public final class Verifier {
                 }
             }
             VerifyResult.Verdict verdict = differing == 0 ? VerifyResult.Verdict.MATCH : VerifyResult.Verdict.DIFFERS;
-            String note = "past T (" + until + ") dual-writes are still arriving: those rows are not compared";
+            String note = end.equals(until) ? "past T (" + until + ") dual-writes are still arriving: those rows are not compared"
+                    : "past T (" + until + "), the rows dual-writes put on both sides up to " + end + " compared too; newer ones "
+                    + "may still be on their way";
             if (differing > 0 && options.repair()) {
                 for (String[] r : repairs) {
                     Backfill.recopy(sourcePool.spec(), targetPool.spec(), h, type, r[0], r[1]);
@@ -214,7 +223,7 @@ public final class Verifier {
             }
             progress.accept(h.table() + ": " + ranges.size() + " range(s), " + differing + " differing"
                     + (found.total() > before ? ", " + (found.total() - before) + " row(s) differ" : ""));
-            return new VerifyResult.TableVerdict(h.table(), true, "[" + (options.from().orElse("start")) + ", " + until + ")",
+            return new VerifyResult.TableVerdict(h.table(), true, "[" + (options.from().orElse("start")) + ", " + end + ")",
                     ranges.size(), differing, sourceRows, targetRows, found.missing() - missing0, found.extra() - extra0,
                     found.changed() - changed0, verdict, digest.method(), note);
         }
@@ -269,6 +278,22 @@ public final class Verifier {
             return CompletionPoints.get(target, type).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY, "there is no "
                     + "completion point T for " + h.table() + " (no backfill ran and none is stored); pass --until, or store one "
                     + "with tsmigrate completion-point --set."));
+        }
+
+        /**
+         * {@code pastT} as a literal of the time column, or empty without it, or for integer time
+         * whose unit the plan does not say.
+         */
+        private Optional<String> settled(Plan.Hypertable h, TimeType type, TimeAxis axis) {
+            if (options.pastT().isEmpty()) {
+                return Optional.empty();
+            }
+            java.time.Instant at = options.pastT().get();
+            if (!type.isInteger()) {
+                return Optional.of(axis.literal(Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1000)));
+            }
+            return h.timeUnit().map(u -> axis.literal(Math.addExact(Math.multiplyExact(at.getEpochSecond(), u.perSecond()),
+                    at.getNano() / (1_000_000_000L / u.perSecond()))));
         }
 
         private List<String[]> ranges(Plan.Hypertable h, TimeType type, String until) throws SQLException {

@@ -4,6 +4,7 @@ import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.catalog.TableRef;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -18,13 +19,23 @@ import java.util.Optional;
  * @param workers   checks running at once on each side
  * @param maxRate   cap on rows per second read on each side
  * @param maxRows   differences listed at most (their counts are always complete)
+ * @param pastT     hypertables: also compare the rows past T, which only dual-writes put on the
+ *                  target, up to this instant (rows newer than it may still be on their way). Finds
+ *                  a write that reached one side only, such as one a crashed application lost.
  */
 public record VerifyOptions(boolean estimate, boolean repair, List<TableRef> tables, Optional<String> from,
-                            Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock) {
+                            Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock,
+                            Optional<Instant> pastT) {
     public VerifyOptions {
         tables = List.copyOf(tables);
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be at least 1, got " + workers);
         }
+    }
+
+    /** Up to T (or {@code until}) only. */
+    public VerifyOptions(boolean estimate, boolean repair, List<TableRef> tables, Optional<String> from,
+                         Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock) {
+        this(estimate, repair, tables, from, until, workers, maxRate, maxRows, clock, Optional.empty());
     }
 }
