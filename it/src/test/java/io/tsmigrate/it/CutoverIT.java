@@ -98,12 +98,21 @@ class CutoverIT {
         Cli.Result early = cli("cutover");
         assertThat(early.exitCode()).isEqualTo(4);
         assertThat(early.out()).containsPattern("failed +backfill +the backfill is not complete for public.events \\(0/0 ranges done\\)")
-                .containsPattern("failed +verification +no exact verification has run: run tsmigrate verify");
+                .containsPattern("failed +verification +no exact verification of every table has run \\(a run with --table, "
+                        + "--from or --until does not count\\): run tsmigrate verify");
         assertThat(early.err()).startsWith("tsmigrate: cannot cut over: the backfill is not complete");
         backfill();
+        // A check of one table proves nothing about the others.
+        assertThat(cli("verify", "--table", "public.events").exitCode()).isZero();
         Cli.Result unverified = cli("cutover");
         assertThat(unverified.exitCode()).isEqualTo(4);
-        assertThat(unverified.out()).containsPattern("ok +backfill").containsPattern("failed +verification");
+        assertThat(unverified.out()).containsPattern("ok +backfill").containsPattern("failed +verification +no exact verification "
+                + "of every table has run");
+        // A whole check that passed does not outweigh a later one of a single table that found differences.
+        assertThat(cli("verify").exitCode()).isZero();
+        TestDatabases.execute(target, "DELETE FROM events WHERE id = (SELECT min(id) FROM events)");
+        assertThat(cli("verify", "--table", "public.events").exitCode()).isEqualTo(5);
+        assertThat(cli("cutover").out()).containsPattern("failed +verification +the last verification \\(.*\\) found differences");
         assertThat(TestDatabases.queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("source");
     }
 

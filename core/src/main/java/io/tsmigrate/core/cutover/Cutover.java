@@ -120,11 +120,26 @@ public final class Cutover {
                 : new Check("backfill", false, "the backfill is not complete for " + String.join(", ", missing) + ": run tsmigrate backfill");
     }
 
+    /**
+     * The last exact run must have found nothing, whatever it checked; and the last one that
+     * checked every table over its whole span (no --table, --from, --until) must have passed recently.
+     */
     private static Check verification(Connection target, Options options) throws SQLException {
+        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT finished_at FROM "
+                + "tsmigrate.verification_run WHERE mode = 'exact' AND finished_at IS NOT NULL AND verdict <> 'match' "
+                + "AND finished_at > coalesce((SELECT max(finished_at) FROM tsmigrate.verification_run WHERE mode = 'exact' "
+                + "AND verdict = 'match' AND (summary->>'whole')::boolean), '-infinity') ORDER BY finished_at DESC LIMIT 1")) {
+            if (rs.next()) {
+                return new Check("verification", false, "the last verification (" + rs.getTimestamp(1).toInstant() + ") found "
+                        + "differences: run tsmigrate verify --repair");
+            }
+        }
         try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT verdict, finished_at FROM "
-                + "tsmigrate.verification_run WHERE mode = 'exact' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1")) {
+                + "tsmigrate.verification_run WHERE mode = 'exact' AND finished_at IS NOT NULL AND (summary->>'whole')::boolean "
+                + "ORDER BY finished_at DESC LIMIT 1")) {
             if (!rs.next()) {
-                return new Check("verification", false, "no exact verification has run: run tsmigrate verify");
+                return new Check("verification", false, "no exact verification of every table has run (a run with --table, "
+                        + "--from or --until does not count): run tsmigrate verify");
             }
             Instant at = rs.getTimestamp(2).toInstant();
             Duration age = Duration.between(at, options.clock().instant());

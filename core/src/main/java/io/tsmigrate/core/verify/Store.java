@@ -71,9 +71,14 @@ final class Store {
         rows.clear();
     }
 
-    void finish(Connection target, VerifyResult result) throws SQLException {
+    /**
+     * @param whole the run checked every table of the migration over its whole span (no
+     *              --table, --from or --until): only such a run can clear the way for cutover
+     */
+    void finish(Connection target, VerifyResult result, boolean whole) throws SQLException {
         flush(target);
         Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("whole", whole);
         summary.put("tables", result.tables().size());
         summary.put("differences", result.differenceCount());
         summary.put("sequences_behind", result.sequences().stream().filter(VerifyResult.SequenceVerdict::behind).count());
