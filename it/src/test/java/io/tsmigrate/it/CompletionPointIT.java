@@ -76,6 +76,18 @@ class CompletionPointIT {
     }
 
     @Test
+    void takesAWholeSecondWhileTheRangeHoldsNoWholeMinute(TestDatabases db) {
+        ConnectionSpec target = migrated(db, "cp_second");
+        writer(target, "app", Instant.parse("2026-11-23T11:32:10Z"));
+        CompletionPointResult r = CompletionPoint.compute(db.source(), target, options(Map.of(), false));
+        assertThat(r.rangeStart()).isEqualTo(Instant.parse("2026-11-23T11:33:10Z"));
+        CompletionPointResult.Group tz = r.groups().stream().filter(g -> g.type() == TimeType.TIMESTAMPTZ).findFirst().orElseThrow();
+        assertThat(tz.value()).contains("2026-11-23 11:33:56+00");
+        assertThat(tz.explanation()).isEqualTo("the end of the consistency range, rounded down to the second (the range holds no "
+                + "whole minute yet)");
+    }
+
+    @Test
     void refusesWhileTheRangeIsEmptyAndSaysWhenItOpens(TestDatabases db) {
         ConnectionSpec target = migrated(db, "cp_empty");
         writer(target, "late-app", NOW.minus(Duration.ofMinutes(10)));

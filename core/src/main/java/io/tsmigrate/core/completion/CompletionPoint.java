@@ -37,7 +37,7 @@ import java.util.Optional;
  * dual-writing (from {@code tsmigrate.writer}, or given); late-arriving data starts at now minus the
  * maximum lateness; a clock-skew margin shrinks the range between them from both ends. T is
  * proposed per time-type group as the end of that consistency range, rounded down to the minute (to
- * midnight for date columns), expressed in the group's type; a T given with {@code --at} must lie in
+ * the second while the range holds no whole minute; to midnight for date columns), expressed in the group's type; a T given with {@code --at} must lie in
  * the range.
  */
 public final class CompletionPoint {
@@ -157,19 +157,23 @@ public final class CompletionPoint {
                     + ") hold integer time of unknown unit: pass --time-unit epoch_s|epoch_ms|epoch_us|epoch_ns, or --at "
                     + type.label() + "=VALUE.");
         }
-        Instant t = type == TimeType.DATE ? end.truncatedTo(ChronoUnit.DAYS) : end.truncatedTo(ChronoUnit.MINUTES);
+        // A round T is easier to read and to type again; a range too young to hold a whole minute
+        // gets a whole second rather than a wait.
+        ChronoUnit grain = type == TimeType.DATE ? ChronoUnit.DAYS
+                : !end.truncatedTo(ChronoUnit.MINUTES).isBefore(start) ? ChronoUnit.MINUTES : ChronoUnit.SECONDS;
+        Instant t = end.truncatedTo(grain);
         if (t.isBefore(start)) {
             Instant next = type == TimeType.DATE
                     ? start.atOffset(ZoneOffset.UTC).toLocalDate().plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC)
-                    : start.truncatedTo(ChronoUnit.MINUTES).plus(Duration.ofMinutes(1));
+                    : start.truncatedTo(ChronoUnit.SECONDS).plus(Duration.ofSeconds(1));
             return new CompletionPointResult.Group(type, refs, Optional.empty(), Optional.empty(), "no T yet: the consistency "
-                    + "range holds no " + (type == TimeType.DATE ? "midnight" : "whole minute") + "; it will from "
+                    + "range holds no " + (type == TimeType.DATE ? "midnight" : "whole second") + "; it will from "
                     + next.plus(options.maxLateness()).plus(options.clockSkew()));
         }
         String value = type.isInteger() ? io.tsmigrate.core.plan.TimeValues.literal(t, type, unit).replace("::" + type.sqlName(), "")
                 : canonical(target, literalFor(t, type), type);
         return new CompletionPointResult.Group(type, refs, Optional.of(value), Optional.of(t), "the end of the consistency range, rounded down to the "
-                + (type == TimeType.DATE ? "day" : "minute"));
+                + (grain == ChronoUnit.DAYS ? "day" : grain == ChronoUnit.MINUTES ? "minute" : "second (the range holds no whole minute yet)"));
     }
 
     private static Optional<EpochUnit> unit(List<Plan.Hypertable> tables, Options options) {
