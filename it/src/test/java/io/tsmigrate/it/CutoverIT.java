@@ -137,6 +137,14 @@ class CutoverIT {
             assertThat(cut.exitCode()).as(cut.toString()).isZero();
             assertThat(cut.out()).contains("The target is the primary now.").contains("primary target");
             assertThat(app.targetIsPrimary()).isTrue();
+            // From now on the source is the backup: nothing copies it over the target.
+            Cli.Result repair = cli("verify", "--repair");
+            assertThat(repair.exitCode()).as(repair.toString()).isEqualTo(4);
+            assertThat(repair.err()).contains("the target is the primary since cutover: --repair would copy the source, now only "
+                    + "a backup, over it and lose what only the target holds");
+            Cli.Result again = cli("backfill", "--until", t.toString());
+            assertThat(again.exitCode()).as(again.toString()).isEqualTo(4);
+            assertThat(again.err()).contains("the target is the primary since cutover: the backfill would copy the source");
             assertThat(queryLong(target, "SELECT last_value FROM order_no")).isEqualTo(1105);
             long atCutover = written.get();
             waitFor(() -> written.get() > atCutover + 20);

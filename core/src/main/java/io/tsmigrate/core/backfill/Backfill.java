@@ -71,6 +71,7 @@ public final class Backfill {
                         + String.join("; ", differences) + "; re-run tsmigrate plan and tsmigrate schema.");
             }
             StateSchema.ensure(target);
+            requireSourceIsPrimary(target, "the backfill");
             // The run's start by the target's clock, which also stamps the attempts: no skew between them.
             try (java.sql.Statement st = target.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT clock_timestamp()")) {
                 rs.next();
@@ -220,6 +221,7 @@ public final class Backfill {
     public static long recopy(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Plan.Hypertable h, TimeType type,
                               String start, String end) {
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+            requireSourceIsPrimary(target, "copying " + h.table() + " again");
             TableCopy copy = TableCopy.prepare(source, target, h, type);
             target.setAutoCommit(false);
             try {
@@ -255,6 +257,7 @@ public final class Backfill {
      */
     public static long recopyTable(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, TableRef table) {
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+            requireSourceIsPrimary(target, "copying " + table + " again");
             RangeCopier.Job job = TableCopy.wholeTable(source, target, table);
             target.setAutoCommit(false);
             try {
@@ -271,6 +274,20 @@ public final class Backfill {
             }
         } catch (SQLException e) {
             throw PgErrors.failure("copy " + table + " again", targetSpec, e);
+        }
+    }
+
+    /**
+     * Backfill and repair copy the source over the target: never once cutover made the target the
+     * primary, when the source is only a backup and the target may hold writes it lacks.
+     *
+     * @throws TsmigrateException NOT_READY naming {@code action}
+     */
+    public static void requireSourceIsPrimary(Connection target, String action) throws SQLException {
+        if ("target".equals(StateSchema.primary(target))) {
+            throw new TsmigrateException(Kind.NOT_READY, "the target is the primary since cutover: " + action + " would copy the "
+                    + "source, now only a backup, over it and lose what only the target holds; run tsmigrate cutover --rollback "
+                    + "first if the source must be the primary again.");
         }
     }
 

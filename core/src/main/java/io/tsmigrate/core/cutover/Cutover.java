@@ -67,7 +67,7 @@ public final class Cutover {
             }
             List<String> failed = checks.stream().filter(c -> !c.passed()).map(Check::message).toList();
             if (options.dryRun()) {
-                return new Result(false, primary(target), List.copyOf(checks), writers(target));
+                return new Result(false, StateSchema.primary(target), List.copyOf(checks), writers(target));
             }
             if (!failed.isEmpty()) {
                 throw new CheckFailed(checks, "cannot cut over: " + String.join("; ", failed) + ".");
@@ -192,13 +192,6 @@ public final class Cutover {
                 + "): pass --advance-sequences N to move them past the source's value by N");
     }
 
-    private static String primary(Connection target) throws SQLException {
-        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT coalesce((SELECT value FROM tsmigrate.meta WHERE key = 'primary'), 'source')")) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
 
     private static boolean allFollow(Connection target, String wanted) throws SQLException {
         try (PreparedStatement ps = target.prepareStatement("SELECT count(*) FROM tsmigrate.writer WHERE primary_side <> ? "

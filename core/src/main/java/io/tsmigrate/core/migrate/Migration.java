@@ -499,9 +499,8 @@ public final class Migration {
     }
 
     private String primary() {
-        try (Connection t = PgConnector.open(target); Statement st = t.createStatement();
-             ResultSet rs = st.executeQuery("SELECT value FROM tsmigrate.meta WHERE key = 'primary'")) {
-            return rs.next() ? rs.getString(1) : "source";
+        try (Connection t = PgConnector.open(target)) {
+            return StateSchema.primary(t);
         } catch (SQLException | TsmigrateException e) {
             return "unknown";
         }

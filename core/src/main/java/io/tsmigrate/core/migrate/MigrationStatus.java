@@ -69,7 +69,7 @@ public final class MigrationStatus {
                     + "tsmigrate schema)", "source", List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
                     new ShadowReads(0, 0, 0, 0, 0));
         }
-        String primary = single(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'").orElse("source");
+        String primary = StateSchema.primary(target);
         List<StepRow> steps = steps(target);
         List<TableProgress> tables = tables(target, now);
         List<Writer> writers = writers(target, primary);

@@ -95,6 +95,21 @@ public final class StateSchema {
     }
 
     /**
+     * Which side is the primary, as cutover last set it: {@code source} or {@code target};
+     * {@code source} before any state exists.
+     */
+    public static String primary(Connection target) throws SQLException {
+        if (!exists(target)) {
+            return "source";
+        }
+        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT coalesce((SELECT value FROM tsmigrate.meta WHERE key = 'primary'), 'source')")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /**
      * Creates or upgrades the state schema to {@link #CURRENT}; safe to call from many processes at
      * once. Commits its own transaction; the connection is left in auto-commit mode.
      *

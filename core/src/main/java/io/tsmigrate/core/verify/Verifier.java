@@ -53,6 +53,9 @@ public final class Verifier {
         Instant started = Instant.now();
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             LOG.debug("connected at {} ms", Duration.between(started, Instant.now()).toMillis());
+            if (options.repair()) {
+                Backfill.requireSourceIsPrimary(target, "--repair");
+            }
             Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
                     "the target has no migration plan in its state; run tsmigrate schema (and backfill) first."));
             // With --table, only those tables (and the plan's) are read: a database of many tables costs nothing.
