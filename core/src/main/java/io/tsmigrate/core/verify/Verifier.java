@@ -292,7 +292,7 @@ public final class Verifier {
             if (options.pastT().isEmpty()) {
                 return Optional.empty();
             }
-            java.time.Instant at = options.pastT().get();
+            Instant at = options.pastT().get();
             if (!type.isInteger()) {
                 return Optional.of(axis.literal(Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1000)));
             }
