@@ -231,6 +231,21 @@ class CompressionIT {
         VerifyResult exact = Verifier.run(db.source(), t, new VerifyOptions(false, false, List.of(TableRef.parse("public.ticks")),
                 Optional.empty(), Optional.empty(), 2, Optional.empty(), 20, Clock.systemUTC()), line -> { });
         assertThat(exact.match()).as(String.valueOf(exact)).isTrue();
+
+        // Past T in epoch milliseconds: dual-written rows on both sides, one the target never got.
+        String dualWritten = "INSERT INTO ticks SELECT " + T_MS + " + g * 60000, 9, g FROM generate_series(0, 29) g";
+        TestDatabases.execute(db.source(), dualWritten);
+        try {
+            TestDatabases.execute(t, dualWritten, "DELETE FROM ticks WHERE ts = " + (T_MS + 7 * 60000));
+            VerifyResult pastT = Verifier.run(db.source(), t, new VerifyOptions(false, false, List.of(TableRef.parse("public.ticks")),
+                    Optional.empty(), Optional.empty(), 2, Optional.empty(), 20, Clock.systemUTC(), Optional.of(Instant.now())),
+                    line -> { });
+            assertThat(pastT.differenceCount()).as(String.valueOf(pastT)).isEqualTo(1);
+            assertThat(pastT.differences().get(0).kind()).isEqualTo("missing");
+            assertThat(pastT.differences().get(0).key()).contains(String.valueOf(T_MS + 7 * 60000));
+        } finally {
+            TestDatabases.execute(db.source(), "DELETE FROM ticks WHERE ts >= " + T_MS);
+        }
     }
 
     private static VerifyResult verify(TestDatabases db, ConnectionSpec target, boolean estimate) {
