@@ -2,6 +2,7 @@ package io.tsmigrate.core.backfill;
 
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
+import io.tsmigrate.core.catalog.Hypertables;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.TimeType;
@@ -134,7 +135,7 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
             binary &= c.getValue()[0] < FIRST_NORMAL_OID && t[0] < FIRST_NORMAL_OID && c.getValue()[0] == t[0];
         }
         return new TableCopy(h, new TimeAxis(type), List.copyOf(columns), binary, interval, triggers(target, h.table()),
-                compresses(target, h.table()), new LongAdder());
+                Hypertables.compresses(target, h.table()), new LongAdder());
     }
 
     /** Column name to {element-or-type OID, generated (1) or not (0)}, in column order. */
@@ -167,19 +168,6 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
                 }
                 long micros = rs.getLong(1);
                 return rs.wasNull() ? rs.getLong(2) : micros;
-            }
-        }
-    }
-
-    /** Whether the target hypertable has compression settings (so it may have compressed chunks). */
-    private static boolean compresses(Connection target, TableRef table) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("SELECT coalesce(bool_or(compression_enabled), false) "
-                + "FROM timescaledb_information.hypertables WHERE hypertable_schema = ? AND hypertable_name = ?")) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
             }
         }
     }

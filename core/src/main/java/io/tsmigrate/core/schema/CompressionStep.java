@@ -1,6 +1,5 @@
 package io.tsmigrate.core.schema;
 
-import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.plan.Plan;
 
 import java.sql.Connection;
@@ -28,19 +27,6 @@ final class CompressionStep {
              ResultSet rs = st.executeQuery("SELECT coalesce(current_setting('timescaledb.license', true), 'apache')")) {
             rs.next();
             return rs.getString(1);
-        }
-    }
-
-    /** Whether the hypertable already has compression settings. */
-    static boolean hasSettings(Connection target, TableRef table) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("SELECT coalesce(bool_or(compression_enabled), false) "
-                + "FROM timescaledb_information.hypertables WHERE hypertable_schema = ? AND hypertable_name = ?")) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
         }
     }
 

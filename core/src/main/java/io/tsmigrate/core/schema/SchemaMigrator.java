@@ -5,6 +5,7 @@ import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.Versions;
 import io.tsmigrate.core.catalog.Catalog;
 import io.tsmigrate.core.catalog.CatalogReader;
+import io.tsmigrate.core.catalog.Hypertables;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
@@ -253,7 +254,7 @@ public final class SchemaMigrator {
             wanted = List.of();
         }
         for (Plan.Hypertable h : wanted) {
-            if (!options.dryRun() && CompressionStep.hasSettings(target, h.table())) {
+            if (!options.dryRun() && Hypertables.compresses(target, h.table())) {
                 details.add(h.table() + " already has compression settings");
                 continue;
             }
