@@ -24,8 +24,7 @@ public final class CdsTraining {
 
     public static void main(String[] args) throws Exception {
         StringWriter sink = new StringWriter();
-        for (String command : List.of("doctor", "plan", "schema", "backfill", "verify", "completion-point", "replay", "compare-load", "cutover",
-                "migrate", "status", "demo")) {
+        for (String command : new picocli.CommandLine(new TsmigrateCommand()).getSubcommands().keySet()) {
             Main.run(new PrintWriter(sink), new PrintWriter(sink), Map.of(), command, "--help");
         }
         Plan plan = new Plan(Plan.VERSION, List.of(new Plan.Hypertable(new TableRef("public", "metrics"), "time",

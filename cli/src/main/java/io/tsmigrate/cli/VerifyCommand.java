@@ -120,8 +120,7 @@ final class VerifyCommand implements Callable<Integer> {
                         t.missing(), t.extra(), t.changed());
             }
             // How an estimate was made, and what a repair did; an exact check's scope says enough.
-            if (t.note() != null && (r.mode().equals("estimate") || t.verdict() == VerifyResult.Verdict.REPAIRED
-                    || t.note().startsWith("copied"))) {
+            if (t.note() != null && (r.mode().equals("estimate") || t.note().startsWith("copied"))) {
                 out.println("            " + t.note());
             }
         }

@@ -184,7 +184,6 @@ final class Bounds {
         if (literal.strip().equals("-infinity")) {
             return Optional.of(TimeAxis.LOWEST);
         }
-        return TimeValues.toInstant(literal, type, Optional.empty())
-                .map(i -> Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000L), i.getNano() / 1000));
+        return TimeValues.toInstant(literal, type, Optional.empty()).map(TimeValues::micros);
     }
 }

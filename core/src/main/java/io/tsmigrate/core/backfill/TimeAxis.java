@@ -1,11 +1,14 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.plan.EpochUnit;
 import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.plan.TimeValues;
 
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.Optional;
 
 /**
  * Positions on a time column's axis as {@code long}s, the way TimescaleDB aligns chunks: Unix
@@ -26,6 +29,16 @@ public final class TimeAxis {
 
     public TimeType type() {
         return type;
+    }
+
+    /** The position of a literal of the column's type ({@code -infinity} is {@link #LOWEST}). */
+    public long position(String literal) {
+        return Bounds.position(literal, type);
+    }
+
+    /** The position of an instant; empty for integer time of unknown unit. */
+    public Optional<Long> position(Instant instant, Optional<EpochUnit> unit) {
+        return type.isInteger() ? unit.map(u -> TimeValues.units(instant, u)) : Optional.of(TimeValues.micros(instant));
     }
 
     /** The start of the chunk that holds {@code position}, for chunks of {@code interval}. */

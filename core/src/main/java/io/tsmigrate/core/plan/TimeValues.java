@@ -63,12 +63,19 @@ public final class TimeValues {
             case TIMESTAMPTZ -> "'" + instant.atOffset(ZoneOffset.UTC).toLocalDateTime() + "+00'::timestamptz";
             case TIMESTAMP -> "'" + instant.atOffset(ZoneOffset.UTC).toLocalDateTime() + "'::timestamp";
             case DATE -> "'" + instant.atOffset(ZoneOffset.UTC).toLocalDate() + "'::date";
-            case BIGINT, INTEGER, SMALLINT -> {
-                EpochUnit u = unit.orElseThrow(() -> new IllegalArgumentException("an integer time needs its unit"));
-                long seconds = instant.getEpochSecond();
-                yield Long.toString(Math.addExact(Math.multiplyExact(seconds, u.perSecond()),
-                        instant.getNano() / (1_000_000_000L / u.perSecond())));
-            }
+            case BIGINT, INTEGER, SMALLINT -> Long.toString(units(instant,
+                    unit.orElseThrow(() -> new IllegalArgumentException("an integer time needs its unit"))));
         };
+    }
+
+    /** Unix microseconds of {@code instant}. */
+    public static long micros(Instant instant) {
+        return Math.addExact(Math.multiplyExact(instant.getEpochSecond(), 1_000_000L), instant.getNano() / 1000);
+    }
+
+    /** {@code instant} in an integer time column's units since the Unix epoch. */
+    public static long units(Instant instant, EpochUnit unit) {
+        return Math.addExact(Math.multiplyExact(instant.getEpochSecond(), unit.perSecond()),
+                instant.getNano() / (1_000_000_000L / unit.perSecond()));
     }
 }

@@ -171,8 +171,8 @@ public final class Verifier {
             List<String[]> ranges = new ArrayList<>(ranges(h, type, until));
             // Past T, up to the settled instant: ranges over what only dual-writes put on the target.
             String end = until;
-            Optional<String> settled = settled(h, type, axis);
-            if (settled.isPresent() && options.until().isEmpty() && position(settled.get(), type) > position(until, type)) {
+            Optional<String> settled = options.pastT().flatMap(at -> axis.position(at, h.timeUnit())).map(axis::literal);
+            if (settled.isPresent() && axis.position(settled.get()) > axis.position(until)) {
                 ranges.addAll(Backfill.plannedRanges(source, target, h, type, until, settled.get(), 1_000_000));
                 end = settled.get();
             }
@@ -205,8 +205,8 @@ public final class Verifier {
                 if (!same) {
                     differing++;
                     repairs.add(r);
-                    long lo = r[0].equals(axis.literal(TimeAxis.LOWEST)) ? TimeAxis.LOWEST : position(r[0], type);
-                    new Narrower(digest, sourcePool, targetPool, found).byTime(axis, h.timeColumn(), where, lo, position(r[1], type), 0);
+                    long lo = r[0].equals(axis.literal(TimeAxis.LOWEST)) ? TimeAxis.LOWEST : axis.position(r[0]);
+                    new Narrower(digest, sourcePool, targetPool, found).byTime(axis, h.timeColumn(), where, lo, axis.position(r[1]), 0);
                 }
             }
             VerifyResult.Verdict verdict = differing == 0 ? VerifyResult.Verdict.MATCH : VerifyResult.Verdict.DIFFERS;
@@ -284,22 +284,6 @@ public final class Verifier {
                     + "with tsmigrate completion-point --set."));
         }
 
-        /**
-         * {@code pastT} as a literal of the time column, or empty without it, or for integer time
-         * whose unit the plan does not say.
-         */
-        private Optional<String> settled(Plan.Hypertable h, TimeType type, TimeAxis axis) {
-            if (options.pastT().isEmpty()) {
-                return Optional.empty();
-            }
-            Instant at = options.pastT().get();
-            if (!type.isInteger()) {
-                return Optional.of(axis.literal(Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1000)));
-            }
-            return h.timeUnit().map(u -> axis.literal(Math.addExact(Math.multiplyExact(at.getEpochSecond(), u.perSecond()),
-                    at.getNano() / (1_000_000_000L / u.perSecond()))));
-        }
-
         private List<String[]> ranges(Plan.Hypertable h, TimeType type, String until) throws SQLException {
             List<String[]> stored = Backfill.storedRanges(target, h.table());
             boolean storedFits = !stored.isEmpty() && options.from().isEmpty()
@@ -308,15 +292,6 @@ public final class Verifier {
                 return stored;
             }
             return Backfill.plannedRanges(source, target, h, type, options.from().orElse(null), until, 1_000_000);
-        }
-
-        private static long position(String literal, TimeType type) {
-            if (type.isInteger()) {
-                return Long.parseLong(literal.strip());
-            }
-            return io.tsmigrate.core.plan.TimeValues.toInstant(literal, type, Optional.empty())
-                    .map(i -> i.getEpochSecond() * 1_000_000L + i.getNano() / 1000)
-                    .orElseThrow(() -> new IllegalArgumentException("not a " + type.label() + ": " + literal));
         }
     }
 }

@@ -31,6 +31,9 @@ public record VerifyOptions(boolean estimate, boolean repair, List<TableRef> tab
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be at least 1, got " + workers);
         }
+        if (pastT.isPresent() && until.isPresent()) {
+            throw new IllegalArgumentException("pastT extends the check past T; it does not go with until");
+        }
     }
 
     /** Up to T (or {@code until}) only. */
