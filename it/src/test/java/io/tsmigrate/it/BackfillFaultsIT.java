@@ -6,6 +6,7 @@ import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.backfill.BackfillResult;
 import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.testkit.Await;
 import io.tsmigrate.testkit.PgServersExtension;
 import io.tsmigrate.testkit.TestDatabases;
 import io.tsmigrate.testkit.TestServers;
@@ -18,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -50,16 +50,31 @@ class BackfillFaultsIT {
         List<String> args = List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main", "backfill",
                 "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--until", T,
                 "--workers", "2", "--max-range-rows", "4000");
-        for (int kill = 0; kill < 3; kill++) {
-            List<String> slow = new ArrayList<>(args);
-            slow.addAll(List.of("--max-rate", "25000"));
+        List<String> slow = new ArrayList<>(args);
+        slow.addAll(List.of("--max-rate", "25000"));
+        for (int k = 1; k <= 3; k++) {
+            int kill = k;
+            long doneBefore = doneRanges(target);
+            long lastAttempt = queryLong(target, "SELECT coalesce(max(id), 0) FROM tsmigrate.backfill_attempt");
             Process p = new ProcessBuilder(slow).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            Thread.sleep(ThreadLocalRandom.current().nextLong(900, 2200));
-            p.destroyForcibly(); // SIGKILL: no shutdown hook, transactions cut mid-COPY
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            try {
+                // Killed only once this run has finished a range and is inside the next one's COPY:
+                // how long the JVM takes to get there depends on the machine, not on the test.
+                Await.until("run " + kill + " to finish a range and be copying another", () -> {
+                    assertThat(p.isAlive()).as("run " + kill + " still running (it exited before it could be killed)").isTrue();
+                    return doneRanges(target) > doneBefore
+                            && queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome IS NULL AND id > " + lastAttempt) > 0
+                            && queryLong(target, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    + "AND state = 'active' AND query LIKE 'COPY %'") > 0;
+                });
+            } finally {
+                p.destroyForcibly(); // SIGKILL: no shutdown hook, transactions cut mid-COPY
+                assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            }
         }
-        long doneBeforeLastRun = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'");
-        assertThat(doneBeforeLastRun).as("some ranges finished before the kills").isPositive();
+        assertThat(doneRanges(target)).as("ranges left for the last run")
+                .isLessThan(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range"));
+        assertThat(doneRanges(target)).as("some ranges finished before the kills").isGreaterThanOrEqualTo(3);
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome IS NULL"))
                 .as("attempts cut short by a kill").isPositive();
         Process last = new ProcessBuilder(args).redirectErrorStream(true).start();
@@ -78,9 +93,9 @@ class BackfillFaultsIT {
                 Optional.of(MaxRate.parse("30000")), 5, false, "terminated", Clock.systemUTC());
         CompletableFuture<BackfillResult> run = CompletableFuture.supplyAsync(() ->
                 Backfill.run(db.source(), target, options, BackfillListener.NONE, new AtomicBoolean()));
-        assertThat(terminateCopy(db.source(), "COPY (SELECT")).as("a source COPY was terminated").isTrue();
-        waitFor(() -> queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome = 'retry'") >= 1);
-        assertThat(terminateCopy(target, "COPY \"public\".\"metrics\"")).as("a target COPY was terminated").isTrue();
+        terminate(db.source(), "COPY (SELECT");
+        Await.until("a retry after the terminated source COPY", () -> queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome = 'retry'") >= 1);
+        terminate(target, "COPY \"public\".\"metrics\"");
         BackfillResult result = run.get(120, TimeUnit.SECONDS);
         assertThat(result.complete()).isTrue();
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome = 'retry'")).isGreaterThanOrEqualTo(2);
@@ -97,7 +112,7 @@ class BackfillFaultsIT {
                 Optional.of(MaxRate.parse("30000")), 8, false, "restart", Clock.systemUTC());
         CompletableFuture<BackfillResult> run = CompletableFuture.supplyAsync(() ->
                 Backfill.run(db.source(), target, options, BackfillListener.NONE, new AtomicBoolean()));
-        waitFor(() -> queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'") >= 3);
+        Await.until("three ranges done", () -> doneRanges(target) >= 3);
         servers.pair().get().target().kill();
         Thread.sleep(1500);
         servers.pair().get().target().restart();
@@ -107,28 +122,15 @@ class BackfillFaultsIT {
         assertRangesIdentical(db.source(), target, "metrics", "time", "timestamptz");
     }
 
-    /** Terminates the first backend running a query that starts with {@code prefix}; false if none appeared in 30 s. */
-    private static boolean terminateCopy(ConnectionSpec server, String prefix) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            long terminated = queryLong(server, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> "
-                    + "pg_backend_pid() AND state IN ('active', 'idle in transaction') AND query LIKE '" + prefix.replace("'", "''") + "%' "
-                    + "AND datname = current_database()");
-            if (terminated > 0) {
-                return true;
-            }
-            Thread.sleep(50);
-        }
-        return false;
+    private static long doneRanges(ConnectionSpec target) {
+        return queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'");
     }
 
-    private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met in 60 s");
-            }
-            Thread.sleep(100);
-        }
+    /** Terminates a backend of {@code server}'s database running a query that starts with {@code prefix}, once one runs. */
+    private static void terminate(ConnectionSpec server, String prefix) {
+        Await.until("a backend running " + prefix + "... to terminate", () -> queryLong(server,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                        + "AND state IN ('active', 'idle in transaction') AND query LIKE '" + prefix.replace("'", "''") + "%' "
+                        + "AND datname = current_database()") > 0);
     }
 }

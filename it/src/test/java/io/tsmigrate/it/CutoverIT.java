@@ -3,6 +3,7 @@ package io.tsmigrate.it;
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
+import io.tsmigrate.testkit.Await;
 import io.tsmigrate.testkit.PgServersExtension;
 import io.tsmigrate.testkit.TestDatabases;
 import org.junit.jupiter.api.AfterEach;
@@ -122,13 +123,13 @@ class CutoverIT {
         AtomicBoolean stop = new AtomicBoolean();
         try (DualWriteDataSource app = application(0)) {
             CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> keepWriting(app, written, stop));
-            waitFor(() -> written.get() > 20);
+            Await.until("the application to write", () -> written.get() > 20);
             // T just after the writer began dual-writing (runbook step 5, with no late data): rows
             // before it come from the backfill, rows from it on from the dual-writes.
             Instant began = Instant.parse(TestDatabases.queryString(target, "SELECT to_char(max(started_at) AT TIME ZONE 'UTC', "
                     + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM tsmigrate.writer"));
             Instant t = began.plusSeconds(1);
-            waitFor(() -> Instant.now().isAfter(t.plusMillis(200)));
+            Await.until("the clock to pass T", () -> Instant.now().isAfter(t.plusMillis(200)));
             backfill(t.toString());
             assertThat(cli("verify").exitCode()).isZero();
             Cli.Result dry = cli("cutover", "--dry-run");
@@ -147,12 +148,12 @@ class CutoverIT {
             assertThat(again.err()).contains("the target is the primary since cutover: the backfill would copy the source");
             assertThat(queryLong(target, "SELECT last_value FROM order_no")).isEqualTo(1105);
             long atCutover = written.get();
-            waitFor(() -> written.get() > atCutover + 20);
+            Await.until("writes after the cutover", () -> written.get() > atCutover + 20);
             Cli.Result back = cli("cutover", "--rollback", "--wait", "20s");
             assertThat(back.exitCode()).as(back.toString()).isZero();
             assertThat(app.targetIsPrimary()).isFalse();
             long atRollback = written.get();
-            waitFor(() -> written.get() > atRollback + 20);
+            Await.until("writes after the rollback", () -> written.get() > atRollback + 20);
             stop.set(true);
             writing.get(30, TimeUnit.SECONDS);
             assertThat(app.stats().diverted()).isFalse();
@@ -208,15 +209,5 @@ class CutoverIT {
                 .replace("select", "SELECT").replace("from", "FROM").replace("where", "WHERE").replace("count", "count"))
                 .contains("problem: 3 result mismatch(es) for SELECT count(*), sum(v) FROM events WHERE device = ? AND time < ?");
         assertThat(r.out()).contains("e.g. SELECT count(*), sum(v) FROM events WHERE device = ? AND time < '2026-11-05' with [3]");
-    }
-
-    private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met in 60 s");
-            }
-            Thread.sleep(50);
-        }
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.migrate.Migration;
+import io.tsmigrate.testkit.Await;
 import io.tsmigrate.testkit.PgServersExtension;
 import io.tsmigrate.testkit.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,6 +23,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
 import static io.tsmigrate.it.Fixtures.checksum;
@@ -143,7 +145,7 @@ class MigrateIT {
         "compare-load", "cutover"})
     void resumesAfterBeingKilledAtEachStep(String step, TestDatabases db, @TempDir Path dir) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("migrate_kill_" + step.replace('-', '_'), true);
-        String output = killAt(step, step.equals("backfill") ? 1200 : 0, args(db, target, dir, "--max-rate", "15000"));
+        String output = killAt(step, step.equals("backfill") ? aRangeDone(target) : () -> true, args(db, target, dir, "--max-rate", "15000"));
         assertThat(output).contains("migrate: " + step + " ...");
 
         Cli.Result rerun = Cli.run(args(db, target, dir).toArray(String[]::new));
@@ -158,7 +160,7 @@ class MigrateIT {
         assertThat(before.exitCode()).isZero();
         assertThat(before.out()).startsWith("Phase:    not started: the target holds no tsmigrate state");
 
-        killAt("backfill", 2500, args(db, target, dir, "--max-rate", "8000"));
+        killAt("backfill", aRangeDone(target), args(db, target, dir, "--max-rate", "8000"));
         long done = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'");
         long all = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range");
         assertThat(done).as("ranges done when killed").isBetween(1L, all - 1);
@@ -188,11 +190,15 @@ class MigrateIT {
         assertThat(after.out()).startsWith("Phase:    cut over: the target is the primary");
     }
 
+    private static BooleanSupplier aRangeDone(ConnectionSpec target) {
+        return () -> queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'") > 0;
+    }
+
     /**
-     * Runs migrate in its own process and kills it (SIGKILL) {@code delayMillis} after the step
-     * starts; returns what it printed. Fails if the process ends before the step.
+     * Runs migrate in its own process and kills it (SIGKILL) once the step has started and
+     * {@code ready} holds; returns what it printed. Fails if the process ends before that.
      */
-    private static String killAt(String step, long delayMillis, List<String> args) throws Exception {
+    private static String killAt(String step, BooleanSupplier ready, List<String> args) throws Exception {
         List<String> command = new ArrayList<>(List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
         command.addAll(args);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -202,7 +208,10 @@ class MigrateIT {
             while ((line = lines.readLine()) != null) {
                 output.append(line).append('\n');
                 if (line.equals("migrate: " + step + " ...")) {
-                    Thread.sleep(delayMillis);
+                    Await.until(step + " under way", () -> {
+                        assertThat(p.isAlive()).as("migrate still running at " + step + ":\n" + output).isTrue();
+                        return ready.getAsBoolean();
+                    });
                     p.destroyForcibly();
                     break;
                 }
