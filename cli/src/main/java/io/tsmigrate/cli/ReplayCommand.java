@@ -32,7 +32,12 @@ import java.util.concurrent.Callable;
                 + "an application stopped before it could.",
             ""
         },
-        footer = {"%nExit codes: 0 every entry applied, 6 some entries failed (listed), 3 cannot connect, 2 bad input."})
+        footer = {"%nA damaged record in the middle of a journal (its checksum fails and intact records follow) stops the replay "
+            + "there: nothing after it is applied until you decide. Restore the file from a backup, or run again with "
+            + "--skip-damaged, which skips it, records it in tsmigrate.journal_skipped and applies the rest. A torn record at "
+            + "the very end (a crash while appending) was never acknowledged to the application and is ignored.",
+            "%nExit codes: 0 every entry applied, 6 some entries failed (listed) or a damaged record stopped the replay, "
+            + "3 cannot connect, 2 bad input."})
 final class ReplayCommand implements Callable<Integer> {
 
     @Spec
@@ -44,6 +49,10 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--journal", paramLabel = "DIR", required = true, description = "The journal directory of the application.")
     Path journal;
 
+    @Option(names = "--skip-damaged", description = "Skip damaged records (recorded in tsmigrate.journal_skipped) instead of "
+            + "stopping at the first; the transactions they held are lost to the target.")
+    boolean skipDamaged;
+
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
@@ -54,14 +63,14 @@ final class ReplayCommand implements Callable<Integer> {
         }
         List<JournalReplayer.Outcome> outcomes = new java.util.ArrayList<>();
         try (Connection target = PgConnector.open(connections.target())) {
-            outcomes.addAll(JournalReplayer.replayDirectory(journal, "target", target));
+            outcomes.addAll(JournalReplayer.replayDirectory(journal, "target", target, skipDamaged));
         } catch (SQLException e) {
             throw PgErrors.failure("replay the journal", connections.target(), e);
         }
         // Writes the source missed (after a cutover made the target the primary) go back to the source.
         if (connections.source != null) {
             try (Connection source = PgConnector.open(connections.source())) {
-                outcomes.addAll(JournalReplayer.replayDirectory(journal, "source", source));
+                outcomes.addAll(JournalReplayer.replayDirectory(journal, "source", source, skipDamaged));
             } catch (SQLException e) {
                 throw PgErrors.failure("replay the journal", connections.source(), e);
             }
@@ -77,8 +86,16 @@ final class ReplayCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "  %s: %d entries, %d applied now, %d applied before, %d failed%n", o.journal(), o.entries(),
                         o.applied(), o.alreadyApplied(), o.failures().size());
                 o.failures().forEach(f -> out.println("    failed " + f));
+                o.skipped().forEach(d -> out.println("    skipped " + d));
+                o.stoppedAt().ifPresent(d -> out.println("    stopped at " + d));
             }
         }
-        return outcomes.stream().allMatch(o -> o.failures().isEmpty()) ? ExitCodes.OK : ExitCodes.INCOMPLETE;
+        List<String> stopped = outcomes.stream().flatMap(o -> o.stoppedAt().stream()).toList();
+        if (!stopped.isEmpty()) {
+            spec.commandLine().getErr().println("tsmigrate: " + String.join("; ", stopped) + "; the entries after it are not applied: "
+                    + "restore the file from a backup, or run tsmigrate replay again with --skip-damaged to skip it (recorded in "
+                    + "tsmigrate.journal_skipped) and apply the rest.");
+        }
+        return outcomes.stream().allMatch(JournalReplayer.Outcome::complete) ? ExitCodes.OK : ExitCodes.INCOMPLETE;
     }
 }

@@ -28,16 +28,61 @@ import java.util.zip.CRC32;
 /**
  * A durable, append-only journal of transactions the secondary missed: one file per writer, each
  * entry a whole committed transaction (its writes in order) framed with its length and a CRC, and
- * forced to disk before {@link #append} returns. A torn last entry (a crash while appending) fails
- * its CRC and is ignored: its transaction never returned to the application as journaled.
- * Thread-safe.
+ * forced to disk before {@link #append} returns. A torn last entry (a crash while appending: a
+ * prefix of a frame, or zeros, at the very end of the file) is treated as never written: its
+ * transaction never returned to the application as journaled, and the next append truncates it
+ * first. Damage anywhere else (a record whose CRC fails with intact records after it) is never
+ * skipped silently: {@link #read} refuses the file and {@link #scan} says where. Thread-safe.
  */
 public final class Journal implements AutoCloseable {
 
     private static final int MAGIC = 0x54534A31; // "TSJ1"
 
-    /** One journaled transaction. */
-    public record Entry(long seq, long atMillis, List<Write> writes) {
+    /** One journaled transaction, at byte {@code offset} of its file. */
+    public record Entry(long seq, long atMillis, List<Write> writes, long offset) {
+    }
+
+    /**
+     * A record that cannot be read, with readable data after it.
+     *
+     * @param offset   the byte offset of the damaged record in the file
+     * @param length   how many bytes, from {@code offset}, the damaged part spans (up to the next intact record)
+     * @param seq      the damaged entry's sequence number: the one after the last intact entry before it
+     * @param reason   what is wrong with it
+     */
+    public record Damage(Path file, long offset, long length, long seq, String reason) {
+        /** One sentence that names the file, the offset and the entry. */
+        public String describe() {
+            return "journal " + file + " is damaged at byte " + offset + " (entry " + seq + ", " + length + " bytes: " + reason + ")";
+        }
+    }
+
+    /**
+     * What a journal file holds.
+     *
+     * @param entries      every intact entry, in file order (also those after a damaged record)
+     * @param damages      the damaged records, in file order
+     * @param intactLength where the intact part of the file ends: a torn tail starts there
+     */
+    public record Contents(List<Entry> entries, List<Damage> damages, long intactLength) {
+        /** The entries before the first damaged record: what may be applied without a person's decision. */
+        public List<Entry> beforeDamage() {
+            return damages.isEmpty() ? entries : entries.stream().filter(e -> e.offset() < damages.get(0).offset()).toList();
+        }
+    }
+
+    /** Thrown by {@link #read} for a journal with a damaged record that is not its torn tail. */
+    public static final class DamagedException extends IOException {
+        private final transient Damage damage;
+
+        DamagedException(Damage damage) {
+            super(damage.describe());
+            this.damage = damage;
+        }
+
+        public Damage damage() {
+            return damage;
+        }
     }
 
     private final Path file;
@@ -58,11 +103,24 @@ public final class Journal implements AutoCloseable {
         Files.createDirectories(directory);
         Path file = directory.resolve(fileName(writer + "-" + side));
         long next = 1;
-        if (Files.exists(file)) {
-            List<Entry> existing = read(file);
-            next = existing.isEmpty() ? 1 : existing.get(existing.size() - 1).seq() + 1;
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            Contents existing = scan(file);
+            next = existing.entries().stream().mapToLong(Entry::seq).max().orElse(0) + 1;
+            for (Damage d : existing.damages()) {
+                next = Math.max(next, d.seq() + 1);
+            }
+            // A torn tail would otherwise sit between the intact records and the next append,
+            // turning a crash's harmless leftover into damage in the middle of the file.
+            if (channel.size() > existing.intactLength()) {
+                channel.truncate(existing.intactLength());
+                channel.force(true);
+            }
+            channel.position(existing.intactLength());
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
         }
-        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         return new Journal(file, channel, next);
     }
 
@@ -116,39 +174,112 @@ public final class Journal implements AutoCloseable {
         return seq;
     }
 
-    /** Every intact entry of a journal file, in order. */
+    /**
+     * Every entry of a journal file, in order.
+     *
+     * @throws DamagedException when a record other than a torn tail cannot be read: nothing after it
+     *                          is returned, since applying it would skip the damaged transaction
+     */
     public static List<Entry> read(Path file) throws IOException {
-        List<Entry> entries = new ArrayList<>();
-        try (InputStream raw = Files.newInputStream(file); DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(raw))) {
-            while (true) {
-                int magic;
-                try {
-                    magic = in.readInt();
-                } catch (EOFException end) {
-                    break;
-                }
-                if (magic != MAGIC) {
-                    break;
-                }
-                try {
-                    int length = in.readInt();
-                    byte[] payload = in.readNBytes(length);
-                    int expected = in.readInt();
-                    CRC32 crc = new CRC32();
-                    crc.update(payload);
-                    if (payload.length != length || (int) crc.getValue() != expected) {
-                        break; // a torn tail: the append never completed
-                    }
-                    entries.add(decode(payload));
-                } catch (EOFException torn) {
-                    break;
-                }
-            }
+        Contents contents = scan(file);
+        if (!contents.damages().isEmpty()) {
+            throw new DamagedException(contents.damages().get(0));
         }
-        return entries;
+        return contents.entries();
     }
 
-    private static Entry decode(byte[] payload) throws IOException {
+    /** Reads a journal file whole: its intact entries, its damaged records, and where a torn tail starts. */
+    public static Contents scan(Path file) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(file));
+        List<Entry> entries = new ArrayList<>();
+        List<Damage> damages = new ArrayList<>();
+        int pos = 0;
+        int intact = 0;
+        long lastSeq = 0;
+        while (pos < buf.limit()) {
+            int end = frameEnd(buf, pos);
+            if (end > 0) {
+                Entry e = decode(slice(buf, pos + 8, end - 12 - pos), pos);
+                entries.add(e);
+                lastSeq = e.seq();
+                pos = end;
+                intact = end;
+                continue;
+            }
+            if (isTornTail(buf, pos)) {
+                break;
+            }
+            int next = nextFrame(buf, pos + 1);
+            if (next < 0) {
+                // Unreadable to the end, but not the shape a crash while appending leaves: damage, not a torn tail.
+                next = buf.limit();
+            }
+            damages.add(new Damage(file, pos, next - pos, lastSeq + 1, buf.getInt(pos) == MAGIC && buf.limit() - pos >= 8
+                    ? "its checksum does not match" : "no record starts there"));
+            lastSeq++;
+            pos = next;
+            intact = next;
+        }
+        return new Contents(List.copyOf(entries), List.copyOf(damages), intact);
+    }
+
+    /** The end of the intact frame at {@code pos}, or -1 when none is there. */
+    private static int frameEnd(ByteBuffer buf, int pos) {
+        if (buf.limit() - pos < 12 || buf.getInt(pos) != MAGIC) {
+            return -1;
+        }
+        int length = buf.getInt(pos + 4);
+        if (length < 0 || length > buf.limit() - pos - 12) {
+            return -1;
+        }
+        CRC32 crc = new CRC32();
+        crc.update(slice(buf, pos + 8, length));
+        return (int) crc.getValue() == buf.getInt(pos + 8 + length) ? pos + 12 + length : -1;
+    }
+
+    /**
+     * What a crash while appending leaves at the end: a prefix of one frame (its marker, and fewer
+     * bytes than its length says), or zeros where the file grew before its data reached the disk.
+     */
+    private static boolean isTornTail(ByteBuffer buf, int pos) {
+        boolean zeros = true;
+        for (int i = pos; i < buf.limit() && zeros; i++) {
+            zeros = buf.get(i) == 0;
+        }
+        if (zeros) {
+            return true;
+        }
+        int left = buf.limit() - pos;
+        if (left < 4) {
+            return true;
+        }
+        if (buf.getInt(pos) != MAGIC) {
+            return false;
+        }
+        if (left < 8) {
+            return true;
+        }
+        int length = buf.getInt(pos + 4);
+        // A frame that reaches the end of the file or beyond it, with no other frame inside it.
+        return length >= 0 && (long) length + 12 >= left && nextFrame(buf, pos + 1) < 0;
+    }
+
+    private static int nextFrame(ByteBuffer buf, int from) {
+        for (int p = from; p + 12 <= buf.limit(); p++) {
+            if (buf.getInt(p) == MAGIC && frameEnd(buf, p) > 0) {
+                return p;
+            }
+        }
+        return -1;
+    }
+
+    private static byte[] slice(ByteBuffer buf, int from, int length) {
+        byte[] out = new byte[length];
+        buf.get(from, out);
+        return out;
+    }
+
+    private static Entry decode(byte[] payload, long offset) throws IOException {
         DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(payload));
         long seq = in.readLong();
         long at = in.readLong();
@@ -170,7 +301,7 @@ public final class Journal implements AutoCloseable {
             byte[] copy = copyLength < 0 ? null : in.readNBytes(copyLength);
             writes.add(new Write(sql, List.copyOf(parameterSets), copy));
         }
-        return new Entry(seq, at, List.copyOf(writes));
+        return new Entry(seq, at, List.copyOf(writes), offset);
     }
 
     private static void writeParam(DataOutputStream out, Param p) throws IOException {

@@ -15,6 +15,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -22,12 +23,25 @@ import java.util.stream.Stream;
  * Applies journaled transactions to the target, in order, each exactly once: an entry is applied
  * in one target transaction together with its row in {@code tsmigrate.journal_applied}, so an
  * interrupted replay, run again, skips what it already applied. A permanent error leaves that entry
- * unapplied and reported; a lost connection stops the replay (run it again).
+ * unapplied and reported; a lost connection stops the replay (run it again). A damaged record stops
+ * the replay there: nothing after it is applied until a person decides to skip it, which is recorded
+ * in {@code tsmigrate.journal_skipped} (then every later replay passes it).
  */
 public final class JournalReplayer {
 
-    /** What one journal's replay did. */
-    public record Outcome(String journal, int entries, int applied, int alreadyApplied, List<String> failures) {
+    /**
+     * What one journal's replay did.
+     *
+     * @param entries   the entries in the journal, damaged ones included
+     * @param skipped   damaged records skipped by this replay, each described
+     * @param stoppedAt the damaged record the replay stopped at (nothing after it applied), if any
+     */
+    public record Outcome(String journal, int entries, int applied, int alreadyApplied, List<String> failures,
+                          List<String> skipped, Optional<String> stoppedAt) {
+        /** Whether every entry is applied (or its damage skipped by decision). */
+        public boolean complete() {
+            return failures.isEmpty() && stoppedAt.isEmpty();
+        }
     }
 
     private JournalReplayer() {
@@ -37,52 +51,65 @@ public final class JournalReplayer {
      * Replays every journal of a directory that holds writes missed by {@code side} ({@code target}
      * or {@code source}: files {@code <writer>-<side>.journal}), to a connection to that side.
      */
-    public static List<Outcome> replayDirectory(Path directory, String side, Connection connection) throws SQLException, IOException {
+    public static List<Outcome> replayDirectory(Path directory, String side, Connection connection, boolean skipDamaged)
+            throws SQLException, IOException {
         List<Outcome> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(directory)) {
             for (Path f : files.filter(p -> p.getFileName().toString().endsWith("-" + side + ".journal")).sorted().toList()) {
-                out.add(replay(f, connection));
+                out.add(replay(f, connection, skipDamaged));
             }
         }
         return out;
     }
 
     /**
-     * Replays one journal file. Leaves {@code target} in auto-commit mode.
+     * Replays one journal file, up to its first damaged record not yet skipped by decision. Leaves
+     * {@code target} in auto-commit mode.
      *
+     * @param skipDamaged skip damaged records (recording each in {@code tsmigrate.journal_skipped})
+     *                    instead of stopping at the first
      * @throws SQLException when the target connection fails (nothing half-applied: run it again)
      */
-    public static Outcome replay(Path file, Connection target) throws SQLException, IOException {
-        List<Journal.Entry> entries = Journal.read(file);
+    public static Outcome replay(Path file, Connection target, boolean skipDamaged) throws SQLException, IOException {
+        Journal.Contents contents = Journal.scan(file);
         String journal = file.getFileName().toString();
         target.setAutoCommit(true);
         StateTables.ensure(target);
-        Set<Long> applied = new HashSet<>();
-        try (PreparedStatement ps = target.prepareStatement("SELECT seq FROM tsmigrate.journal_applied WHERE journal = ?")) {
-            ps.setString(1, journal);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    applied.add(rs.getLong(1));
-                }
-            }
-        }
+        Set<Long> applied = longs(target, "SELECT seq FROM tsmigrate.journal_applied WHERE journal = ?", journal);
+        Set<Long> skippedBefore = longs(target, "SELECT file_offset FROM tsmigrate.journal_skipped WHERE journal = ?", journal);
         int done = 0;
-        int skipped = 0;
+        int already = 0;
         List<String> failures = new ArrayList<>();
-        for (Journal.Entry e : entries) {
+        List<String> skipped = new ArrayList<>();
+        int nextDamage = 0;
+        for (Journal.Entry e : contents.entries()) {
+            while (nextDamage < contents.damages().size() && contents.damages().get(nextDamage).offset() < e.offset()) {
+                Journal.Damage d = contents.damages().get(nextDamage++);
+                if (skippedBefore.contains(d.offset())) {
+                    continue;
+                }
+                if (!skipDamaged) {
+                    return new Outcome(journal, contents.entries().size() + contents.damages().size(), done, already, List.copyOf(failures), List.copyOf(skipped),
+                            Optional.of(d.describe()));
+                }
+                recordSkip(target, journal, d);
+                skipped.add(d.describe());
+            }
             if (applied.contains(e.seq())) {
-                skipped++;
+                already++;
                 continue;
             }
             target.setAutoCommit(false);
             try {
+                // The entry's record comes first: a second replayer of the same journal (the
+                // application's own and tsmigrate replay, say) waits on it and then skips the entry.
+                if (!claim(target, journal, e.seq())) {
+                    target.rollback();
+                    already++;
+                    continue;
+                }
                 for (Write w : e.writes()) {
                     apply(target, w);
-                }
-                try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.journal_applied (journal, seq) VALUES (?, ?)")) {
-                    ps.setString(1, journal);
-                    ps.setLong(2, e.seq());
-                    ps.executeUpdate();
                 }
                 target.commit();
                 done++;
@@ -97,22 +124,69 @@ public final class JournalReplayer {
                 target.setAutoCommit(true);
             }
         }
-        return new Outcome(journal, entries.size(), done, skipped, List.copyOf(failures));
+        // Damage after the last intact entry: nothing follows it, but it is still a transaction not applied.
+        for (Journal.Damage d : contents.damages().subList(nextDamage, contents.damages().size())) {
+            if (skippedBefore.contains(d.offset())) {
+                continue;
+            }
+            if (!skipDamaged) {
+                return new Outcome(journal, contents.entries().size() + contents.damages().size(), done, already, List.copyOf(failures), List.copyOf(skipped),
+                        Optional.of(d.describe()));
+            }
+            recordSkip(target, journal, d);
+            skipped.add(d.describe());
+        }
+        return new Outcome(journal, contents.entries().size() + contents.damages().size(), done, already, List.copyOf(failures), List.copyOf(skipped), Optional.empty());
     }
 
-    /** Whether every entry of the journal is applied. */
-    static boolean caughtUp(Path file, Connection target) throws SQLException, IOException {
-        List<Journal.Entry> entries = Journal.read(file);
-        if (entries.isEmpty()) {
-            return true;
+    /** Replays one journal file, stopping at damage. */
+    public static Outcome replay(Path file, Connection target) throws SQLException, IOException {
+        return replay(file, target, false);
+    }
+
+    /** Records the entry as applied in the open transaction; false when another replayer already applied it. */
+    private static boolean claim(Connection target, String journal, long seq) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.journal_applied (journal, seq) VALUES (?, ?) "
+                + "ON CONFLICT DO NOTHING")) {
+            ps.setString(1, journal);
+            ps.setLong(2, seq);
+            return ps.executeUpdate() == 1;
         }
-        try (PreparedStatement ps = target.prepareStatement("SELECT count(*) FROM tsmigrate.journal_applied WHERE journal = ?")) {
-            ps.setString(1, file.getFileName().toString());
+    }
+
+    private static void recordSkip(Connection target, String journal, Journal.Damage d) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.journal_skipped (journal, file_offset, length, seq, "
+                + "reason) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            ps.setString(1, journal);
+            ps.setLong(2, d.offset());
+            ps.setLong(3, d.length());
+            ps.setLong(4, d.seq());
+            ps.setString(5, d.reason());
+            ps.executeUpdate();
+        }
+    }
+
+    private static Set<Long> longs(Connection target, String sql, String journal) throws SQLException {
+        Set<Long> out = new HashSet<>();
+        try (PreparedStatement ps = target.prepareStatement(sql)) {
+            ps.setString(1, journal);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1) >= entries.size();
+                while (rs.next()) {
+                    out.add(rs.getLong(1));
+                }
             }
         }
+        return out;
+    }
+
+    /** Whether every entry of the journal is applied and every damaged record skipped by decision. */
+    static boolean caughtUp(Path file, Connection target) throws SQLException, IOException {
+        Journal.Contents contents = Journal.scan(file);
+        String journal = file.getFileName().toString();
+        Set<Long> applied = longs(target, "SELECT seq FROM tsmigrate.journal_applied WHERE journal = ?", journal);
+        Set<Long> skipped = longs(target, "SELECT file_offset FROM tsmigrate.journal_skipped WHERE journal = ?", journal);
+        return contents.entries().stream().allMatch(e -> applied.contains(e.seq()))
+                && contents.damages().stream().allMatch(d -> skipped.contains(d.offset()));
     }
 
     /** Runs one write on a connection: statement, prepared (batch), or COPY. */

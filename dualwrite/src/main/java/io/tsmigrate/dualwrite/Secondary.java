@@ -41,6 +41,8 @@ final class Secondary implements AutoCloseable {
     private final AtomicBoolean registered = new AtomicBoolean();
     private final AtomicBoolean checking = new AtomicBoolean();
     private boolean stateTables;
+    private String lastDamage;
+    private boolean owedJournal;
     private final Instant began = Instant.now();
     final LongAdder mirrored = new LongAdder();
     final LongAdder journaled = new LongAdder();
@@ -129,6 +131,9 @@ final class Secondary implements AutoCloseable {
             return;
         }
         try {
+            // A writer restarted with a journal owed reports it (and that it is paid) even before it
+            // writes directly again.
+            owedJournal |= source.diverted() || target.diverted();
             for (Side side : List.of(source, target)) {
                 if (side.diverted()) {
                     replay(side);
@@ -136,7 +141,7 @@ final class Secondary implements AutoCloseable {
             }
             try (Connection c = target.dataSource.getConnection()) {
                 followPrimary(c);
-                if (registered.get()) {
+                if (registered.get() || owedJournal) {
                     try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET last_seen = now(), journal_pending = ? "
                             + "WHERE name = ?")) {
                         ps.setLong(1, source.pending() + target.pending());
@@ -163,7 +168,14 @@ final class Secondary implements AutoCloseable {
         try (Connection c = side.dataSource.getConnection()) {
             JournalReplayer.Outcome outcome = side.replay(c);
             replayed.add(outcome.applied());
-            if (!outcome.failures().isEmpty()) {
+            if (outcome.stoppedAt().isPresent()) {
+                String damage = outcome.stoppedAt().get();
+                if (!damage.equals(lastDamage)) {
+                    LOG.log(Level.ERROR, "tsmigrate dual-write: " + damage + "; the entries after it are not replayed and the "
+                            + "writer keeps journaling: restore the file, or run tsmigrate replay --skip-damaged to skip that entry");
+                    lastDamage = damage;
+                }
+            } else if (!outcome.failures().isEmpty()) {
                 LOG.log(Level.ERROR, "tsmigrate dual-write: journal entries failed on the " + side.name + ": " + outcome.failures()
                         + "; writes stay on the journal: fix the cause, then run tsmigrate replay");
             } else if (!side.diverted()) {

@@ -25,8 +25,9 @@ final class Side {
         this.name = name;
         this.dataSource = dataSource;
         this.journal = journal;
-        // A journal left by an earlier run is replayed before writes go direct again.
-        this.diverted = journal != null && !Journal.read(journal.file()).isEmpty();
+        // A journal left by an earlier run (damaged or not) is replayed before writes go direct again.
+        Journal.Contents left = journal == null ? null : Journal.scan(journal.file());
+        this.diverted = left != null && (!left.entries().isEmpty() || !left.damages().isEmpty());
     }
 
     boolean diverted() {
@@ -78,7 +79,7 @@ final class Side {
     /** Replays the journal on a connection to this side; returns to direct writes once caught up. */
     JournalReplayer.Outcome replay(java.sql.Connection c) throws SQLException, IOException {
         JournalReplayer.Outcome outcome = JournalReplayer.replay(journal.file(), c);
-        if (outcome.failures().isEmpty()) {
+        if (outcome.complete()) {
             synchronized (lock) {
                 if (openJournalTransactions.get() == 0 && JournalReplayer.caughtUp(journal.file(), c)) {
                     diverted = false;

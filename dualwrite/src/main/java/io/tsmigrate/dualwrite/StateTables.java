@@ -5,8 +5,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
- * The two tables of tsmigrate's state on the target that the library writes: the writer registry
- * and the record of applied journal entries. Created when missing, with the same definitions
+ * The tables of tsmigrate's state on the target that the library writes: the writer registry, the
+ * record of applied (and of skipped damaged) journal entries, and shadow-read results. Created when missing, with the same definitions
  * tsmigrate's own state schema uses (this module depends on nothing but JDBC, so it cannot call it).
  */
 final class StateTables {
@@ -17,6 +17,10 @@ final class StateTables {
             + "primary_side text NOT NULL DEFAULT 'source', switched_at timestamptz)";
     static final String JOURNAL_APPLIED = "CREATE TABLE IF NOT EXISTS tsmigrate.journal_applied (journal text NOT NULL, "
             + "seq bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, seq))";
+    /** Damaged journal records a person chose to skip ({@code tsmigrate replay --skip-damaged}): later replays pass them. */
+    static final String JOURNAL_SKIPPED = "CREATE TABLE IF NOT EXISTS tsmigrate.journal_skipped (journal text NOT NULL, "
+            + "file_offset bigint NOT NULL, length bigint NOT NULL, seq bigint NOT NULL, reason text NOT NULL, "
+            + "skipped_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, file_offset))";
 
     static final String SHADOW_READ = "CREATE TABLE IF NOT EXISTS tsmigrate.shadow_read (writer text NOT NULL, shape text NOT NULL, "
             + "calls bigint NOT NULL, compared bigint NOT NULL, mismatches bigint NOT NULL, expected_mismatches bigint NOT NULL, "
@@ -31,6 +35,7 @@ final class StateTables {
             st.execute("CREATE SCHEMA IF NOT EXISTS tsmigrate");
             st.execute(WRITER);
             st.execute(JOURNAL_APPLIED);
+            st.execute(JOURNAL_SKIPPED);
             st.execute(SHADOW_READ);
         }
     }

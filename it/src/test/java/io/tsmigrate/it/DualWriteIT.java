@@ -3,6 +3,8 @@ package io.tsmigrate.it;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
 import io.tsmigrate.dualwrite.FailurePolicy;
+import io.tsmigrate.dualwrite.Journal;
+import io.tsmigrate.testkit.Await;
 import io.tsmigrate.testkit.PgServersExtension;
 import io.tsmigrate.testkit.TestDatabases;
 import io.tsmigrate.testkit.TestServers;
@@ -34,6 +36,7 @@ import java.util.concurrent.TimeUnit;
 
 import static io.tsmigrate.it.Fixtures.checksum;
 import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.testkit.TestDatabases.queryString;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -74,8 +77,12 @@ class DualWriteIT {
     }
 
     private DualWriteDataSource dataSource(FailurePolicy policy) {
+        return dataSource(policy, "writer-" + UUID.randomUUID());
+    }
+
+    private DualWriteDataSource dataSource(FailurePolicy policy, String writer) {
         return DualWriteDataSource.builder().primary(TestDatabases.dataSource(source)).secondary(TestDatabases.dataSource(target))
-                .failurePolicy(policy).journalDirectory(journal).application("dualwrite-it").writerName("writer-" + UUID.randomUUID())
+                .failurePolicy(policy).journalDirectory(journal).application("dualwrite-it").writerName(writer)
                 .healthCheckInterval(Duration.ofMillis(200)).build();
     }
 
@@ -241,6 +248,64 @@ class DualWriteIT {
         Cli.Result second = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal.toString());
         assertThat(second.out()).containsPattern("2 entries, 0 applied now, 2 applied before, 0 failed");
         assertIdentical();
+    }
+
+    @Test
+    void aDamagedJournalEntryStopsReplayCountsAsPendingAndIsSkippedOnlyByDecision(TestServers servers) throws Exception {
+        assumeTrue(servers.pair().isPresent(), "needs a target server the suite may stop");
+        String writer = "writer-" + UUID.randomUUID();
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL, writer)) {
+            write(ds, 0, 10);
+            servers.pair().get().target().stop();
+            try {
+                write(ds, 10, 20);
+                write(ds, 20, 30);
+                write(ds, 30, 40);
+            } finally {
+                ds.close();
+                servers.pair().get().target().restart();
+            }
+        }
+        Path file = journal.resolve(writer + "-target.journal");
+        long second = Journal.scan(file).entries().get(1).offset();
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[(int) second + 40] ^= 0x5A; // inside the second entry's payload
+        Files.write(file, bytes);
+        String sourceRows = checksum(source, "events", "true");
+
+        Cli.Result stopped = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal.toString());
+        assertThat(stopped.exitCode()).as(stopped.toString()).isEqualTo(6);
+        assertThat(stopped.err()).startsWith("tsmigrate: journal " + file + " is damaged at byte " + second + " (entry 2, ")
+                .contains("run tsmigrate replay again with --skip-damaged").doesNotContain("Exception");
+        assertThat(stopped.out()).contains("3 entries, 1 applied now, 0 applied before, 0 failed");
+        assertThat(queryLong(target, "SELECT count(*) FROM events WHERE amount >= 20")).as("nothing after the damage applied").isZero();
+        assertThat(queryLong(target, "SELECT count(*) FROM events WHERE amount >= 10 AND amount < 20")).isEqualTo(9);
+
+        // The application comes back with its damaged journal: it owes the target, and cutover sees it.
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL, writer)) {
+            Await.until("the writer to report its pending journal", () ->
+                    queryLong(target, "SELECT journal_pending FROM tsmigrate.writer WHERE name = '" + writer + "'") > 0);
+            try (Connection c = io.tsmigrate.core.connect.PgConnector.open(target)) {
+                io.tsmigrate.core.state.StateSchema.ensure(c);
+                io.tsmigrate.core.state.PlanStore.save(c, new io.tsmigrate.core.plan.Plan(io.tsmigrate.core.plan.Plan.VERSION, List.of()),
+                        "dualwrite-it"); // a migration of plain tables only: cutover's checks apply
+            }
+            Cli.Result cutover = Cli.run("cutover", "--dry-run", "--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target));
+            assertThat(cutover.exitCode()).as(cutover.toString()).isEqualTo(4);
+            assertThat(cutover.out()).contains("writers with journal entries not yet replayed: " + writer);
+
+            Cli.Result skipped = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal.toString(), "--skip-damaged");
+            assertThat(skipped.exitCode()).as(skipped.toString()).isZero();
+            assertThat(skipped.out()).contains("1 applied now, 1 applied before, 0 failed")
+                    .contains("skipped journal " + file + " is damaged at byte " + second);
+            assertThat(queryString(target, "SELECT file_offset || ' ' || seq FROM tsmigrate.journal_skipped")).isEqualTo(second + " 2");
+            Await.until("the writer to pass the skipped record and owe nothing", () ->
+                    queryLong(target, "SELECT journal_pending FROM tsmigrate.writer WHERE name = '" + writer + "'") == 0);
+        }
+        assertThat(queryLong(target, "SELECT count(*) FROM events WHERE amount >= 30")).isEqualTo(9);
+        assertThat(queryLong(target, "SELECT count(*) FROM events WHERE amount >= 20 AND amount < 30"))
+                .as("the skipped transaction is the only one missing").isZero();
+        assertThat(checksum(source, "events", "true")).isEqualTo(sourceRows);
     }
 
     @Test

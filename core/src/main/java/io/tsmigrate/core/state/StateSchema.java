@@ -77,7 +77,11 @@ public final class StateSchema {
                             + "calls bigint NOT NULL, compared bigint NOT NULL, mismatches bigint NOT NULL, expected_mismatches bigint NOT NULL, "
                             + "dropped bigint NOT NULL, example text, source_micros bigint[] NOT NULL, target_micros bigint[] NOT NULL, "
                             + "updated_at timestamptz NOT NULL, PRIMARY KEY (writer, shape))",
-                    "INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', 'source') ON CONFLICT (key) DO NOTHING"));
+                    "INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', 'source') ON CONFLICT (key) DO NOTHING"),
+            List.of(
+                    "CREATE TABLE IF NOT EXISTS tsmigrate.journal_skipped (journal text NOT NULL, "
+                            + "file_offset bigint NOT NULL, length bigint NOT NULL, seq bigint NOT NULL, reason text NOT NULL, "
+                            + "skipped_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, file_offset))"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();
