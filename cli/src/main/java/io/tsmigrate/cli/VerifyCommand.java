@@ -82,9 +82,8 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (workers < 1 || maxRows < 0) {
-            throw TsmigrateException.usage("--workers must be at least 1 and --max-rows not negative.");
-        }
+        Flags.atLeast("--workers", workers, 1);
+        Flags.notNegative("--max-rows", maxRows);
         if (pastT != null && (until != null || estimate)) {
             throw TsmigrateException.usage("--past-t extends the check past T; it does not go with --until or --estimate.");
         }
@@ -115,12 +114,17 @@ final class VerifyCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-9s %s %s: %s rows on the source, %s on the target%s%n",
                     t.verdict().name().toLowerCase(Locale.ROOT), t.table(), t.scope(), Human.count(t.sourceRows()),
                     Human.count(t.targetRows()), t.ranges() > 1 ? " (" + t.ranges() + " ranges, " + t.rangesDiffering() + " differ)" : "");
+            t.accounting().ifPresent(a -> out.printf(Locale.ROOT, "            source rows: %s = %s checked + %s past the checked "
+                    + "span (not compared) + %s before it + %s with a NULL time%s%n", Human.count(a.sourceRows()), Human.count(a.checked()),
+                    Human.count(a.pastEnd()), Human.count(a.beforeStart()), Human.count(a.nullTime()),
+                    a.unaccounted() == 0 ? "" : ", " + Human.count(Math.abs(a.unaccounted())) + " unaccounted for"));
             if (t.missing() + t.extra() + t.changed() > 0) {
                 out.printf(Locale.ROOT, "            %d missing on the target, %d extra on the target, %d changed%n",
                         t.missing(), t.extra(), t.changed());
             }
-            // How an estimate was made, and what a repair did; an exact check's scope says enough.
-            if (t.note() != null && (r.mode().equals("estimate") || t.note().startsWith("copied"))) {
+            // How an estimate was made, what a repair did, rows no range holds; an exact check's scope says the rest.
+            if (t.note() != null && (r.mode().equals("estimate") || t.note().startsWith("copied")
+                    || t.accounting().filter(a -> !a.complete()).isPresent())) {
                 out.println("            " + t.note());
             }
         }

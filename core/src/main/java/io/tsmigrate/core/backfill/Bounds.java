@@ -3,10 +3,10 @@ package io.tsmigrate.core.backfill;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.completion.CompletionPoints;
-import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.plan.EpochUnit;
 import io.tsmigrate.core.plan.TimeType;
 import io.tsmigrate.core.plan.TimeValues;
+import io.tsmigrate.core.time.TimeInput;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -121,30 +121,8 @@ final class Bounds {
         return new RangePlanner.Density(parts);
     }
 
-    /** The value as PostgreSQL writes it for the type (UTC, ISO), read by the target server itself. */
     private String canonical(String value, TimeType type, String flag) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("SELECT (?::" + type.sqlName() + ")::text")) {
-            ps.setString(1, value.strip());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
-        } catch (SQLException e) {
-            if (PgErrors.sqlState(e).startsWith("22")) {
-                throw TsmigrateException.usage(flag + " \"" + value + "\" is not a " + type.sqlName() + " value ("
-                        + PgErrors.message(e) + "); write it like " + example(type) + ".");
-            }
-            throw e;
-        }
-    }
-
-    private static String example(TimeType type) {
-        return switch (type) {
-            case TIMESTAMPTZ -> "2026-11-20 12:00:00+00";
-            case TIMESTAMP -> "2026-11-20 12:00:00";
-            case DATE -> "2026-11-20";
-            default -> "1763640000000";
-        };
+        return TimeInput.canonical(target, value, type, flag);
     }
 
     private void refuseFuture(String until, TimeType type, Optional<EpochUnit> unit) {

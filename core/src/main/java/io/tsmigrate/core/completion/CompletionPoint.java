@@ -16,6 +16,7 @@ import io.tsmigrate.core.plan.TimeType;
 import io.tsmigrate.core.plan.TimeValues;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
+import io.tsmigrate.core.time.TimeInput;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -141,7 +142,7 @@ public final class CompletionPoint {
         List<TableRef> refs = tables.stream().map(Plan.Hypertable::table).toList();
         Optional<EpochUnit> unit = type.isInteger() ? unit(tables, options) : Optional.empty();
         if (options.at().containsKey(type)) {
-            String value = canonical(target, options.at().get(type), type);
+            String value = TimeInput.canonical(target, options.at().get(type), type, "--at " + type.label() + "=");
             Optional<Instant> at = TimeValues.toInstant(value, type, unit);
             if (at.isPresent() && (at.get().isBefore(start) || at.get().isAfter(end))) {
                 throw TsmigrateException.usage("T " + value + " for the " + type.label() + " group is outside the consistency range ["
@@ -171,7 +172,7 @@ public final class CompletionPoint {
                     + next.plus(options.maxLateness()).plus(options.clockSkew()));
         }
         String value = type.isInteger() ? io.tsmigrate.core.plan.TimeValues.literal(t, type, unit).replace("::" + type.sqlName(), "")
-                : canonical(target, literalFor(t, type), type);
+                : TimeInput.canonical(target, literalFor(t, type), type, "T");
         return new CompletionPointResult.Group(type, refs, Optional.of(value), Optional.of(t), "the end of the consistency range, rounded down to the "
                 + (grain == ChronoUnit.DAYS ? "day" : grain == ChronoUnit.MINUTES ? "minute" : "second (the range holds no whole minute yet)"));
     }
@@ -190,22 +191,6 @@ public final class CompletionPoint {
             case TIMESTAMP -> t.atOffset(ZoneOffset.UTC).toLocalDateTime().toString();
             default -> t.toString();
         };
-    }
-
-    /** The value as the target writes it for the type (UTC, ISO). */
-    private static String canonical(Connection target, String value, TimeType type) throws SQLException {
-        try (var ps = target.prepareStatement("SELECT (?::" + type.sqlName() + ")::text")) {
-            ps.setString(1, value);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
-        } catch (SQLException e) {
-            if (PgErrors.sqlState(e).startsWith("22")) {
-                throw TsmigrateException.usage("\"" + value + "\" is not a " + type.sqlName() + " value (" + PgErrors.message(e) + ").");
-            }
-            throw e;
-        }
     }
 
     /** The writers in {@code tsmigrate.writer}, or none when no writer has created it yet. */

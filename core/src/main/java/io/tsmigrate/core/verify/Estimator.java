@@ -43,7 +43,7 @@ final class Estimator {
         boolean close = Math.abs(s - t) <= Math.max(1, TOLERANCE * Math.max(s, t));
         return new VerifyResult.TableVerdict(table, hypertable, "whole table (estimate)", 0, close ? 0 : 1, s, t,
                 Math.max(0, s - t), Math.max(0, t - s), 0, close ? VerifyResult.Verdict.MATCH : VerifyResult.Verdict.DIFFERS,
-                compressed > 0 ? "count(*)" : "reltuples", note);
+                compressed > 0 ? "count(*)" : "reltuples", note, java.util.Optional.empty());
     }
 
     private static void analyze(Connection c, TableRef table) throws SQLException {

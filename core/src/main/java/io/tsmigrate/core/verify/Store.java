@@ -71,6 +71,18 @@ final class Store {
         rows.clear();
     }
 
+    /** Marks the run failed, with the error that ended it; best effort (the connection may be what failed). */
+    void fail(Connection target, Exception cause) {
+        try (PreparedStatement ps = target.prepareStatement("UPDATE tsmigrate.verification_run SET finished_at = now(), "
+                + "verdict = 'failed', summary = jsonb_build_object('error', ?::text) WHERE id = ? AND finished_at IS NULL")) {
+            ps.setString(1, String.valueOf(cause.getMessage()));
+            ps.setLong(2, runId);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
     /**
      * @param whole the run checked every table of the migration over its whole span (no
      *              --table, --from or --until): only such a run can clear the way for cutover

@@ -19,6 +19,9 @@ import java.util.stream.Collectors;
  * (fast; it needs hash support for every column type), else {@code hashtextextended} over the
  * row's text form (slower; works for every type, and is the arbiter when the fast hashes of a
  * range disagree, since text forms are identical across server versions in tsmigrate's sessions).
+ * When the two servers' encodings differ (a LATIN1 source, a UTF8 target), both hash the row's
+ * text converted to UTF-8 instead: PostgreSQL's own hashes read a value's bytes in the server's
+ * encoding, so the same {@code é} would hash differently on each side.
  */
 final class TableDigest {
 
@@ -26,12 +29,14 @@ final class TableDigest {
     private final List<String> columns;
     private final List<String> key;
     private final boolean recordHash;
+    private final boolean utf8;
 
-    private TableDigest(TableRef table, List<String> columns, List<String> key, boolean recordHash) {
+    private TableDigest(TableRef table, List<String> columns, List<String> key, boolean recordHash, boolean utf8) {
         this.table = table;
         this.columns = columns;
         this.key = key;
         this.recordHash = recordHash;
+        this.utf8 = utf8;
     }
 
     /** Reads both sides' columns and decides the hash; {@code key} is the source's primary key, if any. */
@@ -39,9 +44,10 @@ final class TableDigest {
         List<String> sourceColumns = columns(source, table);
         Set<String> targetColumns = new LinkedHashSet<>(columns(target, table));
         List<String> common = sourceColumns.stream().filter(targetColumns::contains).toList();
-        TableDigest text = new TableDigest(table, common, List.copyOf(key), false);
-        boolean record = supportsRecordHash(source, text) && supportsRecordHash(target, text);
-        return new TableDigest(table, common, List.copyOf(key), record);
+        boolean utf8 = !encoding(source).equals(encoding(target));
+        TableDigest text = new TableDigest(table, common, List.copyOf(key), false, utf8);
+        boolean record = !utf8 && supportsRecordHash(source, text) && supportsRecordHash(target, text);
+        return new TableDigest(table, common, List.copyOf(key), record, utf8);
     }
 
     TableRef table() {
@@ -61,12 +67,12 @@ final class TableDigest {
     }
 
     String method() {
-        return recordHash ? "hash_record_extended" : "row text";
+        return recordHash ? "hash_record_extended" : utf8 ? "row text in UTF-8" : "row text";
     }
 
     /** The same table digested by row text, the version-proof arbiter. */
     TableDigest byText() {
-        return new TableDigest(table, columns, key, false);
+        return new TableDigest(table, columns, key, false, utf8);
     }
 
     private String row() {
@@ -74,7 +80,15 @@ final class TableDigest {
     }
 
     private String hash() {
-        return recordHash ? "hash_record_extended(" + row() + ", 0)" : "hashtextextended(" + row() + "::text, 0)";
+        return recordHash ? "hash_record_extended(" + row() + ", 0)" : textHash(row() + "::text", 0);
+    }
+
+    /** A 64-bit hash of a text expression, the same on both sides. */
+    private String textHash(String text, int seed) {
+        if (!utf8) {
+            return "hashtextextended(" + text + ", " + seed + ")";
+        }
+        return "('x' || left(md5(convert_to('" + seed + ":' || " + text + ", 'UTF8')), 16))::bit(64)::bigint";
     }
 
     /** count and sum of the row hashes of the rows matching {@code where}. */
@@ -91,7 +105,7 @@ final class TableDigest {
     /** A bucket for rows by their key (or whole row) hash, stable across server versions. */
     String hashBucketSql(long modulus) {
         String basis = key.isEmpty() ? row() : "ROW(" + key.stream().map(TableRef::quote).collect(Collectors.joining(", ")) + ")";
-        return "mod(abs(hashtextextended(" + basis + "::text, 7)), " + modulus + ")";
+        return "mod(abs(" + textHash(basis + "::text", 7) + "), " + modulus + ")";
     }
 
     /** Key columns, then every column, as text. */
@@ -117,6 +131,13 @@ final class TableDigest {
                 // The probe's failure is the answer.
             }
             return false;
+        }
+    }
+
+    private static String encoding(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW server_encoding")) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 

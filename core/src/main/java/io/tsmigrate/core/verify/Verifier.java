@@ -16,6 +16,7 @@ import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.plan.TimeType;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
+import io.tsmigrate.core.time.TimeInput;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -69,55 +70,113 @@ public final class Verifier {
             Map<TableRef, Optional<Plan.Hypertable>> tables = tables(catalog, plan, target, options.tables());
             LOG.debug("catalog read at {} ms", Duration.between(started, Instant.now()).toMillis());
             StateSchema.ensure(target);
-            Store store = Store.start(target, options.estimate() ? "estimate" : "exact");
-            List<VerifyResult.TableVerdict> verdicts = new ArrayList<>();
-            List<String> notes = new ArrayList<>();
-            Differences found = new Differences(options.maxRows());
-            if (options.estimate()) {
-                for (Map.Entry<TableRef, Optional<Plan.Hypertable>> t : tables.entrySet()) {
-                    VerifyResult.TableVerdict v = Estimator.estimate(source, target, t.getKey(), t.getValue().isPresent());
-                    progress.accept(t.getKey() + ": " + v.verdict().name().toLowerCase());
-                    verdicts.add(v);
-                    store.range(t.getKey(), null, null, new Digest(v.sourceRows(), java.math.BigInteger.ZERO),
-                            new Digest(v.targetRows(), java.math.BigInteger.ZERO), v.verdict().name().toLowerCase());
-                }
-                notes.add("estimates include rows past T that dual-writes added; use the exact check (the default) before cutover");
-            } else {
-                // The pools start with this thread's connections (idle while they work); results are
-                // written to the state once the pools are done with them.
-                try (SidePool sourcePool = new SidePool(sourceSpec, options.workers(), options.maxRate(), source);
-                     SidePool targetPool = new SidePool(targetSpec, options.workers(), options.maxRate(), target)) {
-                    Exact exact = new Exact(source, target, sourcePool, targetPool, options, store, found, progress);
-                    for (Map.Entry<TableRef, Optional<Plan.Hypertable>> t : tables.entrySet()) {
-                        List<String> key = catalog.table(t.getKey()).flatMap(Catalog.Table::primaryKey)
-                                .map(Catalog.Constraint::columns).orElse(List.of());
-                        if (t.getValue().isPresent()) {
-                            Plan.Hypertable h = t.getValue().get();
-                            TimeType type = PlanChecker.timeType(catalog.table(h.table()).orElseThrow(),
-                                    catalog.table(h.table()).orElseThrow().column(h.timeColumn()).orElseThrow()).orElseThrow();
-                            verdicts.add(exact.hypertable(h, type, key, notes));
-                        } else {
-                            verdicts.add(exact.plain(t.getKey(), key));
-                        }
+            // Every window is decided before the run is recorded: bad input, or no T yet, leaves no run behind.
+            Map<TableRef, Window> windows = new LinkedHashMap<>();
+            if (!options.estimate()) {
+                for (Optional<Plan.Hypertable> h : tables.values()) {
+                    if (h.isPresent()) {
+                        windows.put(h.get().table(), window(target, h.get(), timeType(catalog, h.get()), options));
                     }
                 }
-                store.flush(target);
             }
-            LOG.debug("tables checked at {} ms", Duration.between(started, Instant.now()).toMillis());
-            List<VerifyResult.SequenceVerdict> sequences = options.tables().isEmpty() ? Sequences.compare(source, target) : List.of();
-            sequences.stream().filter(VerifyResult.SequenceVerdict::behind).forEach(s -> notes.add("sequence " + s.sequence()
-                    + " is behind on the target (" + s.target() + " < " + s.source() + "): after cutover it would hand out ids that "
-                    + "exist; tsmigrate cutover --advance-sequences moves it"));
-            boolean match = verdicts.stream().allMatch(v -> v.verdict() == VerifyResult.Verdict.MATCH
-                    || v.verdict() == VerifyResult.Verdict.REPAIRED);
-            VerifyResult result = new VerifyResult(match, options.estimate() ? "estimate" : "exact", store.runId(), List.copyOf(verdicts),
-                    found.listed(), found.total(), sequences, List.copyOf(notes), Duration.between(started, Instant.now()));
-            // Cutover trusts only a run that checked every table over its whole span.
-            store.finish(target, result, options.tables().isEmpty() && options.from().isEmpty() && options.until().isEmpty());
-            return result;
+            Store store = Store.start(target, options.estimate() ? "estimate" : "exact");
+            try {
+                return check(sourceSpec, targetSpec, source, target, options, catalog, tables, windows, store, progress, started);
+            } catch (SQLException | RuntimeException e) {
+                // A run that died says so: status must never show it running forever.
+                store.fail(target, e);
+                throw e;
+            }
         } catch (SQLException e) {
             throw PgErrors.failure("verify", targetSpec, e);
         }
+    }
+
+    /** What to compare of one hypertable: from {@code --from} (or the beginning) up to {@code --until} or T. */
+    private record Window(Optional<String> from, String until) {
+    }
+
+    private static TimeType timeType(Catalog catalog, Plan.Hypertable h) {
+        Catalog.Table table = catalog.table(h.table()).orElseThrow();
+        return PlanChecker.timeType(table, table.column(h.timeColumn()).orElseThrow()).orElseThrow();
+    }
+
+    private static Window window(Connection target, Plan.Hypertable h, TimeType type, VerifyOptions options) throws SQLException {
+        String until = options.until().isPresent() ? TimeInput.canonical(target, options.until().get(), type, "--until")
+                : storedUntil(target, h, type);
+        if (options.from().isEmpty()) {
+            return new Window(Optional.empty(), until);
+        }
+        String from = TimeInput.canonical(target, options.from().get(), type, "--from");
+        TimeAxis axis = new TimeAxis(type);
+        if (axis.position(from) >= axis.position(until)) {
+            throw TsmigrateException.usage("--from " + from + " is not before " + (options.until().isPresent() ? "--until " : "T = ")
+                    + until + " for " + h.table() + "; the range to check is empty.");
+        }
+        return new Window(Optional.of(from), until);
+    }
+
+    private static String storedUntil(Connection target, Plan.Hypertable h, TimeType type) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("SELECT range_until FROM tsmigrate.backfill_table WHERE table_name = ?")) {
+            ps.setString(1, h.table().toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    return rs.getString(1);
+                }
+            }
+        }
+        return CompletionPoints.get(target, type).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY, "there is no "
+                + "completion point T for " + h.table() + " (no backfill ran and none is stored); pass --until, or store one "
+                + "with tsmigrate completion-point --set."));
+    }
+
+    private static VerifyResult check(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Connection source, Connection target,
+                                      VerifyOptions options, Catalog catalog, Map<TableRef, Optional<Plan.Hypertable>> tables,
+                                      Map<TableRef, Window> windows, Store store, Consumer<String> progress, Instant started)
+            throws SQLException {
+        List<VerifyResult.TableVerdict> verdicts = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        Differences found = new Differences(options.maxRows());
+        if (options.estimate()) {
+            for (Map.Entry<TableRef, Optional<Plan.Hypertable>> t : tables.entrySet()) {
+                VerifyResult.TableVerdict v = Estimator.estimate(source, target, t.getKey(), t.getValue().isPresent());
+                progress.accept(t.getKey() + ": " + v.verdict().name().toLowerCase());
+                verdicts.add(v);
+                store.range(t.getKey(), null, null, new Digest(v.sourceRows(), java.math.BigInteger.ZERO),
+                        new Digest(v.targetRows(), java.math.BigInteger.ZERO), v.verdict().name().toLowerCase());
+            }
+            notes.add("estimates include rows past T that dual-writes added; use the exact check (the default) before cutover");
+        } else {
+            // The pools start with this thread's connections (idle while they work); results are
+            // written to the state once the pools are done with them.
+            try (SidePool sourcePool = new SidePool(sourceSpec, options.workers(), options.maxRate(), source);
+                 SidePool targetPool = new SidePool(targetSpec, options.workers(), options.maxRate(), target)) {
+                Exact exact = new Exact(source, target, sourcePool, targetPool, options, store, found, progress);
+                for (Map.Entry<TableRef, Optional<Plan.Hypertable>> t : tables.entrySet()) {
+                    List<String> key = catalog.table(t.getKey()).flatMap(Catalog.Table::primaryKey)
+                            .map(Catalog.Constraint::columns).orElse(List.of());
+                    if (t.getValue().isPresent()) {
+                        Plan.Hypertable h = t.getValue().get();
+                        verdicts.add(exact.hypertable(h, timeType(catalog, h), key, windows.get(h.table())));
+                    } else {
+                        verdicts.add(exact.plain(t.getKey(), key));
+                    }
+                }
+            }
+            store.flush(target);
+        }
+        LOG.debug("tables checked at {} ms", Duration.between(started, Instant.now()).toMillis());
+        List<VerifyResult.SequenceVerdict> sequences = options.tables().isEmpty() ? Sequences.compare(source, target) : List.of();
+        sequences.stream().filter(VerifyResult.SequenceVerdict::behind).forEach(s -> notes.add("sequence " + s.sequence()
+                + " is behind on the target (" + s.target() + " < " + s.source() + "): after cutover it would hand out ids that "
+                + "exist; tsmigrate cutover --advance-sequences moves it"));
+        boolean match = verdicts.stream().allMatch(v -> v.verdict() == VerifyResult.Verdict.MATCH
+                || v.verdict() == VerifyResult.Verdict.REPAIRED);
+        VerifyResult result = new VerifyResult(match, options.estimate() ? "estimate" : "exact", store.runId(), List.copyOf(verdicts),
+                found.listed(), found.total(), sequences, List.copyOf(notes), Duration.between(started, Instant.now()));
+        // Cutover trusts only a run that checked every table over its whole span.
+        store.finish(target, result, options.tables().isEmpty() && options.from().isEmpty() && options.until().isEmpty());
+        return result;
     }
 
     /** The tables to check: the plan's hypertables and every plain table both sides have. */
@@ -165,10 +224,10 @@ public final class Verifier {
     private record Exact(Connection source, Connection target, SidePool sourcePool, SidePool targetPool, VerifyOptions options,
                          Store store, Differences found, Consumer<String> progress) {
 
-        VerifyResult.TableVerdict hypertable(Plan.Hypertable h, TimeType type, List<String> key, List<String> notes) throws SQLException {
+        VerifyResult.TableVerdict hypertable(Plan.Hypertable h, TimeType type, List<String> key, Window window) throws SQLException {
             TimeAxis axis = new TimeAxis(type);
-            String until = until(h, type);
-            List<String[]> ranges = new ArrayList<>(ranges(h, type, until));
+            String until = window.until();
+            List<String[]> ranges = new ArrayList<>(ranges(h, type, window));
             // Past T, up to the settled instant: ranges over what only dual-writes put on the target.
             String end = until;
             Optional<String> settled = options.pastT().flatMap(at -> axis.position(at, h.timeUnit())).map(axis::literal);
@@ -179,6 +238,8 @@ public final class Verifier {
             TableDigest digest = TableDigest.prepare(source, target, h.table(), key);
             LOG.debug("{}: {} ranges, digest by {}", h.table(), ranges.size(), digest.method());
             String column = TableRef.quote(h.timeColumn());
+            CompletableFuture<Accounting.Counts> counts = sourcePool.submit(c -> Accounting.count(c, h.table(), column,
+                    axis.cast(ranges.get(0)[0]), axis.cast(ranges.get(ranges.size() - 1)[1])));
             List<CompletableFuture<Map<Long, Digest>>> sides = new ArrayList<>();
             for (String[] r : ranges) {
                 String where = axis.where(column, r[0], r[1]);
@@ -209,7 +270,8 @@ public final class Verifier {
                     new Narrower(digest, sourcePool, targetPool, found).byTime(axis, h.timeColumn(), where, lo, axis.position(r[1]), 0);
                 }
             }
-            VerifyResult.Verdict verdict = differing == 0 ? VerifyResult.Verdict.MATCH : VerifyResult.Verdict.DIFFERS;
+            Accounting accounting = Accounting.of(SidePool.join(counts), sourceRows);
+            VerifyResult.Verdict verdict = differing == 0 && accounting.complete() ? VerifyResult.Verdict.MATCH : VerifyResult.Verdict.DIFFERS;
             String note = end.equals(until) ? "past T (" + until + ") dual-writes are still arriving: those rows are not compared"
                     : "past T (" + until + "), the rows dual-writes put on both sides up to " + end + " compared too; newer ones "
                     + "may still be on their way";
@@ -222,14 +284,18 @@ public final class Verifier {
                     return SidePool.join(sourcePool.digest(digest.digestSql(where), false))
                             .equals(SidePool.join(targetPool.digest(digest.digestSql(where), false)));
                 });
-                verdict = fixed ? VerifyResult.Verdict.REPAIRED : VerifyResult.Verdict.DIFFERS;
+                verdict = fixed && accounting.complete() ? VerifyResult.Verdict.REPAIRED : VerifyResult.Verdict.DIFFERS;
                 note = "copied " + repairs.size() + " range(s) again; " + (fixed ? "they match now" : "they still differ");
             }
+            if (!accounting.complete()) {
+                note = accounting.problem(h.timeColumn()) + "; " + note;
+            }
             progress.accept(h.table() + ": " + ranges.size() + " range(s), " + differing + " differing"
-                    + (found.total() > before ? ", " + (found.total() - before) + " row(s) differ" : ""));
-            return new VerifyResult.TableVerdict(h.table(), true, "[" + (options.from().orElse("start")) + ", " + end + ")",
-                    ranges.size(), differing, sourceRows, targetRows, found.missing() - missing0, found.extra() - extra0,
-                    found.changed() - changed0, verdict, digest.method(), note);
+                    + (found.total() > before ? ", " + (found.total() - before) + " row(s) differ" : "")
+                    + (accounting.complete() ? "" : ", " + accounting.problem(h.timeColumn())));
+            return new VerifyResult.TableVerdict(h.table(), true, "[" + window.from().orElse("start") + ", " + end + ")",
+                    ranges.size(), differing, sourceRows, targetRows, found.missing() - missing0 + accounting.nullTime(),
+                    found.extra() - extra0, found.changed() - changed0, verdict, digest.method(), note, Optional.of(accounting));
         }
 
         VerifyResult.TableVerdict plain(TableRef table, List<String> key) throws SQLException {
@@ -257,7 +323,8 @@ public final class Verifier {
             }
             progress.accept(table + ": " + (same ? "match" : "differs"));
             return new VerifyResult.TableVerdict(table, false, "whole table", 1, same ? 0 : 1, s.rows(), t.rows(),
-                    found.missing() - missing0, found.extra() - extra0, found.changed() - changed0, verdict, digest.method(), note);
+                    found.missing() - missing0, found.extra() - extra0, found.changed() - changed0, verdict, digest.method(), note,
+                    Optional.empty());
         }
 
         /** The fast hashes of a range differ: the text digest, identical across versions, decides. */
@@ -267,31 +334,14 @@ public final class Verifier {
                     .equals(SidePool.join(targetPool.digest(text.digestSql(where), false)));
         }
 
-        private String until(Plan.Hypertable h, TimeType type) throws SQLException {
-            if (options.until().isPresent()) {
-                return options.until().get();
-            }
-            try (PreparedStatement ps = target.prepareStatement("SELECT range_until FROM tsmigrate.backfill_table WHERE table_name = ?")) {
-                ps.setString(1, h.table().toString());
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        return rs.getString(1);
-                    }
-                }
-            }
-            return CompletionPoints.get(target, type).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY, "there is no "
-                    + "completion point T for " + h.table() + " (no backfill ran and none is stored); pass --until, or store one "
-                    + "with tsmigrate completion-point --set."));
-        }
-
-        private List<String[]> ranges(Plan.Hypertable h, TimeType type, String until) throws SQLException {
+        private List<String[]> ranges(Plan.Hypertable h, TimeType type, Window window) throws SQLException {
             List<String[]> stored = Backfill.storedRanges(target, h.table());
-            boolean storedFits = !stored.isEmpty() && options.from().isEmpty()
-                    && stored.get(stored.size() - 1)[1].equals(until);
+            boolean storedFits = !stored.isEmpty() && window.from().isEmpty()
+                    && stored.get(stored.size() - 1)[1].equals(window.until());
             if (storedFits) {
                 return stored;
             }
-            return Backfill.plannedRanges(source, target, h, type, options.from().orElse(null), until, 1_000_000);
+            return Backfill.plannedRanges(source, target, h, type, window.from().orElse(null), window.until(), 1_000_000);
         }
     }
 }

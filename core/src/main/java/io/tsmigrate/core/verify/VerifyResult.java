@@ -4,6 +4,7 @@ import io.tsmigrate.core.catalog.TableRef;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What {@code tsmigrate verify} found.
@@ -22,10 +23,12 @@ public record VerifyResult(boolean match, String mode, long runId, List<TableVer
      *
      * @param scope    what was compared: {@code [start, T)} for a hypertable, {@code whole table} for a plain one
      * @param method   how rows were hashed: {@code hash_record_extended} or {@code row text}
+     * @param accounting hypertables, exact check: where every source row is (checked, before the
+     *                 start, past the end, NULL time)
      */
     public record TableVerdict(TableRef table, boolean hypertable, String scope, int ranges, int rangesDiffering,
                                long sourceRows, long targetRows, long missing, long extra, long changed, Verdict verdict,
-                               String method, String note) {
+                               String method, String note, Optional<Accounting> accounting) {
     }
 
     /**
