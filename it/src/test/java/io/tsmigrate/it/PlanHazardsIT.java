@@ -91,12 +91,15 @@ class PlanHazardsIT {
     }
 
     @Test
-    void nullableTimeColumnCountsTheNullRows() {
+    void nullTimesBlockTheTableWithTheirCount() {
         db.source("CREATE TABLE h_nulls (time timestamptz, v int)",
                 "INSERT INTO h_nulls SELECT CASE WHEN g % 10 = 0 THEN NULL ELSE timestamptz '2026-01-01' + g * interval '1 h' END, g "
                         + "FROM generate_series(1, 1000) g");
-        Hazard h = hazard(plan("h_nulls"), "nullable-time-column", "public.h_nulls.time");
-        assertThat(h.severity()).isEqualTo(Severity.WARNING);
+        PlanReport report = plan("h_nulls");
+        Hazard h = hazard(report, "nullable-time-column", "public.h_nulls.time");
+        assertThat(h.severity()).isEqualTo(Severity.BLOCKER);
+        assertThat(h.remedy()).contains("--exclude public.h_nulls");
+        assertThat(report.plan().hypertable(TableRef.parse("h_nulls"))).as("a table with NULL times is kept out of the plan").isEmpty();
         assertThat(h.message()).isEqualTo("public.h_nulls.time allows NULL (100 rows with NULL time); a hypertable's time "
                 + "column is NOT NULL, and rows without a time are in no backfill range");
     }

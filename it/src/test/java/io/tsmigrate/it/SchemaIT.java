@@ -179,7 +179,7 @@ class SchemaIT {
         assertThat(r.out()).contains("Dry run: nothing was changed.").contains("pg_dumpall --roles-only --quote-all-identifiers")
                 .contains("CREATE ROLE \"Awk ward\"\"Role\";").contains("PASSWORD '****'")
                 .contains("--exclude-table-data=\"public\".\"readings\"").contains("--exclude-table=\"public\".\"events_2026h1\"")
-                .contains("SELECT create_hypertable('\"public\".\"readings\"'::regclass, by_range('time', INTERVAL '1 day'))")
+                .contains("SELECT create_hypertable('\"public\".\"readings\"'::regclass, by_range('time', INTERVAL '1 day'), migrate_data => true)")
                 .contains("ALTER TABLE \"public\".\"metrics_pk\" ADD CONSTRAINT \"metrics_pk_pkey\" PRIMARY KEY (\"id\", \"time\")");
         assertThat(r.out()).doesNotContain("awk-pw").doesNotContain(db.source().password().orElseThrow());
         assertThat(queryLong(target, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tsmigrate'")).isZero();

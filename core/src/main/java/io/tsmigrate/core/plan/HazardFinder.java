@@ -193,12 +193,13 @@ final class HazardFinder {
     private void nullsAndFuture(Table table, TimeColumns.Choice time, List<Hazard> out) {
         String col = table.ref() + "." + time.column().name();
         if (!time.column().notNull()) {
-            RowCounter.Count nulls = counter.nullTimes(table, time);
-            out.add(new Hazard(nulls.rows() > 0 ? Severity.WARNING : Severity.NOTE, "nullable-time-column", List.of(col),
+            RowCounter.Count nulls = counter.nullTimes(table, time.column());
+            // Rows without a time fit in no hypertable and in no backfill range: they would be lost.
+            out.add(new Hazard(nulls.rows() > 0 ? Severity.BLOCKER : Severity.NOTE, "nullable-time-column", List.of(col),
                     col + " allows NULL (" + nulls.describe() + " with NULL time); a hypertable's time column is NOT NULL, "
                             + "and rows without a time are in no backfill range",
-                    nulls.rows() > 0 ? "give those rows a time (or delete them) on the source before the backfill; the target "
-                            + "column becomes NOT NULL" : "nothing to do: the target column becomes NOT NULL"));
+                    nulls.rows() > 0 ? "give those rows a time (or delete them) on the source and plan again, or keep the "
+                            + "table plain (--exclude " + table.ref() + ")" : "nothing to do: the target column becomes NOT NULL"));
         }
         RowCounter.Count future = counter.futureTimes(table, time, now);
         if (future.rows() > 0) {

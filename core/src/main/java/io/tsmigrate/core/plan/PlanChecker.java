@@ -138,17 +138,45 @@ public final class PlanChecker {
         return Optional.empty();
     }
 
-    /** The column of an order_by entry such as {@code time DESC NULLS LAST} or {@code "My Col" ASC}. */
-    public static String orderByColumnOf(String entry) {
-        String s = entry.strip();
-        if (s.startsWith("\"")) {
-            int close = s.indexOf('"', 1);
-            return close > 0 ? s.substring(1, close) : s;
-        }
-        return s.split("\\s+")[0];
+    /** An order_by entry: its column, and what follows it ({@code DESC NULLS LAST}, or nothing). */
+    public record OrderBy(String column, String rest) {
     }
 
-    private static TsmigrateException fail(PlanDraft draft, int line, String problem) {
+    /**
+     * Reads an order_by entry such as {@code time DESC NULLS LAST} or {@code "My ""Col""" ASC}: a
+     * bare name is taken as written, like time_column and segment_by; a quoted one may hold spaces
+     * and quotes (doubled).
+     */
+    public static OrderBy orderBy(String entry) {
+        String s = entry.strip();
+        if (!s.startsWith("\"")) {
+            String column = s.split("\\s+")[0];
+            return new OrderBy(column, s.substring(column.length()));
+        }
+        StringBuilder name = new StringBuilder();
+        int i = 1;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            if (c == '"') {
+                if (i + 1 < s.length() && s.charAt(i + 1) == '"') {
+                    name.append('"');
+                    i += 2;
+                    continue;
+                }
+                return new OrderBy(name.toString(), s.substring(i + 1));
+            }
+            name.append(c);
+            i++;
+        }
+        return new OrderBy(s, ""); // unterminated: no column has this name, and the check says so
+    }
+
+    /** The column of an order_by entry. */
+    public static String orderByColumnOf(String entry) {
+        return orderBy(entry).column();
+    }
+
+    static TsmigrateException fail(PlanDraft draft, int line, String problem) {
         return TsmigrateException.usage(draft.file() + " line " + line + ": " + problem
                 + "; fix the plan file or write a new one with tsmigrate plan.");
     }

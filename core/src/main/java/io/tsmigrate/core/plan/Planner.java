@@ -59,9 +59,26 @@ public final class Planner {
     public static Plan check(java.nio.file.Path file, ConnectionSpec source) {
         PlanDraft draft = PlanFile.read(file);
         try (Connection s = PgConnector.open(source)) {
-            return PlanChecker.resolve(draft, CatalogReader.read(s));
+            Catalog catalog = CatalogReader.read(s);
+            Plan plan = PlanChecker.resolve(draft, catalog);
+            refuseNullTimes(draft, catalog, new RowCounter(Optional.of(s)));
+            return plan;
         } catch (SQLException e) {
             throw PgErrors.failure("read the catalog", source, e);
+        }
+    }
+
+    /** Rows with a NULL time fit in no hypertable: a plan that names such a table would lose them. */
+    private static void refuseNullTimes(PlanDraft draft, Catalog catalog, RowCounter counter) {
+        for (PlanDraft.Entry e : draft.hypertables()) {
+            Table table = catalog.table(TableRef.parse(e.table().orElseThrow())).orElseThrow();
+            Catalog.Column column = table.column(e.timeColumn().orElseThrow()).orElseThrow();
+            RowCounter.Count nulls = column.notNull() ? new RowCounter.Count(0, true) : counter.nullTimes(table, column);
+            if (nulls.rows() > 0) {
+                throw PlanChecker.fail(draft, e.lineOf("time_column"), table.ref() + " has " + nulls.describe() + " whose "
+                        + TableRef.readable(column.name()) + " is NULL, and a hypertable cannot hold them: give them a time (or "
+                        + "delete them) on the source, or remove the table from the plan to keep it plain");
+            }
         }
     }
 
@@ -111,7 +128,7 @@ public final class Planner {
                     : "not chosen: score " + score.value() + " is below " + Scoring.CHOOSE_AT;
             ChunkSizing.Recommendation chunk = ChunkSizing.recommend(table, time.get(), memory);
             List<String> segmentBy = Scoring.segmentBy(table, time.get());
-            List<String> orderBy = List.of(time.get().column().name() + " DESC");
+            List<String> orderBy = List.of(TableRef.readable(time.get().column().name()) + " DESC");
             candidates.add(new Candidate(table.ref(), table.totalBytes(), Math.round(Math.max(table.estimatedRows(), 0)),
                     time.get().column().name(), time.get().type(), time.get().evidence(), score.value(), score.reasons(),
                     chosen, decision, chunk.interval(), chunk.explanation(), segmentBy, orderBy));

@@ -35,10 +35,10 @@ final class RowCounter {
         this.connection = connection;
     }
 
-    Count nullTimes(Table table, TimeColumns.Choice time) {
-        String where = quoted(time) + " IS NULL";
-        double estimate = time.column().stats().map(Catalog.ColumnStats::nullFraction).orElse(0.0) * Math.max(table.estimatedRows(), 0);
-        return count(table, time, where, estimate);
+    Count nullTimes(Table table, Catalog.Column column) {
+        String where = io.tsmigrate.core.catalog.TableRef.quote(column.name()) + " IS NULL";
+        double estimate = column.stats().map(Catalog.ColumnStats::nullFraction).orElse(0.0) * Math.max(table.estimatedRows(), 0);
+        return count(table, column, where, estimate);
     }
 
     Count futureTimes(Table table, TimeColumns.Choice time, Instant now) {
@@ -49,11 +49,11 @@ final class RowCounter {
         Optional<Instant> highest = time.column().stats().flatMap(Catalog.ColumnStats::highestBound)
                 .flatMap(v -> TimeValues.toInstant(v, time.type(), time.unit()));
         double estimate = highest.filter(h -> h.isAfter(now)).isPresent() ? Math.max(1, table.estimatedRows() / 100) : 0;
-        return count(table, time, where, estimate);
+        return count(table, time.column(), where, estimate);
     }
 
-    private Count count(Table table, TimeColumns.Choice time, String where, double estimate) {
-        boolean cheap = table.totalBytes() <= EXACT_COUNT_MAX_BYTES || TimeColumns.leadsAnIndex(table, time.column().name());
+    private Count count(Table table, Catalog.Column column, String where, double estimate) {
+        boolean cheap = table.totalBytes() <= EXACT_COUNT_MAX_BYTES || TimeColumns.leadsAnIndex(table, column.name());
         if (connection.isPresent() && cheap) {
             try (Statement st = connection.get().createStatement();
                  ResultSet rs = st.executeQuery("SELECT count(*) FROM " + table.ref().quoted() + " WHERE " + where)) {

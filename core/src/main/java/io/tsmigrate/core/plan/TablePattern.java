@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 /**
  * A table pattern as pg_dump's {@code -t} takes it: {@code schema.table} or {@code table} (any
  * schema), where {@code *} matches any characters and {@code ?} one; unquoted names are folded to
- * lower case, quoted ones are taken as written.
+ * lower case, quoted ones are taken as written (a doubled {@code ""} inside quotes is one quote).
  */
 public record TablePattern(String text, Pattern schema, Pattern name) {
 
@@ -41,7 +41,10 @@ public record TablePattern(String text, Pattern schema, Pattern name) {
         boolean quoted = false;
         for (int i = 0; i < part.length(); i++) {
             char c = part.charAt(i);
-            if (c == '"') {
+            if (c == '"' && quoted && i + 1 < part.length() && part.charAt(i + 1) == '"') {
+                regex.append(Pattern.quote("\"")); // "" inside quotes: one literal quote, as pg_dump reads it
+                i++;
+            } else if (c == '"') {
                 quoted = !quoted;
             } else if (c == '*' && !quoted) {
                 regex.append(".*");

@@ -57,9 +57,7 @@ final class CompressionSql {
 
     /** {@code time DESC} with the column quoted: {@code "time" DESC}. */
     private static String orderByEntry(String entry) {
-        String column = PlanChecker.orderByColumnOf(entry);
-        String rest = entry.strip().startsWith("\"") ? entry.strip().substring(entry.strip().indexOf('"', 1) + 1)
-                : entry.strip().substring(column.length());
-        return TableRef.quote(column) + rest;
+        PlanChecker.OrderBy o = PlanChecker.orderBy(entry);
+        return TableRef.quote(o.column()) + o.rest();
     }
 }

@@ -41,8 +41,11 @@ final class DumpLoad {
     }
 
     static Command pgDump(ClientTools.Tool tool, ConnectionSpec source, List<TableRef> excludeData, List<TableRef> excludeTables) {
+        // --encoding=UTF8: pg_dump reads its name patterns in the dump's encoding, and they reach it
+        // as UTF-8; in the source's own encoding (LATIN1, say) a non-ASCII name would match nothing,
+        // and the rows of a table to become a hypertable would be copied by the dump.
         List<String> args = new ArrayList<>(List.of(tool.path().toString(), "--format=plain", "--quote-all-identifiers",
-                "--no-tablespaces", "--no-owner", "--no-privileges", "--exclude-schema=tsmigrate"));
+                "--no-tablespaces", "--no-owner", "--no-privileges", "--encoding=UTF8", "--exclude-schema=tsmigrate"));
         excludeData.forEach(t -> args.add("--exclude-table-data=" + pattern(t)));
         excludeTables.forEach(t -> args.add("--exclude-table=" + pattern(t)));
         args.add("--dbname=" + source.libpqConninfo());
@@ -54,9 +57,22 @@ final class DumpLoad {
                 "--dbname=" + target.libpqConninfo(), "-f", "-"), target.libpqEnvironment());
     }
 
-    /** A pg_dump pattern that matches exactly this table: {@code "schema"."name"}. */
+    /**
+     * A pg_dump pattern that matches exactly this table: {@code "schema"."name"}, quoted so that
+     * {@code * ? .} and upper case are literal (a {@code "} inside is doubled, as pg_dump expects).
+     *
+     * @throws TsmigrateException (USAGE) when the name cannot reach pg_dump intact: the JVM passes
+     *                            arguments in the locale's encoding, and a non-UTF-8 locale turns
+     *                            non-ASCII letters into {@code ?}, a wildcard
+     */
     static String pattern(TableRef table) {
-        return table.quoted();
+        String pattern = table.quoted();
+        java.nio.charset.Charset arguments = java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+        if (!arguments.newEncoder().canEncode(pattern)) {
+            throw TsmigrateException.usage("the table name " + table + " cannot be passed to pg_dump in this locale's encoding ("
+                    + arguments + "); run tsmigrate with a UTF-8 locale, e.g. LC_ALL=C.UTF-8.");
+        }
+        return pattern;
     }
 
     /**

@@ -88,10 +88,14 @@ final class HypertableSql {
             notes.add(h.table() + " unique index " + i.name() + " extended with " + h.timeColumn());
         }
         String interval = h.chunkInterval().sql();
+        // migrate_data: rows already in the table (a dump that could not exclude them, a user's) move
+        // into chunks instead of failing every re-run with "table is not empty"; the backfill
+        // replaces each range below T with the source's rows anyway.
         sql.add(byRange
-                ? "SELECT create_hypertable(" + h.table().literal() + "::regclass, by_range(" + literal(h.timeColumn()) + ", " + interval + "))"
+                ? "SELECT create_hypertable(" + h.table().literal() + "::regclass, by_range(" + literal(h.timeColumn()) + ", " + interval
+                        + "), migrate_data => true)"
                 : "SELECT create_hypertable(" + h.table().literal() + "::regclass, " + literal(h.timeColumn())
-                        + ", chunk_time_interval => " + interval + ")");
+                        + ", chunk_time_interval => " + interval + ", migrate_data => true)");
         return new Statements(List.copyOf(sql), List.copyOf(dropped), List.copyOf(notes));
     }
 
