@@ -89,13 +89,13 @@ final class BackfillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (workers < 1 || maxRangeRows < 1 || maxAttempts < 1) {
-            throw TsmigrateException.usage("--workers, --max-range-rows and --max-attempts must be at least 1.");
+        Flags.atLeast("--workers", workers, 1);
+        Flags.atLeast("--max-range-rows", maxRangeRows, 1);
+        Flags.atLeast("--max-attempts", maxAttempts, 1);
+        if (maxSourceConnections != null) {
+            Flags.atLeast("--max-source-connections", maxSourceConnections, 1);
         }
         int effectiveWorkers = maxSourceConnections == null ? workers : Math.min(workers, maxSourceConnections);
-        if (effectiveWorkers < 1) {
-            throw TsmigrateException.usage("--max-source-connections must be at least 1.");
-        }
         BackfillOptions options = new BackfillOptions(Optional.ofNullable(until), Optional.ofNullable(from),
                 tables.stream().map(TableRef::parse).toList(), effectiveWorkers, maxRangeRows,
                 Optional.ofNullable(maxRate).map(MaxRate::parse), maxAttempts, compress,

@@ -1,9 +1,11 @@
 package io.tsmigrate.cli;
 
+import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.load.LoadComparison;
+import io.tsmigrate.core.state.StateSchema;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -27,7 +29,8 @@ import java.util.concurrent.Callable;
                 + "(the target did not hold all history yet) and reported apart.",
             ""
         },
-        footer = {"%nExit codes: 0 no real mismatch and no shape slower than --max-slowdown, 5 otherwise."})
+        footer = {"%nExit codes: 0 no real mismatch and no judged shape slower than --max-slowdown, 5 otherwise, 4 no migration "
+            + "state or no shadow reads recorded yet, 2 bad input, 3 cannot connect."})
 final class CompareLoadCommand implements Callable<Integer> {
 
     @Spec
@@ -37,7 +40,8 @@ final class CompareLoadCommand implements Callable<Integer> {
     ConnectionOptions connections;
 
     @Option(names = "--max-slowdown", paramLabel = "FACTOR", defaultValue = "1.5",
-            description = "Fail when a shape's p95 on the target exceeds the source's by more. Default: ${DEFAULT-VALUE}.")
+            description = "Fail when a shape's p95 on the target exceeds the source's by more (a factor of at least 1). "
+                    + "Default: ${DEFAULT-VALUE}.")
     double maxSlowdown;
 
     @Option(names = "--min-samples", paramLabel = "N", defaultValue = "20",
@@ -49,11 +53,21 @@ final class CompareLoadCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Flags.factor("--max-slowdown", maxSlowdown);
+        Flags.atLeast("--min-samples", minSamples, 1);
         LoadComparison.Report r;
         try (Connection target = PgConnector.open(connections.target())) {
+            if (!StateSchema.exists(target)) {
+                throw new TsmigrateException(TsmigrateException.Kind.NOT_READY, "the target holds no tsmigrate state, so no shadow "
+                        + "reads either; run the application with the dual-write DataSource and a shadowReadShare first.");
+            }
             r = LoadComparison.read(target, maxSlowdown, minSamples);
         } catch (SQLException e) {
             throw PgErrors.failure("read the shadow reads", connections.target(), e);
+        }
+        if (r.shapes().isEmpty()) {
+            throw new TsmigrateException(TsmigrateException.Kind.NOT_READY, "no shadow reads were recorded, so nothing was compared: "
+                    + "set shadowReadShare on the dual-write DataSource (for example 0.1), let the application run, then ask again.");
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -68,14 +82,20 @@ final class CompareLoadCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%8s %10s %9s  %-22s  %-22s %6s  %s%n", "calls", "mismatch", "expected",
                 "source p50/p95/p99", "target p50/p95/p99", "p95x", "query shape");
         for (LoadComparison.Shape s : r.shapes()) {
-            out.printf(Locale.ROOT, "%8d %10d %9d  %-22s  %-22s %6.2f  %s%n", s.calls(), s.mismatches(), s.expectedMismatches(),
-                    ms(s.source()), ms(s.target()), s.p95Ratio(), s.shape());
+            out.printf(Locale.ROOT, "%8d %10d %9d  %-22s  %-22s %6s  %s%n", s.calls(), s.mismatches(), s.expectedMismatches(),
+                    ms(s.source()), ms(s.target()), String.format(Locale.ROOT, "%.2f", s.p95Ratio()), s.shape());
+            if (!s.judged()) {
+                out.printf(Locale.ROOT, "         latency not judged: %d comparison(s), fewer than --min-samples %d%n", s.compared(),
+                        r.minSamples());
+            }
             if (s.mismatches() > 0 && s.example() != null) {
                 out.println("         e.g. " + s.example());
             }
         }
         r.problems().forEach(p -> out.println("problem: " + p));
-        out.println(r.passed() ? "the target answers like the source" : "the target does not answer like the source yet");
+        String unjudged = r.unjudged() == 0 ? "" : " (" + r.unjudged() + " of " + r.shapes().size() + " shape(s) had too few "
+                + "comparisons for their latency to be judged)";
+        out.println((r.passed() ? "the target answers like the source" : "the target does not answer like the source yet") + unjudged);
     }
 
     private static String ms(LoadComparison.Percentiles p) {

@@ -110,10 +110,11 @@ final class MigrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (workers < 1 || verifyAttempts < 1 || maxRangeRows < 1 || advanceSequences < 0 || maxSlowdown <= 0) {
-            throw TsmigrateException.usage("--workers, --verify-attempts and --max-range-rows must be at least 1, "
-                    + "--advance-sequences not negative and --max-slowdown positive.");
-        }
+        Flags.atLeast("--workers", workers, 1);
+        Flags.atLeast("--verify-attempts", verifyAttempts, 1);
+        Flags.atLeast("--max-range-rows", maxRangeRows, 1);
+        Flags.notNegative("--advance-sequences", advanceSequences);
+        Flags.factor("--max-slowdown", maxSlowdown);
         Migration.Options options = new Migration.Options(planFile, planning.toOptions(Clock.systemUTC()), skipRoles,
                 Optional.ofNullable(pgBindir), point.dualWriteStartedAt(), Human.parseDuration(waitForWriters, "--wait-for-writers"),
                 point.maxLateness(), point.clockSkew(), point.timeUnit(), workers, maxRangeRows,

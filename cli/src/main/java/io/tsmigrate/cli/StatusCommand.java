@@ -53,8 +53,8 @@ final class StatusCommand implements Callable<Integer> {
         if (target == null || target.isBlank()) {
             throw TsmigrateException.usage("no target database given; pass --target with a postgres:// URI or set TARGET.");
         }
-        if (watch != null && watch < 1) {
-            throw TsmigrateException.usage("--watch must be at least 1 second.");
+        if (watch != null) {
+            Flags.atLeast("--watch", watch, 1);
         }
         ConnectionSpec spec = ConnectionSpec.parse(target, "target");
         PrintWriter out = this.spec.commandLine().getOut();

@@ -47,10 +47,13 @@ final class Fixtures {
         return plan;
     }
 
-    /** count:md5 of the rows of {@code table} matching {@code where}, in a stable order. */
+    /**
+     * count:md5 of the rows of {@code table} matching {@code where}, in a stable order; the rows' text
+     * in UTF-8 and ordered by its bytes, so that servers of other encodings and collations agree.
+     */
     static String checksum(ConnectionSpec spec, String table, String where) {
-        return TestDatabases.queryString(spec, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
-                + "FROM " + table + " t WHERE " + where);
+        return TestDatabases.queryString(spec, "SELECT count(*) || ':' || coalesce(md5(string_agg(convert_to(t::text, 'UTF8'), "
+                + "'|'::bytea ORDER BY convert_to(t::text, 'UTF8'))), '') FROM " + table + " t WHERE " + where);
     }
 
     /**

@@ -63,6 +63,13 @@ public final class TestDatabases implements AutoCloseable {
         return spec;
     }
 
+    /** One more, empty source database in a server encoding such as {@code LATIN1} (dropped with the others). */
+    public ConnectionSpec newSourceDatabase(String purpose, String encoding) {
+        ConnectionSpec spec = servers.createSourceDatabase(databaseName(purpose), encoding);
+        extra.add(spec);
+        return spec;
+    }
+
     /** One more, empty source database (dropped with the others). */
     public ConnectionSpec newSourceDatabase(String purpose) {
         ConnectionSpec spec = servers.createSourceDatabase(databaseName(purpose));

@@ -62,6 +62,16 @@ public final class TestServers implements AutoCloseable {
     }
 
     /**
+     * Creates a database in another server encoding (such as {@code LATIN1}) on the source server,
+     * with the C locale, which every encoding accepts.
+     */
+    public ConnectionSpec createSourceDatabase(String name, String encoding) {
+        execute(sourceAdmin, "CREATE DATABASE " + quote(name) + " ENCODING '" + encoding.replace("'", "''")
+                + "' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+        return sourceAdmin.withDatabase(name);
+    }
+
+    /**
      * Creates a database on the target server, with the timescaledb extension when asked (as a
      * managed service's database has it); returns the superuser's login to it.
      */

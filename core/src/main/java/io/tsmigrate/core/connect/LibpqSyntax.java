@@ -206,10 +206,24 @@ final class LibpqSyntax {
         }
     }
 
+    /** The values libpq accepts for its settings that take one of a few words: anything else is a typo. */
+    private static final Map<String, List<String>> CHOICES = Map.of(
+            "sslmode", List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+            "gssencmode", List.of("disable", "prefer", "require"),
+            "target_session_attrs", List.of("any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
+            "load_balance_hosts", List.of("disable", "random"));
+
     private static void put(Map<String, String> out, String key, String value, String label) {
         if (!KEYWORDS.contains(key)) {
             throw bad(label, "has an unknown connection setting \"" + key + "\"",
                     "use libpq's names (host, port, dbname, user, password, sslmode, ...)");
+        }
+        List<String> allowed = CHOICES.get(key);
+        if (allowed != null && !allowed.contains(value)) {
+            throw bad(label, "has an invalid " + key + " \"" + value + "\"", "use one of " + String.join(", ", allowed));
+        }
+        if (key.equals("connect_timeout") && !value.matches("-?\\d+")) {
+            throw bad(label, "has an invalid connect_timeout \"" + value + "\"", "give a number of seconds");
         }
         if (key.equals("port")) {
             for (String p : value.split(",", -1)) {

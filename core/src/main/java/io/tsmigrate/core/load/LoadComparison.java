@@ -24,15 +24,24 @@ public final class LoadComparison {
     public record Percentiles(long p50, long p95, long p99, long samples) {
     }
 
-    /** One query shape. */
+    /**
+     * One query shape.
+     *
+     * @param judged whether it had enough comparisons (--min-samples) for its latency to be judged
+     */
     public record Shape(String shape, long calls, long compared, long mismatches, long expectedMismatches, long dropped,
-                        String example, Percentiles source, Percentiles target, double p95Ratio) {
+                        String example, Percentiles source, Percentiles target, double p95Ratio, boolean judged) {
     }
 
-    /** The whole comparison and its verdict. */
-    public record Report(List<Shape> shapes, long realMismatches, double maxSlowdown, List<String> problems) {
+    /** The whole comparison and its verdict; {@code shapes} is empty when no shadow read was recorded. */
+    public record Report(List<Shape> shapes, long realMismatches, double maxSlowdown, long minSamples, List<String> problems) {
         public boolean passed() {
             return problems.isEmpty();
+        }
+
+        /** Shapes whose latency was not judged: too few comparisons. */
+        public long unjudged() {
+            return shapes.stream().filter(s -> !s.judged()).count();
         }
     }
 
@@ -53,8 +62,13 @@ public final class LoadComparison {
     /**
      * @param maxSlowdown the target's p95 may exceed the source's by at most this factor
      * @param minSamples  shapes with fewer compared calls are reported but not judged on latency
+     * @throws IllegalArgumentException for a factor below 1 or fewer than 1 sample
      */
     public static Report read(Connection target, double maxSlowdown, long minSamples) throws SQLException {
+        if (!(maxSlowdown >= 1.0) || minSamples < 1) {
+            throw new IllegalArgumentException("maxSlowdown must be at least 1 and minSamples at least 1, got "
+                    + maxSlowdown + " and " + minSamples);
+        }
         Map<String, long[]> totals = new LinkedHashMap<>();
         Map<String, long[]> sourceBuckets = new LinkedHashMap<>();
         Map<String, long[]> targetBuckets = new LinkedHashMap<>();
@@ -63,8 +77,7 @@ public final class LoadComparison {
             try (ResultSet exists = st.executeQuery("SELECT to_regclass('tsmigrate.shadow_read') IS NOT NULL")) {
                 exists.next();
                 if (!exists.getBoolean(1)) {
-                    return new Report(List.of(), 0, maxSlowdown, List.of("no shadow reads were recorded: set shadowReadShare "
-                            + "on the dual-write DataSource (for example 0.1) and let the application run"));
+                    return new Report(List.of(), 0, maxSlowdown, minSamples, List.of());
                 }
             }
             try (ResultSet rs = st.executeQuery("SELECT shape, calls, compared, mismatches, expected_mismatches, dropped, example, "
@@ -91,18 +104,19 @@ public final class LoadComparison {
             Percentiles s = percentiles(sourceBuckets.get(e.getKey()));
             Percentiles g = percentiles(targetBuckets.get(e.getKey()));
             double ratio = s.p95() > 0 ? (double) g.p95() / s.p95() : 0;
-            shapes.add(new Shape(e.getKey(), t[0], t[1], t[2], t[3], t[4], examples.get(e.getKey()), s, g, ratio));
+            boolean judged = t[1] >= minSamples;
+            shapes.add(new Shape(e.getKey(), t[0], t[1], t[2], t[3], t[4], examples.get(e.getKey()), s, g, ratio, judged));
             real += t[2];
             if (t[2] > 0) {
                 problems.add(t[2] + " result mismatch(es) for " + e.getKey());
             }
-            if (t[1] >= minSamples && ratio > maxSlowdown) {
+            if (judged && ratio > maxSlowdown) {
                 problems.add(String.format(java.util.Locale.ROOT, "the target's p95 is %.1fx the source's for %s (limit %.1fx)",
                         ratio, e.getKey(), maxSlowdown));
             }
         }
         shapes.sort(Comparator.comparingLong((Shape x) -> x.target().p95()).reversed());
-        return new Report(List.copyOf(shapes), real, maxSlowdown, List.copyOf(problems));
+        return new Report(List.copyOf(shapes), real, maxSlowdown, minSamples, List.copyOf(problems));
     }
 
     private static void add(long[] into, Array array) throws SQLException {
