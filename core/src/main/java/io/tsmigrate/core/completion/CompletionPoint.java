@@ -60,6 +60,15 @@ public final class CompletionPoint {
             Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
                     "the target has no migration plan in its state; run tsmigrate schema first."));
             Catalog catalog = CatalogReader.read(source, plan.hypertables().stream().map(Plan.Hypertable::table).toList());
+            // What the user typed is checked before the migration's state: bad input is named first.
+            Map<TimeType, List<Plan.Hypertable>> groups = timeTypes(catalog, plan);
+            for (Map.Entry<TimeType, String> given : options.at().entrySet()) {
+                if (!groups.containsKey(given.getKey())) {
+                    throw TsmigrateException.usage("--at names the " + given.getKey().label() + " group, but no hypertable has a "
+                            + given.getKey().label() + " time column (groups: " + String.join(", ", groups.keySet().stream().map(TimeType::label).toList()) + ").");
+                }
+                TimeInput.canonical(target, given.getValue(), given.getKey(), "--at " + given.getKey().label());
+            }
             List<CompletionPointResult.WriterSeen> writers = writers(target);
             Instant now = options.clock().instant();
             Instant lastStart;
@@ -86,13 +95,6 @@ public final class CompletionPoint {
                         + " and a clock-skew margin of " + Human.duration(options.clockSkew()) + " it opens at "
                         + opens.truncatedTo(ChronoUnit.SECONDS) + " (in " + Human.duration(Duration.between(now, opens))
                         + "); run tsmigrate completion-point again then.");
-            }
-            Map<TimeType, List<Plan.Hypertable>> groups = timeTypes(catalog, plan);
-            for (TimeType given : options.at().keySet()) {
-                if (!groups.containsKey(given)) {
-                    throw TsmigrateException.usage("--at names the " + given.label() + " group, but no hypertable has a "
-                            + given.label() + " time column (groups: " + String.join(", ", groups.keySet().stream().map(TimeType::label).toList()) + ").");
-                }
             }
             List<CompletionPointResult.Group> out = new ArrayList<>();
             for (Map.Entry<TimeType, List<Plan.Hypertable>> g : groups.entrySet()) {
@@ -142,7 +144,7 @@ public final class CompletionPoint {
         List<TableRef> refs = tables.stream().map(Plan.Hypertable::table).toList();
         Optional<EpochUnit> unit = type.isInteger() ? unit(tables, options) : Optional.empty();
         if (options.at().containsKey(type)) {
-            String value = TimeInput.canonical(target, options.at().get(type), type, "--at " + type.label() + "=");
+            String value = TimeInput.canonical(target, options.at().get(type), type, "--at " + type.label());
             Optional<Instant> at = TimeValues.toInstant(value, type, unit);
             if (at.isPresent() && (at.get().isBefore(start) || at.get().isAfter(end))) {
                 throw TsmigrateException.usage("T " + value + " for the " + type.label() + " group is outside the consistency range ["
