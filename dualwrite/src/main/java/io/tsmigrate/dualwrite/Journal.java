@@ -38,8 +38,13 @@ public final class Journal implements AutoCloseable {
 
     private static final int MAGIC = 0x54534A31; // "TSJ1"
 
+    /** What a journal file holds at an offset: an entry, or a damaged record. */
+    public sealed interface Item permits Entry, Damage {
+        long offset();
+    }
+
     /** One journaled transaction, at byte {@code offset} of its file. */
-    public record Entry(long seq, long atMillis, List<Write> writes, long offset) {
+    public record Entry(long seq, long atMillis, List<Write> writes, long offset) implements Item {
     }
 
     /**
@@ -50,7 +55,7 @@ public final class Journal implements AutoCloseable {
      * @param seq      the damaged entry's sequence number: the one after the last intact entry before it
      * @param reason   what is wrong with it
      */
-    public record Damage(Path file, long offset, long length, long seq, String reason) {
+    public record Damage(Path file, long offset, long length, long seq, String reason) implements Item {
         /** One sentence that names the file, the offset and the entry. */
         public String describe() {
             return "journal " + file + " is damaged at byte " + offset + " (entry " + seq + ", " + length + " bytes: " + reason + ")";
@@ -65,9 +70,12 @@ public final class Journal implements AutoCloseable {
      * @param intactLength where the intact part of the file ends: a torn tail starts there
      */
     public record Contents(List<Entry> entries, List<Damage> damages, long intactLength) {
-        /** The entries before the first damaged record: what may be applied without a person's decision. */
-        public List<Entry> beforeDamage() {
-            return damages.isEmpty() ? entries : entries.stream().filter(e -> e.offset() < damages.get(0).offset()).toList();
+        /** Entries and damaged records in file order. */
+        public List<Item> inOrder() {
+            List<Item> all = new ArrayList<>(entries);
+            all.addAll(damages);
+            all.sort(java.util.Comparator.comparingLong(Item::offset));
+            return all;
         }
     }
 

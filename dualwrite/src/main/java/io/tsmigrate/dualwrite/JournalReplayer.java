@@ -81,20 +81,20 @@ public final class JournalReplayer {
         int already = 0;
         List<String> failures = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
-        int nextDamage = 0;
-        for (Journal.Entry e : contents.entries()) {
-            while (nextDamage < contents.damages().size() && contents.damages().get(nextDamage).offset() < e.offset()) {
-                Journal.Damage d = contents.damages().get(nextDamage++);
+        int total = contents.entries().size() + contents.damages().size();
+        for (Journal.Item item : contents.inOrder()) {
+            if (item instanceof Journal.Damage d) {
                 if (skippedBefore.contains(d.offset())) {
                     continue;
                 }
                 if (!skipDamaged) {
-                    return new Outcome(journal, contents.entries().size() + contents.damages().size(), done, already, List.copyOf(failures), List.copyOf(skipped),
-                            Optional.of(d.describe()));
+                    return new Outcome(journal, total, done, already, List.copyOf(failures), List.copyOf(skipped), Optional.of(d.describe()));
                 }
                 recordSkip(target, journal, d);
                 skipped.add(d.describe());
+                continue;
             }
+            Journal.Entry e = (Journal.Entry) item;
             if (applied.contains(e.seq())) {
                 already++;
                 continue;
@@ -124,19 +124,7 @@ public final class JournalReplayer {
                 target.setAutoCommit(true);
             }
         }
-        // Damage after the last intact entry: nothing follows it, but it is still a transaction not applied.
-        for (Journal.Damage d : contents.damages().subList(nextDamage, contents.damages().size())) {
-            if (skippedBefore.contains(d.offset())) {
-                continue;
-            }
-            if (!skipDamaged) {
-                return new Outcome(journal, contents.entries().size() + contents.damages().size(), done, already, List.copyOf(failures), List.copyOf(skipped),
-                        Optional.of(d.describe()));
-            }
-            recordSkip(target, journal, d);
-            skipped.add(d.describe());
-        }
-        return new Outcome(journal, contents.entries().size() + contents.damages().size(), done, already, List.copyOf(failures), List.copyOf(skipped), Optional.empty());
+        return new Outcome(journal, total, done, already, List.copyOf(failures), List.copyOf(skipped), Optional.empty());
     }
 
     /** Replays one journal file, stopping at damage. */

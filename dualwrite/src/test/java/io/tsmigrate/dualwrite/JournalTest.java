@@ -46,7 +46,8 @@ class JournalTest {
         Journal.Damage damage = contents.damages().get(0);
         assertThat(damage.offset()).isEqualTo(second);
         assertThat(damage.seq()).isEqualTo(2);
-        assertThat(contents.beforeDamage()).extracting(Journal.Entry::seq).containsExactly(1L);
+        assertThat(contents.inOrder()).extracting(Journal.Item::offset)
+                .containsExactly(contents.entries().get(0).offset(), second, contents.entries().get(1).offset());
         assertThatThrownBy(() -> Journal.read(file)).isInstanceOf(Journal.DamagedException.class)
                 .hasMessage("journal " + file + " is damaged at byte " + second + " (entry 2, " + damage.length()
                         + " bytes: its checksum does not match)");
