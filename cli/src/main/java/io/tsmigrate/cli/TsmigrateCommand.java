@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
             ""
         },
         footer = ExitCodes.HELP,
-        subcommands = {DoctorCommand.class, PlanCommand.class, SchemaCommand.class, BackfillCommand.class, VerifyCommand.class, CompletionPointCommand.class, ReplayCommand.class, CompareLoadCommand.class, CutoverCommand.class, MigrateCommand.class, StatusCommand.class, DemoCommand.class})
+        subcommands = {DoctorCommand.class, PlanCommand.class, SchemaCommand.class, BackfillCommand.class, ConstraintsCommand.class, VerifyCommand.class, CompletionPointCommand.class, ReplayCommand.class, CompareLoadCommand.class, CutoverCommand.class, MigrateCommand.class, StatusCommand.class, DemoCommand.class})
 final class TsmigrateCommand implements Callable<Integer> {
 
     @Spec

@@ -179,6 +179,24 @@ public final class Backfill {
     }
 
     /** The ranges the backfill made for a table, in order, as {start, end, state} literals. */
+    /** The plan's hypertables whose backfill is not complete, each with its ranges done of all ("x (3/7 ranges done)"). */
+    public static List<String> incomplete(Connection target, Plan plan) throws SQLException {
+        List<String> missing = new ArrayList<>();
+        for (Plan.Hypertable h : plan.hypertables()) {
+            try (java.sql.PreparedStatement ps = target.prepareStatement("SELECT count(*), count(*) FILTER (WHERE state = 'done') "
+                    + "FROM tsmigrate.backfill_range WHERE table_name = ?")) {
+                ps.setString(1, h.table().toString());
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getLong(1) == 0 || rs.getLong(2) < rs.getLong(1)) {
+                        missing.add(h.table() + " (" + rs.getLong(2) + "/" + rs.getLong(1) + " ranges done)");
+                    }
+                }
+            }
+        }
+        return missing;
+    }
+
     public static List<String[]> storedRanges(Connection target, TableRef table) throws SQLException {
         List<String[]> out = new ArrayList<>();
         try (java.sql.PreparedStatement ps = target.prepareStatement("SELECT range_start, range_end, state FROM "

@@ -29,7 +29,7 @@ final class RangeCopier {
      * @param decompress SQL that decompresses the compressed chunks the copy touches and returns
      *                   how many it did, or null when the table does not compress
      * @param triggers user triggers on the target table, which must not fire for copied rows
-     * @param skipForeignKeys do not check foreign keys into the table for this transaction either
+     * @param skipForeignKeys do not check the table's foreign keys (or those into it) for this transaction either
      * @param decompressed where to count the chunks decompressed (null with no {@code decompress})
      */
     record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, String copyOut, String copyIn,
@@ -44,7 +44,7 @@ final class RangeCopier {
                                RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
             throws SQLException, InterruptedException {
         return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), table.copyOut(range),
-                table.copyIn(), table.triggers(), false, table.decompressed()), limiter, limitBytes, rowsSoFar);
+                table.copyIn(), table.triggers(), table.skipForeignKeys(), table.decompressed()), limiter, limitBytes, rowsSoFar);
     }
 
     static CopyPipe.Moved copy(Connection source, Connection target, Job table, RateLimiter limiter, boolean limitBytes,

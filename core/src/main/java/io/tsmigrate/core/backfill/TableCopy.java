@@ -22,12 +22,14 @@ import java.util.stream.Collectors;
  * How one hypertable is copied, decided once before its ranges: the columns (matched by name;
  * the target's generated columns left out), binary COPY or the text fallback (when a column's type
  * is not built in, its binary form carries server-specific type OIDs), the target's chunk
- * interval, the user triggers that must not fire for backfilled rows, and whether the target
- * hypertable compresses (then a range first decompresses the compressed chunks it overlaps,
- * counted in {@code decompressed}).
+ * interval, the user triggers that must not fire for backfilled rows, whether its foreign keys'
+ * per-row checks are skipped for backfilled rows (they held on the source; {@code tsmigrate
+ * constraints} checks them once, set-based, afterwards), and whether the target hypertable
+ * compresses (then a range first decompresses the compressed chunks it overlaps, counted in
+ * {@code decompressed}).
  */
 record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, boolean binary, long chunkInterval,
-                 List<String> triggers, boolean compresses, LongAdder decompressed) {
+                 List<String> triggers, boolean skipForeignKeys, boolean compresses, LongAdder decompressed) {
 
     /** PostgreSQL's first OID for user-defined objects: types below it are built in. */
     private static final long FIRST_NORMAL_OID = 16384;
@@ -135,7 +137,7 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
             binary &= c.getValue()[0] < FIRST_NORMAL_OID && t[0] < FIRST_NORMAL_OID && c.getValue()[0] == t[0];
         }
         return new TableCopy(h, new TimeAxis(type), List.copyOf(columns), binary, interval, triggers(target, h.table()),
-                Hypertables.compresses(target, h.table()), new LongAdder());
+                hasForeignKeys(target, h.table()) && maySetReplicaRole(target), Hypertables.compresses(target, h.table()), new LongAdder());
     }
 
     /** Column name to {element-or-type OID, generated (1) or not (0)}, in column order. */
@@ -169,6 +171,30 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
                 long micros = rs.getLong(1);
                 return rs.wasNull() ? rs.getLong(2) : micros;
             }
+        }
+    }
+
+    private static boolean hasForeignKeys(Connection target, TableRef table) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass(?) "
+                + "AND contype = 'f'")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) > 0;
+            }
+        }
+    }
+
+    /**
+     * Whether this login may set {@code session_replication_role} (a superuser, or on PostgreSQL
+     * 15+ one granted SET on it, as managed services grant their admin role). Without it foreign
+     * keys are checked row by row: slower, never wrong.
+     */
+    static boolean maySetReplicaRole(Connection target) throws SQLException {
+        try (java.sql.Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT rolsuper OR (current_setting("
+                + "'server_version_num')::int >= 150000 AND has_parameter_privilege('session_replication_role', 'SET')) "
+                + "FROM pg_roles WHERE rolname = current_user")) {
+            return rs.next() && rs.getBoolean(1);
         }
     }
 

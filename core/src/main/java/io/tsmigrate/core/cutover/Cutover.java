@@ -1,6 +1,7 @@
 package io.tsmigrate.core.cutover;
 
 import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.backfill.Backfill;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.completion.CompletionPoint;
 import io.tsmigrate.core.completion.CompletionPointResult;
@@ -103,19 +104,7 @@ public final class Cutover {
     }
 
     private static Check backfill(Connection target, Plan plan) throws SQLException {
-        List<String> missing = new ArrayList<>();
-        for (Plan.Hypertable h : plan.hypertables()) {
-            try (PreparedStatement ps = target.prepareStatement("SELECT count(*), count(*) FILTER (WHERE state = 'done') "
-                    + "FROM tsmigrate.backfill_range WHERE table_name = ?")) {
-                ps.setString(1, h.table().toString());
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getLong(1) == 0 || rs.getLong(2) < rs.getLong(1)) {
-                        missing.add(h.table() + " (" + rs.getLong(2) + "/" + rs.getLong(1) + " ranges done)");
-                    }
-                }
-            }
-        }
+        List<String> missing = Backfill.incomplete(target, plan);
         return missing.isEmpty() ? new Check("backfill", true, "every hypertable is backfilled up to T")
                 : new Check("backfill", false, "the backfill is not complete for " + String.join(", ", missing) + ": run tsmigrate backfill");
     }

@@ -57,6 +57,10 @@ final class DumpLoad {
                 "--dbname=" + target.libpqConninfo(), "-f", "-"), target.libpqEnvironment());
     }
 
+    private static String literal(String text) {
+        return "'" + text.replace("'", "''") + "'";
+    }
+
     /**
      * A pg_dump pattern that matches exactly this table: {@code "schema"."name"}, quoted so that
      * {@code * ? .} and upper case are literal (a {@code "} inside is doubled, as pg_dump expects).
@@ -80,10 +84,13 @@ final class DumpLoad {
      *
      * @param prelude     SQL run first in the same transaction (for example DROP of clashing tables)
      * @param unpartition partitioned tables to create as plain tables
+     * @param rowsLater   tables whose rows the dump leaves out: foreign keys into them are created
+     *                    NOT VALID and recorded in {@code tsmigrate.deferred_constraint}, in the
+     *                    load's own transaction
      * @return what the rewriter changed, one line each
      * @throws TsmigrateException (FAILED) with pg_dump's or psql's error; nothing was loaded then
      */
-    static List<String> run(Command dump, Command psql, List<String> prelude, Set<TableRef> unpartition,
+    static List<String> run(Command dump, Command psql, List<String> prelude, Set<TableRef> unpartition, Set<TableRef> rowsLater,
                             int targetMajor) {
         Process load = start(psql);
         Process source;
@@ -100,7 +107,7 @@ final class DumpLoad {
         boolean piped = true;
         try {
             Writer toPsql = new BufferedWriter(new OutputStreamWriter(load.getOutputStream(), StandardCharsets.ISO_8859_1), 1 << 16);
-            rewriter = new DumpRewriter(toPsql, unpartition, targetMajor);
+            rewriter = new DumpRewriter(toPsql, unpartition, rowsLater, targetMajor);
             try {
                 toPsql.write("BEGIN;\n");
                 for (String sql : prelude) {
@@ -116,6 +123,13 @@ final class DumpLoad {
             int dumpExit = source.waitFor();
             if (piped && dumpExit == 0) {
                 try {
+                    for (DumpRewriter.Deferred d : rewriter.deferred()) {
+                        // The dump's client encoding is UTF-8: names go to psql as their UTF-8 bytes.
+                        String sql = "INSERT INTO tsmigrate.deferred_constraint (table_name, constraint_name, references_table) VALUES ("
+                                + literal(d.table().toString()) + ", " + literal(d.constraint()) + ", " + literal(d.references().toString())
+                                + ") ON CONFLICT (table_name, constraint_name) DO UPDATE SET validated_at = NULL;\n";
+                        toPsql.write(new String(sql.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
+                    }
                     toPsql.write("COMMIT;\n");
                     toPsql.close();
                 } catch (IOException e) {

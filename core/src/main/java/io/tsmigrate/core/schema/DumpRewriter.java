@@ -14,29 +14,45 @@ import java.util.Set;
  * Streams a plain-format pg_dump to psql, changing only what the target needs changed: a
  * partitioned table that becomes a hypertable is created as a plain table (its
  * {@code PARTITION BY} clause cut; its partitions are left out of the dump), and
- * {@code SET transaction_timeout}, which only PostgreSQL 17 knows, is dropped for older targets.
- * Everything else, COPY data included, passes through byte for byte.
+ * {@code SET transaction_timeout}, which only PostgreSQL 17 knows, is dropped for older targets;
+ * a foreign key into a table whose rows arrive later (with the backfill) is created {@code NOT
+ * VALID}, since the rows it references are not there yet, and recorded so that {@code tsmigrate
+ * constraints} validates it once they are. Everything else, COPY data included, passes through
+ * byte for byte.
  */
 final class DumpRewriter implements SqlScanner.Sink {
 
+    /** A foreign key created NOT VALID, to validate after the backfill. */
+    record Deferred(TableRef table, String constraint, TableRef references) {
+    }
+
     private final Writer out;
     private final Set<TableRef> unpartition;
+    private final Set<TableRef> rowsLater;
     private final int targetMajor;
     private final List<String> changes = new ArrayList<>();
+    private final List<Deferred> deferred = new ArrayList<>();
 
     /**
      * @param out          psql's input; the caller closes it
      * @param unpartition  partitioned tables to create as plain tables
+     * @param rowsLater    tables whose rows the dump leaves out (the backfill brings them)
      */
-    DumpRewriter(Writer out, Set<TableRef> unpartition, int targetMajor) {
+    DumpRewriter(Writer out, Set<TableRef> unpartition, Set<TableRef> rowsLater, int targetMajor) {
         this.out = out;
         this.unpartition = unpartition;
+        this.rowsLater = rowsLater;
         this.targetMajor = targetMajor;
     }
 
     /** What was changed, one line each. */
     List<String> changes() {
         return List.copyOf(changes);
+    }
+
+    /** The foreign keys created NOT VALID so far. */
+    List<Deferred> deferred() {
+        return List.copyOf(deferred);
     }
 
     @Override
@@ -63,6 +79,12 @@ final class DumpRewriter implements SqlScanner.Sink {
             changes.add("dropped SET transaction_timeout (PostgreSQL " + targetMajor + " does not know it)");
             return "";
         }
+        if (!rowsLater.isEmpty() && SqlTokens.startsWith(tokens, "ALTER", "TABLE")) {
+            String notValid = foreignKeyIntoLaterRows(text, tokens);
+            if (notValid != null) {
+                return notValid;
+            }
+        }
         if (!unpartition.isEmpty() && SqlTokens.startsWith(tokens, "CREATE", "TABLE")) {
             TableRef table = tableName(tokens, 2);
             if (table != null && unpartition.contains(table)) {
@@ -82,6 +104,40 @@ final class DumpRewriter implements SqlScanner.Sink {
             }
         }
         return text;
+    }
+
+    /**
+     * {@code ALTER TABLE [ONLY] t ADD CONSTRAINT c FOREIGN KEY (...) REFERENCES r (...)} with {@code r}
+     * a table whose rows arrive later: the same statement with NOT VALID, else null.
+     */
+    private String foreignKeyIntoLaterRows(String text, List<Token> tokens) {
+        int at = tokens.size() > 2 && tokens.get(2).isWord("ONLY") ? 3 : 2;
+        TableRef table = tableName(tokens, at);
+        int add = at + 3;
+        if (table == null || add + 4 >= tokens.size() || !tokens.get(add).isWord("ADD") || !tokens.get(add + 1).isWord("CONSTRAINT")
+                || !tokens.get(add + 3).isWord("FOREIGN")) {
+            return null;
+        }
+        String constraint = utf8(tokens.get(add + 2).name());
+        for (int i = add + 4; i + 1 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("NOT") && tokens.get(i + 1).isWord("VALID")) {
+                return null; // NOT VALID on the source too: it stays as the source has it
+            }
+        }
+        for (int i = add + 4; i < tokens.size(); i++) {
+            if (tokens.get(i).isWord("REFERENCES")) {
+                TableRef references = tableName(tokens, i + 1);
+                if (references == null || !rowsLater.contains(references) || unpartition.contains(table)) {
+                    return null; // a partitioned table cannot hold a NOT VALID foreign key; its own rows arrive later anyway
+                }
+                int end = text.lastIndexOf(';');
+                deferred.add(new Deferred(table, constraint, references));
+                changes.add("created foreign key " + constraint + " of " + table + " NOT VALID: the rows of " + references
+                        + " it references arrive with the backfill (tsmigrate constraints validates it then)");
+                return text.substring(0, end).stripTrailing() + " NOT VALID" + text.substring(end);
+            }
+        }
+        return null;
     }
 
     /**

@@ -33,9 +33,10 @@ final class HypertableSql {
 
     /**
      * @param byRange whether the target's TimescaleDB has {@code by_range} (2.13 and later)
+     * @param chosen  every table of the plan: their partitions are not created on the target
      * @throws IllegalArgumentException with a user-facing sentence when a key cannot be extended
      */
-    static Statements forHypertable(Plan.Hypertable h, Catalog catalog, boolean byRange) {
+    static Statements forHypertable(Plan.Hypertable h, Catalog catalog, boolean byRange, java.util.Set<TableRef> chosen) {
         Table table = catalog.table(h.table()).orElseThrow();
         String t = h.table().quoted();
         String time = TableRef.quote(h.timeColumn());
@@ -58,6 +59,11 @@ final class HypertableSql {
                         + "or add the time column to the key on the source");
             }
             for (IncomingForeignKey fk : catalog.foreignKeysInto(h.table())) {
+                if (PartitionLift.absentOnTarget(catalog, fk.from(), chosen)) {
+                    notes.add("foreign key " + fk.from() + "." + fk.constraint().name() + " (" + fk.constraint().definition()
+                            + ") is on a partition that the target does not have");
+                    continue;
+                }
                 if (fk.constraint().referencedColumns().equals(c.columns())) {
                     sql.add("ALTER TABLE " + fk.from().quoted() + " DROP CONSTRAINT " + TableRef.quote(fk.constraint().name()));
                     dropped.add(new DroppedForeignKey(fk.from(), fk.constraint().name(), fk.constraint().definition()));
@@ -96,6 +102,9 @@ final class HypertableSql {
                         + "), migrate_data => true)"
                 : "SELECT create_hypertable(" + h.table().literal() + "::regclass, " + literal(h.timeColumn())
                         + ", chunk_time_interval => " + interval + ", migrate_data => true)");
+        PartitionLift.Lifted lifted = PartitionLift.lift(table, catalog, chosen);
+        sql.addAll(lifted.sql());
+        notes.addAll(lifted.notes());
         return new Statements(List.copyOf(sql), List.copyOf(dropped), List.copyOf(notes));
     }
 

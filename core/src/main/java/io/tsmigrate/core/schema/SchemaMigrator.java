@@ -191,7 +191,7 @@ public final class SchemaMigrator {
         if (options.dryRun()) {
             return new StepOutcome("dump", Status.PLANNED, "pg_dump | psql in one transaction", details, Duration.ZERO);
         }
-        details.addAll(DumpLoad.run(dump, load, prelude, unpartition, targetMajor));
+        details.addAll(DumpLoad.run(dump, load, prelude, unpartition, new LinkedHashSet<>(excludeData), targetMajor));
         long plain = catalog.tables().values().stream().filter(t -> !excludeData.contains(t.ref())).count();
         return new StepOutcome("dump", Status.DONE, "schema loaded; rows of " + plain + " plain table(s) copied", details, Duration.ZERO);
     }
@@ -200,7 +200,7 @@ public final class SchemaMigrator {
         List<String> details = new ArrayList<>();
         int created = 0;
         for (Plan.Hypertable h : plan.hypertables()) {
-            HypertableSql.Statements sql = HypertableSql.forHypertable(h, catalog, byRange);
+            HypertableSql.Statements sql = HypertableSql.forHypertable(h, catalog, byRange, chosen());
             if (!options.dryRun() && isHypertable(target, h.table())) {
                 details.add(h.table() + " is already a hypertable");
                 continue;
@@ -282,6 +282,10 @@ public final class SchemaMigrator {
                 ? "skipped: the target's apache build cannot compress" : "nothing to do (no hypertable asks for compression)")
                 : details.isEmpty() ? "nothing to do" : "compression set up; its policies are paused until the backfill ends";
         return new StepOutcome("compression", status, summary, details, Duration.ZERO);
+    }
+
+    private Set<TableRef> chosen() {
+        return plan.hypertables().stream().map(Plan.Hypertable::table).collect(java.util.stream.Collectors.toSet());
     }
 
     private List<TableRef> descendants(Catalog catalog, TableRef table) {

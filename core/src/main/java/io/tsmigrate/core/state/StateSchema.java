@@ -81,7 +81,16 @@ public final class StateSchema {
             List.of(
                     "CREATE TABLE IF NOT EXISTS tsmigrate.journal_skipped (journal text NOT NULL, "
                             + "file_offset bigint NOT NULL, length bigint NOT NULL, seq bigint NOT NULL, reason text NOT NULL, "
-                            + "skipped_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, file_offset))"));
+                            + "skipped_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, file_offset))"),
+            List.of(
+                    // Foreign keys schema created NOT VALID (the rows they reference arrive with the
+                    // backfill), validated by the constraints step; and what that step found.
+                    "CREATE TABLE tsmigrate.deferred_constraint (table_name text NOT NULL, constraint_name text NOT NULL, "
+                            + "references_table text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), validated_at timestamptz, "
+                            + "PRIMARY KEY (table_name, constraint_name))",
+                    "CREATE TABLE tsmigrate.constraint_check (id bigserial PRIMARY KEY, checked_at timestamptz NOT NULL DEFAULT now(), "
+                            + "table_name text NOT NULL, name text NOT NULL, kind text NOT NULL, outcome text NOT NULL, "
+                            + "offending bigint NOT NULL DEFAULT 0, detail text)"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

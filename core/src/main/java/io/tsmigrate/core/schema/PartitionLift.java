@@ -1,0 +1,91 @@
+package io.tsmigrate.core.schema;
+
+import io.tsmigrate.core.catalog.Catalog;
+import io.tsmigrate.core.catalog.Catalog.Constraint;
+import io.tsmigrate.core.catalog.Catalog.Index;
+import io.tsmigrate.core.catalog.Catalog.Table;
+import io.tsmigrate.core.catalog.TableRef;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * What the partitions of a partitioned source table carry that its hypertable should carry: the
+ * partitions are not created on the target, so foreign keys and indexes defined on each partition
+ * (rather than on the parent) would otherwise be lost. One the same on every partition is created
+ * on the hypertable; one that differs between partitions, or that references a table becoming a
+ * hypertable itself, is reported instead.
+ */
+final class PartitionLift {
+
+    /** The statements (run after create_hypertable, on the still empty hypertable) and what was decided. */
+    record Lifted(List<String> sql, List<String> notes) {
+    }
+
+    private PartitionLift() {
+    }
+
+    static Lifted lift(Table table, Catalog catalog, Set<TableRef> chosen) {
+        List<Table> partitions = table.children().stream().map(catalog::table).flatMap(Optional::stream)
+                .filter(Table::isPartition).toList();
+        List<String> sql = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        if (partitions.isEmpty()) {
+            return new Lifted(sql, notes);
+        }
+        String t = table.ref().quoted();
+        List<String> parentKeys = table.foreignKeys().stream().map(Constraint::definition).toList();
+        for (Constraint fk : partitions.get(0).foreignKeys()) {
+            if (parentKeys.contains(fk.definition())) {
+                continue; // declared on the parent: pg_dump creates it there
+            }
+            long carrying = partitions.stream().filter(p -> p.foreignKeys().stream().anyMatch(f -> f.definition().equals(fk.definition()))).count();
+            TableRef references = fk.references().orElseThrow();
+            if (carrying < partitions.size()) {
+                notes.add("foreign key " + fk.definition() + " is on " + carrying + " of the " + partitions.size() + " partitions of "
+                        + table.ref() + ", not all: not created on the hypertable (add it yourself if it should hold for every row)");
+            } else if (chosen.contains(references)) {
+                notes.add("foreign key " + fk.definition() + " of the partitions of " + table.ref() + " references " + references
+                        + ", which becomes a hypertable: not created (tsmigrate verify compares both tables' rows)");
+            } else {
+                String name = table.ref().name() + "_" + String.join("_", fk.columns()) + "_fkey";
+                sql.add("ALTER TABLE " + t + " ADD CONSTRAINT " + TableRef.quote(name) + " " + fk.definition());
+                notes.add("foreign key " + fk.definition() + ", on every partition of " + table.ref() + ", created on the hypertable as " + name);
+            }
+        }
+        List<List<String>> parentIndexes = table.indexes().stream().map(Index::columns).toList();
+        for (Index index : partitions.get(0).indexes()) {
+            if (index.unique() || index.columns().contains(null) || parentIndexes.contains(index.columns())) {
+                continue; // unique ones and the parent's come from pg_dump (keys) or need the time column; expressions are not compared
+            }
+            long carrying = partitions.stream().filter(p -> p.indexes().stream()
+                    .anyMatch(i -> !i.unique() && i.columns().equals(index.columns()))).count();
+            String columns = index.columns().stream().map(TableRef::quote).collect(Collectors.joining(", "));
+            if (carrying < partitions.size()) {
+                notes.add("an index on (" + String.join(", ", index.columns()) + ") is on " + carrying + " of the " + partitions.size()
+                        + " partitions of " + table.ref() + ": not created on the hypertable");
+            } else {
+                sql.add("CREATE INDEX IF NOT EXISTS " + TableRef.quote(table.ref().name() + "_" + String.join("_", index.columns()) + "_idx")
+                        + " ON " + t + " (" + columns + ")");
+                notes.add("index on (" + String.join(", ", index.columns()) + "), on every partition of " + table.ref()
+                        + ", created on the hypertable");
+            }
+        }
+        return new Lifted(sql, notes);
+    }
+
+    /** Whether {@code ref} is not created on the target: a partition, at any depth, of a table becoming a hypertable. */
+    static boolean absentOnTarget(Catalog catalog, TableRef ref, Set<TableRef> chosen) {
+        Optional<TableRef> parent = catalog.table(ref).flatMap(Table::partitionOf);
+        while (parent.isPresent()) {
+            if (chosen.contains(parent.get())) {
+                return true;
+            }
+            parent = catalog.table(parent.get()).flatMap(Table::partitionOf);
+        }
+        return false;
+    }
+}
