@@ -141,8 +141,8 @@ class MigrateIT {
 
     /** Killed (SIGKILL, no clean-up of any kind) as a step starts, or during the backfill; a re-run ends where an uninterrupted run does. */
     @ParameterizedTest
-    @ValueSource(strings = {"doctor", "plan", "schema", "dual-write", "completion-point", "backfill", "compression", "verify",
-        "compare-load", "cutover"})
+    @ValueSource(strings = {"doctor", "plan", "schema", "dual-write", "completion-point", "backfill", "compression", "constraints",
+        "verify", "compare-load", "cutover"})
     void resumesAfterBeingKilledAtEachStep(String step, TestDatabases db, @TempDir Path dir) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("migrate_kill_" + step.replace('-', '_'), true);
         String output = killAt(step, step.equals("backfill") ? aRangeDone(target) : () -> true, args(db, target, dir, "--max-rate", "15000"));

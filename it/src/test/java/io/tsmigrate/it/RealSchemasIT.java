@@ -128,4 +128,34 @@ class RealSchemasIT {
                 + "WHERE conrelid = 'payment'::regclass AND contype = 'f'"))
                 .isEqualTo("FOREIGN KEY (customer_id) REFERENCES customer(customer_id); FOREIGN KEY (staff_id) REFERENCES staff(staff_id)");
     }
+
+    @Test
+    void aReferencedRowMissingOnTheTargetFailsTheConstraintsStepByNameUntilRepaired(TestDatabases db, @TempDir Path dir) {
+        ConnectionSpec target = db.newTargetDatabase("rental_missing_customer", true);
+        String plan = dir.resolve("plan.yaml").toString();
+        assertThat(cli(db, target, "plan", "-o", plan, "--min-size", "0", "--include", "public.payment").exitCode()).isZero();
+        assertThat(cli(db, target, "schema", "--plan", plan, "--skip-roles").exitCode()).isZero();
+        // Written to the source after the schema dump and before dual-writing began: the target never saw this customer.
+        db.source("INSERT INTO customer (customer_id, name, active, last_update) VALUES (9001, 'late customer', true, '2022-01-01')",
+                "INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (9001, 1, 1, 9.99, '2022-03-05 10:00:00+00')");
+        try {
+            assertThat(cli(db, target, "backfill", "--until", T).exitCode()).isZero();
+            Cli.Result failed = cli(db, target, "constraints");
+            assertThat(failed.exitCode()).as(failed.toString()).isEqualTo(5);
+            String[] errLines = failed.err().strip().split("\n");
+            assertThat(errLines[errLines.length - 1]).as("the last line, after the progress lines")
+                    .startsWith("tsmigrate: foreign key payment_customer_id_fkey of public.payment: 1 row(s) reference no row of "
+                            + "public.customer (customer_id = (9001))");
+            assertThat(failed.out()).containsPattern("failed +foreign key payment_customer_id_fkey");
+            assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.constraint_check WHERE outcome = 'failed'")).isEqualTo(1);
+
+            Cli.Result repaired = cli(db, target, "verify", "--repair");
+            assertThat(repaired.exitCode()).as(repaired.toString()).isZero();
+            Cli.Result again = cli(db, target, "constraints");
+            assertThat(again.exitCode()).as(again.toString()).isZero();
+            assertThat(again.out()).containsPattern("ok +foreign key payment_customer_id_fkey").endsWith("every constraint holds\n");
+        } finally {
+            db.source("DELETE FROM payment WHERE customer_id = 9001", "DELETE FROM customer WHERE customer_id = 9001");
+        }
+    }
 }
