@@ -1,6 +1,13 @@
 package io.tsmigrate.it;
 
+import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.plan.Candidate;
+import io.tsmigrate.core.plan.Hazard;
+import io.tsmigrate.core.plan.PlanOptions;
+import io.tsmigrate.core.plan.PlanReport;
+import io.tsmigrate.core.plan.Planner;
+import io.tsmigrate.core.plan.TablePattern;
 import io.tsmigrate.testkit.PgServersExtension;
 import io.tsmigrate.testkit.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
@@ -9,8 +16,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import static io.tsmigrate.it.Fixtures.checksum;
 import static io.tsmigrate.testkit.TestDatabases.queryLong;
@@ -157,5 +166,35 @@ class RealSchemasIT {
         } finally {
             db.source("DELETE FROM payment WHERE customer_id = 9001", "DELETE FROM customer WHERE customer_id = 9001");
         }
+    }
+
+    @Test
+    void thePlanChoosesTheTablePartitionedByTimeAndSaysWhatHappensToEveryForeignKey(TestDatabases db) {
+        PlanReport report = Planner.plan(db.source(), Optional.empty(), new PlanOptions(0, List.of(TablePattern.parse("public.payment")),
+                List.of(), Optional.of(8L << 30), Clock.systemUTC()));
+        Candidate payment = report.candidates().stream().filter(c -> c.table().name().equals("payment")).findFirst().orElseThrow();
+        assertThat(payment.chosen()).isTrue();
+        assertThat(payment.reasons()).contains("partitioned by range on payment_date (+15)");
+        assertThat(payment.estimatedRows()).as("its rows are its partitions' rows").isEqualTo(queryLong(db.source(), "SELECT count(*) FROM payment"));
+
+        List<Hazard> fates = report.hazards().stream().filter(h -> h.code().equals("foreign-key-fate")).toList();
+        assertThat(fates).filteredOn(h -> h.objects().equals(List.of("public.payment partitions"))).extracting(Hazard::message)
+                .containsExactlyInAnyOrder("foreign key public.payment partitions (FOREIGN KEY (customer_id) REFERENCES customer(customer_id))",
+                        "foreign key public.payment partitions (FOREIGN KEY (rental_id) REFERENCES rental(rental_id))",
+                        "foreign key public.payment partitions (FOREIGN KEY (staff_id) REFERENCES staff(staff_id))");
+        assertThat(fates).filteredOn(h -> h.objects().equals(List.of("public.payment partitions")))
+                .allSatisfy(h -> assertThat(h.remedy()).startsWith("on every partition: created once on the hypertable"));
+
+        // rental (score below the threshold here) is referenced by the chosen table's partitions: a likely addition.
+        assertThat(report.plan().hypertable(TableRef.parse("public.rental"))).isEmpty();
+        assertThat(report.hazards()).anySatisfy(h -> assertThat(h.message()).startsWith("if you add public.rental to the plan: the "
+                + "primary key rental_pkey (rental_id) on public.rental lacks the time column rental_date"));
+        assertThat(report.hazards()).anySatisfy(h -> {
+            assertThat(h.message()).isEqualTo("if you add public.rental to the plan: foreign key "
+                    + "public.payment_p2022_01.payment_p2022_01_rental_id_fkey (FOREIGN KEY (rental_id) REFERENCES rental(rental_id))");
+            assertThat(h.remedy()).startsWith("dropped on the target: it references (rental_id), a key that gains the time column");
+        });
+        assertThat(report.hazards()).noneSatisfy(h -> assertThat(h.message()).startsWith("if you add public.customer"))
+                .as("a dimension table with a last_update column is not a likely addition");
     }
 }

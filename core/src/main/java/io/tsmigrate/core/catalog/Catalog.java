@@ -32,12 +32,18 @@ public record Catalog(Map<TableRef, Table> tables, List<Sequence> sequences, Set
      * @param inheritsFrom   inheritance parents (not partitioning)
      * @param children       partitions or inheritance children
      * @param tablespace     a non-default tablespace, if any
+     * @param partitionKey   a partitioned table's key as PostgreSQL shows it, e.g. {@code RANGE (payment_date)}
      */
     public record Table(TableRef ref, Kind kind, boolean unlogged, Optional<String> tablespace,
                         double estimatedRows, long totalBytes, Optional<TableRef> partitionOf,
                         List<TableRef> inheritsFrom, List<TableRef> children, List<Column> columns,
                         List<Constraint> constraints, List<Index> indexes, List<Trigger> triggers,
-                        List<String> rules) {
+                        List<String> rules, Optional<String> partitionKey) {
+
+        /** Whether the table is partitioned by range on exactly this column: already split by time. */
+        public boolean partitionedByRangeOn(String column) {
+            return partitionKey.map(k -> k.equals("RANGE (" + TableRef.readable(column) + ")")).orElse(false);
+        }
 
         public Optional<Column> column(String name) {
             return columns.stream().filter(c -> c.name().equals(name)).findFirst();

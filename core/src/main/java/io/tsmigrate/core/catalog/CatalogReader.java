@@ -76,17 +76,18 @@ public final class CatalogReader {
     }
 
     private record RawTable(long oid, TableRef ref, char kind, boolean unlogged, String tablespace,
-                            double reltuples, long bytes) {
+                            double reltuples, long bytes, String partitionKey) {
     }
 
     private Catalog read() throws SQLException {
         Map<Long, RawTable> raw = new HashMap<>();
         query(userTables + "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence = 'u', ts.spcname, "
-                + "c.reltuples, pg_total_relation_size(c.oid) FROM t JOIN pg_class c ON c.oid = t.oid "
+                + "c.reltuples, pg_total_relation_size(c.oid), CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END "
+                + "FROM t JOIN pg_class c ON c.oid = t.oid "
                 + "JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace", rs -> {
             long oid = rs.getLong(1);
             raw.put(oid, new RawTable(oid, new TableRef(rs.getString(2), rs.getString(3)), rs.getString(4).charAt(0),
-                    rs.getBoolean(5), rs.getString(6), rs.getDouble(7), rs.getLong(8)));
+                    rs.getBoolean(5), rs.getString(6), rs.getDouble(7), rs.getLong(8), rs.getString(9)));
         });
 
         Map<Long, Long> partitionParent = new HashMap<>();
@@ -138,7 +139,7 @@ public final class CatalogReader {
                     List.copyOf(constraints.getOrDefault(t.oid(), List.of())),
                     List.copyOf(indexes.getOrDefault(t.oid(), List.of())),
                     List.copyOf(triggers.getOrDefault(t.oid(), List.of())),
-                    List.copyOf(rules.getOrDefault(t.oid(), List.of()))));
+                    List.copyOf(rules.getOrDefault(t.oid(), List.of())), Optional.ofNullable(t.partitionKey())));
         }
 
         Map<TableRef, List<IncomingForeignKey>> referencedBy = new HashMap<>();

@@ -42,6 +42,7 @@ final class HazardFinder {
         String timeName = time.column().name();
         keysWithoutTime(table, timeName, out);
         foreignKeysInto(table, out);
+        foreignKeyFates(table, timeName, out);
         foreignKeysToSequenceKeys(table, out);
         ownSequenceColumns(table, out);
         nullsAndFuture(table, time, out);
@@ -148,9 +149,44 @@ final class HazardFinder {
             out.add(new Hazard(Severity.WARNING, "referenced-by-foreign-keys", names,
                     t + " is referenced by foreign keys (" + String.join(", ", names) + "); foreign keys into "
                             + "hypertables need TimescaleDB 2.16 or later (" + version + ")",
-                    "rows that reference it must arrive after the rows they reference: the backfill loads plain "
-                            + "tables first, and dual-writes keep the application's order"));
+                    "tsmigrate schema creates the foreign keys from plain tables NOT VALID (the rows they reference "
+                            + "arrive with the backfill) and tsmigrate constraints validates them afterwards; see each key's fate below"));
         }
+    }
+
+    /** What happens on the target to each foreign key that touches the table, so that no edit of the plan meets a surprise. */
+    private void foreignKeyFates(Table table, String time, List<Hazard> out) {
+        String t = table.ref().toString();
+        for (Constraint fk : table.foreignKeys()) {
+            out.add(fate(t + "." + fk.name(), fk.definition(), "kept on the hypertable; the backfill does not check it row by "
+                    + "row (the rows held it on the source), tsmigrate constraints checks it once, set-based, afterwards"));
+        }
+        List<Table> partitions = table.children().stream().map(catalog::table).flatMap(Optional::stream).filter(Table::isPartition).toList();
+        if (!partitions.isEmpty()) {
+            List<String> own = table.foreignKeys().stream().map(Constraint::definition).toList();
+            partitions.stream().flatMap(p -> p.foreignKeys().stream()).map(Constraint::definition).filter(d -> !own.contains(d))
+                    .distinct().forEach(d -> {
+                        long on = partitions.stream().filter(p -> p.foreignKeys().stream().anyMatch(f -> f.definition().equals(d))).count();
+                        out.add(fate(t + " partitions", d, on == partitions.size()
+                                ? "on every partition: created once on the hypertable (unless it references another table "
+                                + "that becomes a hypertable), then checked like the hypertable's own keys"
+                                : "on " + on + " of " + partitions.size() + " partitions only: not created on the hypertable "
+                                + "(add it yourself if it should hold for every row)"));
+                    });
+        }
+        for (IncomingForeignKey fk : catalog.foreignKeysInto(table.ref())) {
+            boolean extended = table.constraints().stream().anyMatch(c -> (c.type() == Constraint.Type.PRIMARY_KEY
+                    || c.type() == Constraint.Type.UNIQUE) && !c.columns().contains(time) && c.columns().equals(fk.constraint().referencedColumns()));
+            out.add(fate(fk.from() + "." + fk.constraint().name(), fk.constraint().definition(), extended
+                    ? "dropped on the target: it references (" + String.join(", ", fk.constraint().referencedColumns())
+                    + "), a key that gains the time column; recorded in tsmigrate.dropped_constraint (enforce it in the application)"
+                    : "created NOT VALID by tsmigrate schema (the rows it references arrive with the backfill) and validated "
+                    + "by tsmigrate constraints afterwards"));
+        }
+    }
+
+    private static Hazard fate(String object, String definition, String what) {
+        return new Hazard(Severity.NOTE, "foreign-key-fate", List.of(object), "foreign key " + object + " (" + definition + ")", what);
     }
 
     private void foreignKeysToSequenceKeys(Table table, List<Hazard> out) {

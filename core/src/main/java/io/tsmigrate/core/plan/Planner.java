@@ -28,6 +28,9 @@ import java.util.TreeMap;
  */
 public final class Planner {
 
+    /** A candidate related to a chosen table by a foreign key is a likely addition from this score on. */
+    static final int LIKELY_AT = 30;
+
     private Planner() {
     }
 
@@ -145,6 +148,7 @@ public final class Planner {
                         + "(timestamptz, timestamp, date, or an integer holding time); a hypertable needs one.");
             }
         }
+        found.addAll(likelyAdditions(catalog, hazards, candidates, hypertables));
         found.addAll(hazards.global());
         candidates.sort(Comparator.comparing(Candidate::chosen).reversed().thenComparing(Comparator.comparingInt(Candidate::score).reversed())
                 .thenComparing(Candidate::table));
@@ -158,6 +162,44 @@ public final class Planner {
         hypertables.sort(Comparator.comparing(Plan.Hypertable::table));
         return new PlanReport(List.copyOf(candidates), List.copyOf(found), new TreeMap<>(groups),
                 new Plan(Plan.VERSION, hypertables), profile, sourceName, catalog.tables().size());
+    }
+
+    /**
+     * The hazards of candidates not chosen that a user is likely to add: tables already partitioned
+     * by range on their time column, and tables that reference or are referenced by a chosen one.
+     * Listed as "if you add it", so that editing the plan never meets a surprise.
+     */
+    private static List<Hazard> likelyAdditions(Catalog catalog, HazardFinder hazards, List<Candidate> candidates,
+                                                List<Plan.Hypertable> hypertables) {
+        java.util.Set<TableRef> chosen = hypertables.stream().map(Plan.Hypertable::table).collect(java.util.stream.Collectors.toSet());
+        List<Hazard> out = new ArrayList<>();
+        for (Candidate c : candidates) {
+            Table table = catalog.table(c.table()).orElseThrow();
+            boolean assessed = c.chosen() || c.decision().startsWith("not chosen: blocked") || c.decision().startsWith("excluded");
+            boolean related = table.foreignKeys().stream().anyMatch(fk -> fk.references().map(chosen::contains).orElse(false))
+                    || catalog.foreignKeysInto(table.ref()).stream().anyMatch(fk -> chosen.contains(root(catalog, fk.from())));
+            // A related table whose only time is when a row last changed (a dimension table) scores low: not likely.
+            boolean likely = table.partitionedByRangeOn(c.timeColumn()) || (related && c.score() >= LIKELY_AT);
+            if (assessed || !likely) {
+                continue;
+            }
+            TimeColumns.Choice time = TimeColumns.choose(catalog, table).orElseThrow();
+            for (Hazard h : hazards.forHypertable(table, time)) {
+                out.add(new Hazard(h.severity(), h.code(), h.objects(), "if you add " + table.ref() + " to the plan: " + h.message(),
+                        h.remedy()));
+            }
+        }
+        return out;
+    }
+
+    /** The partitioned table a partition belongs to, at any depth; the table itself otherwise. */
+    private static TableRef root(Catalog catalog, TableRef ref) {
+        TableRef at = ref;
+        for (Optional<TableRef> up = catalog.table(at).flatMap(Table::partitionOf); up.isPresent();
+             up = catalog.table(at).flatMap(Table::partitionOf)) {
+            at = up.get();
+        }
+        return at;
     }
 
     private static ChunkSizing.Memory memory(PlanOptions options, Optional<TargetProfile> profile) {

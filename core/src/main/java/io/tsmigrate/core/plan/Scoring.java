@@ -16,8 +16,8 @@ import java.util.regex.Pattern;
 
 /**
  * Scores a candidate from 0 to 100 with the reasons behind the score: size (up to 40), rows (15),
- * append-mostly order of the time column (20), an index leading with it (10), recent data (10),
- * NOT NULL (5). Also suggests compression settings: a low-cardinality grouping column to segment
+ * append-mostly order of the time column (20), an index leading with it (10), partitioned by range
+ * on it (15), recent data (10), NOT NULL (5). Also suggests compression settings: a low-cardinality grouping column to segment
  * by, and time descending to order by.
  */
 final class Scoring {
@@ -62,6 +62,11 @@ final class Scoring {
         if (index > 0) {
             reasons.add("indexed on " + time.column().name() + " (+10)");
         }
+        // Someone already split it by time: the strongest sign of time-series data there is.
+        int partitioned = table.partitionedByRangeOn(time.column().name()) ? 15 : 0;
+        if (partitioned > 0) {
+            reasons.add("partitioned by range on " + time.column().name() + " (+15)");
+        }
         int recent = 0;
         Optional<Instant> latest = time.column().stats().flatMap(Catalog.ColumnStats::highestBound)
                 .flatMap(v -> TimeValues.toInstant(v, time.type(), time.unit()));
@@ -75,7 +80,7 @@ final class Scoring {
         if (notNull > 0) {
             reasons.add(time.column().name() + " NOT NULL (+5)");
         }
-        return new Score(Math.min(100, size + rowScore + order + index + recent + notNull), List.copyOf(reasons));
+        return new Score(Math.min(100, size + rowScore + order + index + partitioned + recent + notNull), List.copyOf(reasons));
     }
 
     /** A column to segment compressed data by: low cardinality, a grouping name; empty if none. */
