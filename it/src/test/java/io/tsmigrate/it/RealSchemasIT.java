@@ -197,4 +197,88 @@ class RealSchemasIT {
         assertThat(report.hazards()).noneSatisfy(h -> assertThat(h.message()).startsWith("if you add public.customer"))
                 .as("a dimension table with a last_update column is not a likely addition");
     }
+
+    /** Devices with a serial key, metrics with a foreign key into devices, annotations referencing a metric's key. */
+    private static ConnectionSpec monitoringSource(TestDatabases db) {
+        ConnectionSpec source = db.newSourceDatabase("monitoring");
+        TestDatabases.execute(source,
+                "CREATE TABLE devices (id serial PRIMARY KEY, name text NOT NULL UNIQUE, installed timestamptz NOT NULL)",
+                "INSERT INTO devices (name, installed) SELECT 'host-' || g, '2021-06-01' FROM generate_series(1, 50) g",
+                "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int NOT NULL REFERENCES devices, cpu float8, mem float8, "
+                        + "PRIMARY KEY (device_id, time))",
+                "CREATE INDEX metrics_time ON metrics (time DESC)",
+                "INSERT INTO metrics SELECT timestamptz '2022-01-01 00:00:00+00' + g * interval '1 minute', 1 + g % 50, g % 100, NULL "
+                        + "FROM generate_series(0, 19999) g",
+                "CREATE TABLE metric_annotations (id serial PRIMARY KEY, device_id int NOT NULL, time timestamptz NOT NULL, note text, "
+                        + "FOREIGN KEY (device_id, time) REFERENCES metrics (device_id, time))",
+                "INSERT INTO metric_annotations (device_id, time, note) SELECT device_id, time, 'spike' FROM metrics WHERE cpu > 97",
+                "CREATE VIEW busy_devices AS SELECT d.name, count(*) AS spikes FROM devices d JOIN metric_annotations a ON a.device_id = d.id "
+                        + "GROUP BY d.name",
+                "ANALYZE");
+        return source;
+    }
+
+    @Test
+    void aMonitoringSchemaWithForeignKeysInBothDirectionsEndsIdenticalWhicheverTablesAreChosen(TestDatabases db, @TempDir Path dir)
+            throws Exception {
+        ConnectionSpec source = monitoringSource(db);
+        String src = TestDatabases.uri(source);
+        for (List<String> include : List.of(List.of("public.metrics"), List.of("public.metrics", "public.metric_annotations"))) {
+            ConnectionSpec target = db.newTargetDatabase("monitoring_" + include.size(), true);
+            String tgt = TestDatabases.uri(target);
+            String plan = dir.resolve("plan-" + include.size() + ".yaml").toString();
+            List<String> planArgs = new ArrayList<>(List.of("plan", "--source", src, "--target", tgt, "-o", plan, "--min-size", "0"));
+            include.forEach(t -> planArgs.addAll(List.of("--include", t)));
+            for (String[] step : List.of(planArgs.toArray(String[]::new),
+                    new String[] {"schema", "--source", src, "--target", tgt, "--plan", plan, "--skip-roles"},
+                    new String[] {"backfill", "--source", src, "--target", tgt, "--until", T},
+                    new String[] {"constraints", "--target", tgt},
+                    new String[] {"verify", "--source", src, "--target", tgt})) {
+                Cli.Result r = Cli.run(step);
+                assertThat(r.exitCode()).as(include + " " + step[0] + ": " + r).isZero();
+            }
+            for (String table : List.of("devices", "metrics", "metric_annotations", "busy_devices")) {
+                assertThat(checksum(target, table, "true")).as(include + " " + table).isEqualTo(checksum(source, table, "true"));
+            }
+            assertThat(queryString(target, "SELECT string_agg(conrelid::regclass || ': ' || pg_get_constraintdef(oid), '; ' ORDER BY 1) "
+                    + "FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace "
+                    + "AND confrelid::regclass::text NOT LIKE '\\_timescaledb\\_internal.%'")) // TimescaleDB's per-chunk copies
+                    .as(include + ": the foreign keys the plan said are kept").isEqualTo((include.size() == 1
+                            ? "metric_annotations: FOREIGN KEY (device_id, \"time\") REFERENCES metrics(device_id, \"time\"); " : "")
+                            + "metrics: FOREIGN KEY (device_id) REFERENCES devices(id)");
+            if (include.size() == 2) {
+                assertThat(queryString(target, "SELECT constraint_name || ': ' || reason FROM tsmigrate.dropped_constraint"))
+                        .isEqualTo("metric_annotations_device_id_time_fkey: both public.metric_annotations and public.metrics become "
+                                + "hypertables, and TimescaleDB has no foreign keys between hypertables");
+            }
+            assertThat(queryLong(target, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated AND connamespace = 'public'::regnamespace"))
+                    .as(include + ": constraints left NOT VALID").isZero();
+        }
+    }
+
+    @Test
+    void anEventLogWithEpochMillisecondTimeAndAnIdentityKeyEndsIdentical(TestDatabases db, @TempDir Path dir) {
+        ConnectionSpec source = db.newSourceDatabase("event_log");
+        TestDatabases.execute(source,
+                "CREATE TABLE event_log (id bigint GENERATED ALWAYS AS IDENTITY, at_ms bigint NOT NULL, kind text NOT NULL, payload jsonb, "
+                        + "PRIMARY KEY (id, at_ms))",
+                "INSERT INTO event_log (at_ms, kind, payload) SELECT 1640995200000 + g * 60000, 'kind ' || (g % 4), "
+                        + "CASE WHEN g % 3 = 0 THEN NULL ELSE jsonb_build_object('n', g) END FROM generate_series(0, 9999) g",
+                "CREATE INDEX ON event_log (at_ms)", "ANALYZE");
+        ConnectionSpec target = db.newTargetDatabase("event_log_target", true);
+        String src = TestDatabases.uri(source);
+        String tgt = TestDatabases.uri(target);
+        String plan = dir.resolve("plan.yaml").toString();
+        for (String[] step : List.of(new String[] {"plan", "--source", src, "--target", tgt, "-o", plan, "--include", "public.event_log"},
+                new String[] {"schema", "--source", src, "--target", tgt, "--plan", plan, "--skip-roles"},
+                new String[] {"backfill", "--source", src, "--target", tgt, "--until", "1648771200000"},
+                new String[] {"constraints", "--target", tgt},
+                new String[] {"verify", "--source", src, "--target", tgt})) {
+            Cli.Result r = Cli.run(step);
+            assertThat(r.exitCode()).as(step[0] + ": " + r).isZero();
+        }
+        assertThat(checksum(target, "event_log", "true")).isEqualTo(checksum(source, "event_log", "true"));
+        assertThat(queryString(target, "SELECT column_name || ' ' || integer_interval FROM timescaledb_information.dimensions "
+                + "WHERE hypertable_name = 'event_log'")).startsWith("at_ms ");
+    }
 }

@@ -129,9 +129,35 @@ public final class Constraints {
             return new Outcome(fk.table(), fk.name(), "validate", "failed", offenders.count(), offenders.sample(),
                     offenders.describe(fk));
         }
+        validateChunkClones(target, fk);
         markValidated(target, fk);
         return new Outcome(fk.table(), fk.name(), "validate", "ok", 0, List.of(), "validated: every row references an existing "
                 + "row of " + fk.references());
+    }
+
+    /**
+     * A foreign key into a hypertable is kept by TimescaleDB as one more foreign key per chunk of it
+     * (the chunks inherit from the hypertable), created NOT VALID like the key they copy: validating
+     * the key does not validate them.
+     */
+    private static void validateChunkClones(Connection target, ForeignKey fk) throws SQLException {
+        List<String> clones = new ArrayList<>();
+        try (PreparedStatement ps = target.prepareStatement("SELECT co.conname FROM pg_constraint co JOIN pg_inherits i "
+                + "ON i.inhrelid = co.confrelid WHERE co.conrelid = to_regclass(?) AND co.contype = 'f' AND NOT co.convalidated "
+                + "AND i.inhparent = to_regclass(?) ORDER BY 1")) {
+            ps.setString(1, fk.table().quoted());
+            ps.setString(2, fk.references().quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    clones.add(rs.getString(1));
+                }
+            }
+        }
+        try (Statement st = target.createStatement()) {
+            for (String clone : clones) {
+                st.execute("ALTER TABLE " + fk.table().quoted() + " VALIDATE CONSTRAINT " + TableRef.quote(clone));
+            }
+        }
     }
 
     private static void markValidated(Connection target, ForeignKey fk) throws SQLException {

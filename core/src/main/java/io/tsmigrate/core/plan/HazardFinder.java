@@ -159,7 +159,9 @@ final class HazardFinder {
         String t = table.ref().toString();
         for (Constraint fk : table.foreignKeys()) {
             out.add(fate(t + "." + fk.name(), fk.definition(), "kept on the hypertable; the backfill does not check it row by "
-                    + "row (the rows held it on the source), tsmigrate constraints checks it once, set-based, afterwards"));
+                    + "row (the rows held it on the source), tsmigrate constraints checks it once, set-based, afterwards; dropped "
+                    + "if " + fk.references().map(Object::toString).orElse("the table it references") + " becomes a hypertable too "
+                    + "(TimescaleDB has no foreign keys between hypertables)"));
         }
         List<Table> partitions = table.children().stream().map(catalog::table).flatMap(Optional::stream).filter(Table::isPartition).toList();
         if (!partitions.isEmpty()) {

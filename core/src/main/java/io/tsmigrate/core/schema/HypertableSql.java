@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
 final class HypertableSql {
 
     /** A foreign key the extended key forces off the target, with how to recreate it. */
-    record DroppedForeignKey(TableRef table, String name, String definition) {
+    record DroppedForeignKey(TableRef table, String name, String definition, String reason) {
     }
 
     /** The statements, in order, and the foreign keys they drop. */
@@ -47,6 +47,7 @@ final class HypertableSql {
             sql.add("ALTER TABLE " + t + " SET LOGGED");
             notes.add(h.table() + " made a logged table");
         }
+        betweenHypertables(h, table, catalog, chosen, sql, dropped, notes);
         for (Constraint c : table.constraints()) {
             boolean key = c.type() == Constraint.Type.PRIMARY_KEY || c.type() == Constraint.Type.UNIQUE;
             if (!key || c.columns().contains(h.timeColumn())) {
@@ -66,7 +67,8 @@ final class HypertableSql {
                 }
                 if (fk.constraint().referencedColumns().equals(c.columns())) {
                     sql.add("ALTER TABLE " + fk.from().quoted() + " DROP CONSTRAINT " + TableRef.quote(fk.constraint().name()));
-                    dropped.add(new DroppedForeignKey(fk.from(), fk.constraint().name(), fk.constraint().definition()));
+                    dropped.add(new DroppedForeignKey(fk.from(), fk.constraint().name(), fk.constraint().definition(),
+                            "references a key of " + h.table() + " that was extended with " + h.timeColumn()));
                     notes.add("dropped foreign key " + fk.from() + "." + fk.constraint().name() + " (" + fk.constraint().definition()
                             + "): it cannot reference the extended key");
                 }
@@ -106,6 +108,27 @@ final class HypertableSql {
         sql.addAll(lifted.sql());
         notes.addAll(lifted.notes());
         return new Statements(List.copyOf(sql), List.copyOf(dropped), List.copyOf(notes));
+    }
+
+    /**
+     * TimescaleDB has no foreign keys from one hypertable into another: those the table holds into
+     * another chosen table, and those another chosen table holds into it, are dropped (whichever of
+     * the two tables is converted first drops it) and recorded.
+     */
+    private static void betweenHypertables(Plan.Hypertable h, Table table, Catalog catalog, java.util.Set<TableRef> chosen,
+                                           List<String> sql, List<DroppedForeignKey> dropped, List<String> notes) {
+        List<IncomingForeignKey> between = new ArrayList<>();
+        table.foreignKeys().stream().filter(fk -> fk.references().map(chosen::contains).orElse(false))
+                .forEach(fk -> between.add(new IncomingForeignKey(h.table(), fk)));
+        catalog.foreignKeysInto(h.table()).stream().filter(fk -> chosen.contains(fk.from()) && !fk.from().equals(h.table()))
+                .forEach(between::add);
+        for (IncomingForeignKey fk : between) {
+            sql.add("ALTER TABLE " + fk.from().quoted() + " DROP CONSTRAINT IF EXISTS " + TableRef.quote(fk.constraint().name()));
+            String reason = "both " + fk.from() + " and " + fk.constraint().references().orElseThrow() + " become hypertables, and "
+                    + "TimescaleDB has no foreign keys between hypertables";
+            dropped.add(new DroppedForeignKey(fk.from(), fk.constraint().name(), fk.constraint().definition(), reason));
+            notes.add("dropped foreign key " + fk.from() + "." + fk.constraint().name() + " (" + fk.constraint().definition() + "): " + reason);
+        }
     }
 
     static String literal(String text) {

@@ -221,7 +221,7 @@ public final class SchemaMigrator {
                         ps.setString(1, fk.table().toString());
                         ps.setString(2, fk.name());
                         ps.setString(3, fk.definition());
-                        ps.setString(4, "references a key of " + h.table() + " that was extended with " + h.timeColumn());
+                        ps.setString(4, fk.reason());
                         ps.executeUpdate();
                     }
                 }
