@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -70,9 +71,11 @@ final class PlanCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (check != null) {
             Plan plan = Planner.check(check, connections.source());
+            List<String> lost = foreignKeysLost(plan);
             if (json) {
-                out.println(Json.write(Map.of("plan_file", check.toString(), "valid", true, "plan", plan)));
+                out.println(Json.write(Map.of("plan_file", check.toString(), "valid", true, "plan", plan, "foreign_keys_lost", lost)));
             } else {
+                lost.forEach(l -> out.println("  foreign key " + l));
                 out.println(check + ": the plan matches the source; " + plan.hypertables().size() + " hypertable"
                         + (plan.hypertables().size() == 1 ? "" : "s")
                         + (plan.hypertables().isEmpty() ? "" : " (" + String.join(", ",
@@ -100,6 +103,17 @@ final class PlanCommand implements Callable<Integer> {
                     + "Edit it, then check it: tsmigrate plan --check " + output);
         }
         return ExitCodes.OK;
+    }
+
+    /** The source's foreign keys the target will not have under this plan, each with why. */
+    private List<String> foreignKeysLost(Plan plan) {
+        try (java.sql.Connection source = io.tsmigrate.core.connect.PgConnector.open(connections.source())) {
+            return io.tsmigrate.core.schema.SchemaMigrator.foreignKeysLost(io.tsmigrate.core.catalog.CatalogReader.read(source), plan);
+        } catch (java.sql.SQLException e) {
+            throw io.tsmigrate.core.connect.PgErrors.failure("read the catalog", connections.source(), e);
+        } catch (IllegalArgumentException e) {
+            throw TsmigrateException.usage(check + ": " + e.getMessage() + ".");
+        }
     }
 
     static void render(PlanReport report, PrintWriter out) {

@@ -93,14 +93,12 @@ class RealSchemasIT {
         return Cli.run(all.toArray(String[]::new));
     }
 
-    /** plan (choosing {@code include}), schema, backfill, constraints, verify: each must exit 0. */
-    private static ConnectionSpec migrate(TestDatabases db, String name, Path dir, String... include) {
+    /** plan (with {@code --include}/{@code --exclude} options), schema, backfill, constraints, verify: each must exit 0. */
+    private static ConnectionSpec migrate(TestDatabases db, String name, Path dir, String... planOptions) {
         ConnectionSpec target = db.newTargetDatabase(name, true);
         String plan = dir.resolve("plan.yaml").toString();
         List<String> planArgs = new ArrayList<>(List.of("plan", "-o", plan, "--min-size", "0"));
-        for (String t : include) {
-            planArgs.addAll(List.of("--include", t));
-        }
+        planArgs.addAll(List.of(planOptions));
         List<String[]> steps = List.of(planArgs.toArray(String[]::new), new String[] {"schema", "--plan", plan, "--skip-roles"},
                 new String[] {"backfill", "--until", T}, new String[] {"constraints"}, new String[] {"verify"});
         for (String[] step : steps) {
@@ -118,8 +116,14 @@ class RealSchemasIT {
 
     @Test
     void choosingTheReferencedRentalTableLoadsTheReferencingPartitionsAndEndsIdentical(TestDatabases db, @TempDir Path dir) {
-        ConnectionSpec target = migrate(db, "rental_only", dir, "public.rental");
+        ConnectionSpec target = migrate(db, "rental_only", dir, "--include", "public.rental", "--exclude", "public.payment");
         assertIdentical(db, target);
+        Cli.Result check = Cli.run("plan", "--check", dir.resolve("plan.yaml").toString(), "--source", db.sourceUri());
+        assertThat(check.exitCode()).as(check.toString()).isZero();
+        assertThat(check.out()).as("plan --check says which foreign keys the target will lack, and why")
+                .contains("  foreign key dropped: public.payment_p2022_01.payment_p2022_01_rental_id_fkey (FOREIGN KEY (rental_id) "
+                        + "REFERENCES rental(rental_id)): references a key of public.rental that was extended with rental_date\n");
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.dropped_constraint")).isEqualTo(3);
         assertThat(queryLong(target, "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'rental'"))
                 .isEqualTo(1);
         assertThat(queryLong(target, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated AND connamespace = 'public'::regnamespace"))
@@ -128,8 +132,11 @@ class RealSchemasIT {
 
     @Test
     void choosingRentalAndThePartitionedPaymentTableEndsIdentical(TestDatabases db, @TempDir Path dir) {
-        ConnectionSpec target = migrate(db, "rental_payment", dir, "public.rental", "public.payment");
+        ConnectionSpec target = migrate(db, "rental_payment", dir, "--include", "public.rental", "--include", "public.payment");
         assertIdentical(db, target);
+        Cli.Result check = Cli.run("plan", "--check", dir.resolve("plan.yaml").toString(), "--source", db.sourceUri());
+        assertThat(check.out()).contains("  foreign key not created: foreign key FOREIGN KEY (rental_id) REFERENCES rental(rental_id) "
+                + "of the partitions of public.payment references public.rental, which becomes a hypertable");
         assertThat(queryLong(target, "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name IN ('rental', 'payment')"))
                 .isEqualTo(2);
         // The partitions' foreign keys into plain tables, the same on every partition, now hold on the hypertable.

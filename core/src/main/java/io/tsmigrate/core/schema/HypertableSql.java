@@ -25,7 +25,7 @@ final class HypertableSql {
     }
 
     /** The statements, in order, and the foreign keys they drop. */
-    record Statements(List<String> sql, List<DroppedForeignKey> droppedForeignKeys, List<String> notes) {
+    record Statements(List<String> sql, List<DroppedForeignKey> droppedForeignKeys, List<String> notes, List<String> lostForeignKeys) {
     }
 
     private HypertableSql() {
@@ -107,7 +107,7 @@ final class HypertableSql {
         PartitionLift.Lifted lifted = PartitionLift.lift(table, catalog, chosen);
         sql.addAll(lifted.sql());
         notes.addAll(lifted.notes());
-        return new Statements(List.copyOf(sql), List.copyOf(dropped), List.copyOf(notes));
+        return new Statements(List.copyOf(sql), List.copyOf(dropped), List.copyOf(notes), lifted.lostForeignKeys());
     }
 
     /**

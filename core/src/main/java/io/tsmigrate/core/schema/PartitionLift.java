@@ -21,8 +21,11 @@ import java.util.stream.Collectors;
  */
 final class PartitionLift {
 
-    /** The statements (run after create_hypertable, on the still empty hypertable) and what was decided. */
-    record Lifted(List<String> sql, List<String> notes) {
+    /**
+     * The statements (run after create_hypertable, on the still empty hypertable), what was decided,
+     * and the partitions' foreign keys the hypertable will not have, each with why.
+     */
+    record Lifted(List<String> sql, List<String> notes, List<String> lostForeignKeys) {
     }
 
     private PartitionLift() {
@@ -33,8 +36,9 @@ final class PartitionLift {
                 .filter(Table::isPartition).toList();
         List<String> sql = new ArrayList<>();
         List<String> notes = new ArrayList<>();
+        List<String> lost = new ArrayList<>();
         if (partitions.isEmpty()) {
-            return new Lifted(sql, notes);
+            return new Lifted(sql, notes, lost);
         }
         String t = table.ref().quoted();
         List<String> parentKeys = table.foreignKeys().stream().map(Constraint::definition).toList();
@@ -45,11 +49,15 @@ final class PartitionLift {
             long carrying = partitions.stream().filter(p -> p.foreignKeys().stream().anyMatch(f -> f.definition().equals(fk.definition()))).count();
             TableRef references = fk.references().orElseThrow();
             if (carrying < partitions.size()) {
-                notes.add("foreign key " + fk.definition() + " is on " + carrying + " of the " + partitions.size() + " partitions of "
-                        + table.ref() + ", not all: not created on the hypertable (add it yourself if it should hold for every row)");
+                String why = "foreign key " + fk.definition() + " is on " + carrying + " of the " + partitions.size() + " partitions of "
+                        + table.ref() + ", not all: not created on the hypertable (add it yourself if it should hold for every row)";
+                notes.add(why);
+                lost.add(why);
             } else if (chosen.contains(references)) {
-                notes.add("foreign key " + fk.definition() + " of the partitions of " + table.ref() + " references " + references
-                        + ", which becomes a hypertable: not created (tsmigrate verify compares both tables' rows)");
+                String why = "foreign key " + fk.definition() + " of the partitions of " + table.ref() + " references " + references
+                        + ", which becomes a hypertable: not created (tsmigrate verify compares both tables' rows)";
+                notes.add(why);
+                lost.add(why);
             } else {
                 String name = table.ref().name() + "_" + String.join("_", fk.columns()) + "_fkey";
                 sql.add("ALTER TABLE " + t + " ADD CONSTRAINT " + TableRef.quote(name) + " " + fk.definition());
@@ -74,7 +82,7 @@ final class PartitionLift {
                         + ", created on the hypertable");
             }
         }
-        return new Lifted(sql, notes);
+        return new Lifted(sql, notes, lost);
     }
 
     /** Whether {@code ref} is not created on the target: a partition, at any depth, of a table becoming a hypertable. */

@@ -72,6 +72,28 @@ public final class SchemaMigrator {
         return new SchemaMigrator(source, target, plan, options, progress).run();
     }
 
+    /**
+     * What the target will lack of the source's foreign keys under this plan, each with why: read
+     * from the source's catalog alone, so that {@code plan --check} can say it before any step runs.
+     *
+     * @throws IllegalArgumentException with a user-facing sentence when a key cannot be extended
+     */
+    public static List<String> foreignKeysLost(Catalog catalog, Plan plan) {
+        java.util.Set<TableRef> chosen = plan.hypertables().stream().map(Plan.Hypertable::table).collect(java.util.stream.Collectors.toSet());
+        List<String> out = new ArrayList<>();
+        for (Plan.Hypertable h : plan.hypertables()) {
+            HypertableSql.Statements sql = HypertableSql.forHypertable(h, catalog, true, chosen);
+            for (HypertableSql.DroppedForeignKey fk : sql.droppedForeignKeys()) {
+                String line = "dropped: " + fk.table() + "." + fk.name() + " (" + fk.definition() + "): " + fk.reason();
+                if (!out.contains(line)) {
+                    out.add(line);
+                }
+            }
+            sql.lostForeignKeys().stream().map(n -> "not created: " + n).forEach(out::add);
+        }
+        return out;
+    }
+
     private SchemaResult run() {
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             Catalog catalog;
