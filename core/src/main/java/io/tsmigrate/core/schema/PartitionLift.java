@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
 
 /**
  * What the partitions of a partitioned source table carry that its hypertable should carry: the
- * partitions are not created on the target, so foreign keys and indexes defined on each partition
+ * partitions are not created on the target, so foreign keys, indexes and triggers defined on each partition
  * (rather than on the parent) would otherwise be lost. One the same on every partition is created
  * on the hypertable; one that differs between partitions, or that references a table becoming a
  * hypertable itself, is reported instead.
@@ -82,7 +82,34 @@ final class PartitionLift {
                         + ", created on the hypertable");
             }
         }
+        liftTriggers(table, partitions, sql, notes);
         return new Lifted(sql, notes, lost);
+    }
+
+    /** Triggers defined on each partition (not cloned from the parent, which pg_dump creates on the parent itself). */
+    private static void liftTriggers(Table table, List<Table> partitions, List<String> sql, List<String> notes) {
+        List<String> parentTriggers = table.triggers().stream().map(Catalog.Trigger::name).toList();
+        for (Catalog.Trigger trigger : partitions.get(0).triggers()) {
+            if (parentTriggers.contains(trigger.name())) {
+                continue;
+            }
+            String definition = onTable(trigger.definition(), partitions.get(0).ref(), table.ref());
+            long carrying = partitions.stream().filter(p -> p.triggers().stream()
+                    .anyMatch(t -> onTable(t.definition(), p.ref(), table.ref()).equals(definition))).count();
+            if (carrying < partitions.size()) {
+                notes.add("trigger " + trigger.name() + " is on " + carrying + " of the " + partitions.size() + " partitions of "
+                        + table.ref() + " (or differs between them): not created on the hypertable");
+            } else {
+                sql.add(definition);
+                notes.add("trigger " + trigger.name() + ", on every partition of " + table.ref() + ", created on the hypertable");
+            }
+        }
+    }
+
+    /** A trigger's definition (pg_get_triggerdef) with its table replaced. */
+    private static String onTable(String definition, TableRef from, TableRef to) {
+        String qualified = io.tsmigrate.core.catalog.TableRef.readable(from.schema()) + "." + TableRef.readable(from.name());
+        return definition.replace(" ON " + qualified + " ", " ON " + to.quoted() + " ");
     }
 
     /** Whether {@code ref} is not created on the target: a partition, at any depth, of a table becoming a hypertable. */
