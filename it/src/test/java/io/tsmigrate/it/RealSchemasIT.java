@@ -65,7 +65,8 @@ class RealSchemasIT {
                         + "EXECUTE format('ALTER TABLE %I ADD FOREIGN KEY (customer_id) REFERENCES customer', p); "
                         + "EXECUTE format('ALTER TABLE %I ADD FOREIGN KEY (rental_id) REFERENCES rental', p); "
                         + "EXECUTE format('ALTER TABLE %I ADD FOREIGN KEY (staff_id) REFERENCES staff', p); "
-                        + "EXECUTE format('CREATE INDEX ON %I (customer_id)', p); END LOOP; END $$",
+                        + "EXECUTE format('CREATE INDEX ON %I (customer_id)', p); "
+                        + "EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (amount >= 0)', p, p || '_amount_check'); END LOOP; END $$",
                 "CREATE TABLE payment_audit (payment_id int NOT NULL, customer_id int NOT NULL, amount numeric(5,2), "
                         + "recorded timestamptz NOT NULL)",
                 "CREATE FUNCTION audit_payment() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO payment_audit VALUES "
@@ -151,6 +152,8 @@ class RealSchemasIT {
         assertThat(queryString(target, "SELECT string_agg(pg_get_constraintdef(oid), '; ' ORDER BY 1) FROM pg_constraint "
                 + "WHERE conrelid = 'payment'::regclass AND contype = 'f'"))
                 .isEqualTo("FOREIGN KEY (customer_id) REFERENCES customer(customer_id); FOREIGN KEY (staff_id) REFERENCES staff(staff_id)");
+        assertThat(queryString(target, "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), '; ') FROM pg_constraint "
+                + "WHERE conrelid = 'payment'::regclass AND contype = 'c'")).isEqualTo("payment_amount_check CHECK ((amount >= (0)::numeric))");
         // So do the partitions' index and trigger; the trigger did not fire again for the backfilled rows (the audit matches).
         assertThat(queryString(target, "SELECT string_agg(tgname, ', ') FROM pg_trigger WHERE tgrelid = 'payment'::regclass "
                 + "AND NOT tgisinternal AND tgname <> 'ts_insert_blocker'")).isEqualTo("payment_audit");

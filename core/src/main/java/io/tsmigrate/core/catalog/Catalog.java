@@ -90,11 +90,11 @@ public record Catalog(Map<TableRef, Table> tables, List<Sequence> sequences, Set
         }
     }
 
-    /** A primary key, unique, foreign key or exclusion constraint. */
+    /** A primary key, unique, foreign key, exclusion or CHECK constraint. */
     public record Constraint(String name, Type type, List<String> columns, Optional<TableRef> references,
                              List<String> referencedColumns, String definition) {
         public enum Type {
-            PRIMARY_KEY, UNIQUE, FOREIGN_KEY, EXCLUSION
+            PRIMARY_KEY, UNIQUE, FOREIGN_KEY, EXCLUSION, CHECK
         }
     }
 

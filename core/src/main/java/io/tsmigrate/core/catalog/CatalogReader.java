@@ -214,12 +214,13 @@ public final class CatalogReader {
                 + "pg_get_constraintdef(k.oid), fn.nspname, fc.relname "
                 + "FROM pg_constraint k JOIN t ON t.oid = k.conrelid "
                 + "LEFT JOIN pg_class fc ON fc.oid = k.confrelid LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace "
-                + "WHERE k.contype IN ('p', 'u', 'f', 'x') ORDER BY 1, 2", rs -> {
+                + "WHERE k.contype IN ('p', 'u', 'f', 'x', 'c') ORDER BY 1, 2", rs -> {
             long oid = rs.getLong(1);
             Constraint.Type type = switch (rs.getString(3)) {
                 case "p" -> Constraint.Type.PRIMARY_KEY;
                 case "u" -> Constraint.Type.UNIQUE;
                 case "f" -> Constraint.Type.FOREIGN_KEY;
+                case "c" -> Constraint.Type.CHECK;
                 default -> Constraint.Type.EXCLUSION;
             };
             long foreign = rs.getLong(5);

@@ -82,8 +82,33 @@ final class PartitionLift {
                         + ", created on the hypertable");
             }
         }
+        liftChecks(table, partitions, sql, notes);
         liftTriggers(table, partitions, sql, notes);
         return new Lifted(sql, notes, lost);
+    }
+
+    /** CHECK constraints defined on each partition (those inherited from the parent pg_dump creates on the parent). */
+    private static void liftChecks(Table table, List<Table> partitions, List<String> sql, List<String> notes) {
+        List<String> parentChecks = checks(table).stream().map(Constraint::definition).toList();
+        for (Constraint check : checks(partitions.get(0))) {
+            if (parentChecks.contains(check.definition())) {
+                continue;
+            }
+            long carrying = partitions.stream().filter(p -> checks(p).stream().anyMatch(c -> c.definition().equals(check.definition()))).count();
+            if (carrying < partitions.size()) {
+                notes.add("CHECK " + check.definition() + " is on " + carrying + " of the " + partitions.size() + " partitions of "
+                        + table.ref() + ": not created on the hypertable");
+                continue;
+            }
+            String partition = partitions.get(0).ref().name();
+            String name = check.name().startsWith(partition) ? table.ref().name() + check.name().substring(partition.length()) : check.name();
+            sql.add("ALTER TABLE " + table.ref().quoted() + " ADD CONSTRAINT " + TableRef.quote(name) + " " + check.definition());
+            notes.add("CHECK " + check.definition() + ", on every partition of " + table.ref() + ", created on the hypertable as " + name);
+        }
+    }
+
+    private static List<Constraint> checks(Table table) {
+        return table.constraints().stream().filter(c -> c.type() == Constraint.Type.CHECK).toList();
     }
 
     /** Triggers defined on each partition (not cloned from the parent, which pg_dump creates on the parent itself). */
