@@ -4,7 +4,7 @@ import io.tsmigrate.core.Human;
 import io.tsmigrate.core.completion.CompletionPoint;
 import io.tsmigrate.core.completion.CompletionPointResult;
 import io.tsmigrate.core.json.Json;
-import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.time.TimeType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,7 +1,7 @@
 package io.tsmigrate.cli;
 
 import io.tsmigrate.core.Human;
-import io.tsmigrate.core.plan.EpochUnit;
+import io.tsmigrate.core.time.EpochUnit;
 import picocli.CommandLine.Option;
 
 import java.time.Duration;

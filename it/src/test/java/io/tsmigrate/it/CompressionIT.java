@@ -7,7 +7,7 @@ import io.tsmigrate.core.backfill.BackfillResult;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.plan.ChunkInterval;
-import io.tsmigrate.core.plan.EpochUnit;
+import io.tsmigrate.core.time.EpochUnit;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.schema.SchemaMigrator;
 import io.tsmigrate.core.schema.SchemaOptions;

@@ -9,7 +9,7 @@ import io.tsmigrate.core.plan.PlanOptions;
 import io.tsmigrate.core.plan.PlanReport;
 import io.tsmigrate.core.plan.Planner;
 import io.tsmigrate.core.plan.TablePattern;
-import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.testkit.PgServersExtension;
 import io.tsmigrate.testkit.TestDatabases;
 import org.junit.jupiter.api.Test;

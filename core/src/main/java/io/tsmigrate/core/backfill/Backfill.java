@@ -1,5 +1,6 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.catalog.Catalog;
@@ -10,7 +11,7 @@ import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
-import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.state.Steps;

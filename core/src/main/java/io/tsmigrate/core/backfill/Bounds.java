@@ -1,11 +1,12 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.completion.CompletionPoints;
-import io.tsmigrate.core.plan.EpochUnit;
-import io.tsmigrate.core.plan.TimeType;
-import io.tsmigrate.core.plan.TimeValues;
+import io.tsmigrate.core.time.EpochUnit;
+import io.tsmigrate.core.time.TimeType;
+import io.tsmigrate.core.time.TimeValues;
 import io.tsmigrate.core.time.TimeInput;
 
 import java.sql.Array;
@@ -112,7 +113,7 @@ final class Bounds {
                     }
                     List<Long> bounds = new ArrayList<>();
                     for (Object o : (Object[]) array.getArray()) {
-                        positionOf(String.valueOf(o), copy.axis().type()).ifPresent(bounds::add);
+                        TimeAxis.positionOf(String.valueOf(o), copy.axis().type()).ifPresent(bounds::add);
                     }
                     parts.add(new RangePlanner.Density.Part(bounds, rows));
                 }
@@ -148,20 +149,6 @@ final class Bounds {
     }
 
     static long position(String literal, TimeType type) {
-        return positionOf(literal, type).orElseThrow(() -> new IllegalArgumentException("not a " + type.label() + ": " + literal));
-    }
-
-    static Optional<Long> positionOf(String literal, TimeType type) {
-        if (type.isInteger()) {
-            try {
-                return Optional.of(Long.parseLong(literal.strip()));
-            } catch (NumberFormatException e) {
-                return Optional.empty();
-            }
-        }
-        if (literal.strip().equals("-infinity")) {
-            return Optional.of(TimeAxis.LOWEST);
-        }
-        return TimeValues.toInstant(literal, type, Optional.empty()).map(TimeValues::micros);
+        return TimeAxis.position(literal, type);
     }
 }

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.time.TimeAxis;
 import java.util.ArrayList;
 import java.util.List;
 

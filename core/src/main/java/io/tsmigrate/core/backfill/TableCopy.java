@@ -1,11 +1,12 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.catalog.Hypertables;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.plan.Plan;
-import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.time.TimeType;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -9,11 +9,11 @@ import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
-import io.tsmigrate.core.plan.EpochUnit;
+import io.tsmigrate.core.time.EpochUnit;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
-import io.tsmigrate.core.plan.TimeType;
-import io.tsmigrate.core.plan.TimeValues;
+import io.tsmigrate.core.time.TimeType;
+import io.tsmigrate.core.time.TimeValues;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.time.TimeInput;
@@ -173,7 +173,7 @@ public final class CompletionPoint {
                     + "range holds no " + (type == TimeType.DATE ? "midnight" : "whole second") + "; it will from "
                     + next.plus(options.maxLateness()).plus(options.clockSkew()));
         }
-        String value = type.isInteger() ? io.tsmigrate.core.plan.TimeValues.literal(t, type, unit).replace("::" + type.sqlName(), "")
+        String value = type.isInteger() ? io.tsmigrate.core.time.TimeValues.literal(t, type, unit).replace("::" + type.sqlName(), "")
                 : TimeInput.canonical(target, literalFor(t, type), type, "T");
         return new CompletionPointResult.Group(type, refs, Optional.of(value), Optional.of(t), "the end of the consistency range, rounded down to the "
                 + (grain == ChronoUnit.DAYS ? "day" : grain == ChronoUnit.MINUTES ? "minute" : "second (the range holds no whole minute yet)"));

@@ -1,7 +1,7 @@
 package io.tsmigrate.core.completion;
 
 import io.tsmigrate.core.catalog.TableRef;
-import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.time.TimeType;
 
 import java.time.Duration;
 import java.time.Instant;

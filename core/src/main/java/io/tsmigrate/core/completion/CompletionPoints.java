@@ -1,7 +1,7 @@
 package io.tsmigrate.core.completion;
 
 import io.tsmigrate.core.json.Json;
-import io.tsmigrate.core.plan.TimeType;
+import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.state.StateSchema;
 
 import java.sql.Connection;

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.plan;
 
+import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.catalog.TableRef;
 
 import java.util.List;

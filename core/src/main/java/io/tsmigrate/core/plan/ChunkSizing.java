@@ -1,5 +1,8 @@
 package io.tsmigrate.core.plan;
 
+import io.tsmigrate.core.time.TimeValues;
+import io.tsmigrate.core.time.EpochUnit;
+import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.Human;
 import io.tsmigrate.core.catalog.Catalog.ColumnStats;
 import io.tsmigrate.core.catalog.Catalog.Table;

@@ -1,5 +1,7 @@
 package io.tsmigrate.core.plan;
 
+import io.tsmigrate.core.time.EpochUnit;
+import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.catalog.Catalog;
 import io.tsmigrate.core.catalog.Catalog.Column;

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.plan;
 
+import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.Human;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.catalog.Catalog;

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.plan;
 
+import io.tsmigrate.core.time.TimeValues;
 import io.tsmigrate.core.Human;
 import io.tsmigrate.core.catalog.Catalog;
 import io.tsmigrate.core.catalog.Catalog.Table;

@@ -2,7 +2,7 @@ package io.tsmigrate.core.schema;
 
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.plan.ChunkInterval;
-import io.tsmigrate.core.plan.EpochUnit;
+import io.tsmigrate.core.time.EpochUnit;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
 

@@ -2,8 +2,6 @@ package io.tsmigrate.core.time;
 
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.connect.PgErrors;
-import io.tsmigrate.core.plan.TimeType;
-import io.tsmigrate.core.plan.TimeValues;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;

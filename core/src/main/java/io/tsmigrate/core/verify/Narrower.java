@@ -1,6 +1,6 @@
 package io.tsmigrate.core.verify;
 
-import io.tsmigrate.core.backfill.TimeAxis;
+import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.catalog.TableRef;
 
 import java.sql.ResultSet;

@@ -1,4 +1,4 @@
-package io.tsmigrate.core.plan;
+package io.tsmigrate.core.time;
 
 import org.junit.jupiter.api.Test;
 
@@ -40,14 +40,5 @@ class TimeValuesTest {
         assertThat(EpochUnit.guess(1_700_000_000_000L)).contains(EpochUnit.EPOCH_MS);
         assertThat(EpochUnit.guess(1_700_000_000_000_000L)).contains(EpochUnit.EPOCH_US);
         assertThat(EpochUnit.guess(42)).isEmpty();
-    }
-
-    @Test
-    void matchesTablePatternsLikePgDump() {
-        assertThat(TablePattern.parse("metrics").matches(new io.tsmigrate.core.catalog.TableRef("app", "metrics"))).isTrue();
-        assertThat(TablePattern.parse("public.met*").matches(new io.tsmigrate.core.catalog.TableRef("public", "metrics_2024"))).isTrue();
-        assertThat(TablePattern.parse("public.Met*").matches(new io.tsmigrate.core.catalog.TableRef("public", "metrics"))).isTrue();
-        assertThat(TablePattern.parse("\"Odd\".\"Name?\"").matches(new io.tsmigrate.core.catalog.TableRef("Odd", "Name?"))).isTrue();
-        assertThat(TablePattern.parse("public.m?trics").matches(new io.tsmigrate.core.catalog.TableRef("other", "metrics"))).isFalse();
     }
 }

@@ -1,8 +1,5 @@
-package io.tsmigrate.core.backfill;
+package io.tsmigrate.core.time;
 
-import io.tsmigrate.core.plan.EpochUnit;
-import io.tsmigrate.core.plan.TimeType;
-import io.tsmigrate.core.plan.TimeValues;
 
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -33,7 +30,32 @@ public final class TimeAxis {
 
     /** The position of a literal of the column's type ({@code -infinity} is {@link #LOWEST}). */
     public long position(String literal) {
-        return Bounds.position(literal, type);
+        return position(literal, type);
+    }
+
+    /**
+     * The position of a literal of {@code type} ({@code -infinity} is {@link #LOWEST}).
+     *
+     * @throws IllegalArgumentException for a literal that is not a point of the type (parse user
+     *                                  input with {@link TimeInput} first)
+     */
+    public static long position(String literal, TimeType type) {
+        return positionOf(literal, type).orElseThrow(() -> new IllegalArgumentException("not a " + type.label() + ": " + literal));
+    }
+
+    /** The position of a literal of {@code type}; empty when it is not one. */
+    public static Optional<Long> positionOf(String literal, TimeType type) {
+        if (type.isInteger()) {
+            try {
+                return Optional.of(Long.parseLong(literal.strip()));
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        }
+        if (literal.strip().equals("-infinity")) {
+            return Optional.of(LOWEST);
+        }
+        return TimeValues.toInstant(literal, type, Optional.empty()).map(TimeValues::micros);
     }
 
     /** The position of an instant; empty for integer time of unknown unit. */
@@ -42,7 +64,7 @@ public final class TimeAxis {
     }
 
     /** The start of the chunk that holds {@code position}, for chunks of {@code interval}. */
-    static long alignDown(long position, long interval) {
+    public static long alignDown(long position, long interval) {
         return Math.floorDiv(position, interval) * interval;
     }
 

@@ -1,4 +1,4 @@
-package io.tsmigrate.core.plan;
+package io.tsmigrate.core.time;
 
 import java.util.Arrays;
 import java.util.Locale;

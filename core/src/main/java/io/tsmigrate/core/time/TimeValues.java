@@ -1,4 +1,4 @@
-package io.tsmigrate.core.plan;
+package io.tsmigrate.core.time;
 
 import java.time.Instant;
 import java.time.LocalDate;
