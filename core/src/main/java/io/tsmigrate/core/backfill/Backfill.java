@@ -1,6 +1,5 @@
 package io.tsmigrate.core.backfill;
 
-import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.catalog.Catalog;
@@ -11,6 +10,7 @@ import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
+import io.tsmigrate.core.time.TimeRange;
 import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
@@ -94,7 +94,7 @@ public final class Backfill {
                         catalog.table(h.table()).orElseThrow().column(h.timeColumn()).orElseThrow()).orElseThrow();
                 TableCopy copy = TableCopy.prepare(source, target, h, type);
                 tables.put(h.table(), copy);
-                untils.put(h.table(), bounds.makeRanges(copy, bounds.density(copy)));
+                untils.put(h.table(), bounds.makeRanges(copy, Bounds.density(source, copy)));
             }
             LOG.debug("ranges made at {} ms", Duration.between(started, Instant.now()).toMillis());
             new Steps(target).event("backfill", "info", "backfill started for " + tables.keySet(), null);
@@ -198,14 +198,15 @@ public final class Backfill {
         return missing;
     }
 
-    public static List<String[]> storedRanges(Connection target, TableRef table) throws SQLException {
-        List<String[]> out = new ArrayList<>();
-        try (java.sql.PreparedStatement ps = target.prepareStatement("SELECT range_start, range_end, state FROM "
+    /** The ranges stored for a table, in order. */
+    public static List<TimeRange> storedRanges(Connection target, TableRef table, TimeType type) throws SQLException {
+        List<TimeRange> out = new ArrayList<>();
+        try (java.sql.PreparedStatement ps = target.prepareStatement("SELECT range_start, range_end FROM "
                 + "tsmigrate.backfill_range WHERE table_name = ? ORDER BY seq")) {
             ps.setString(1, table.toString());
             try (java.sql.ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
+                    out.add(TimeRange.of(type, rs.getString(1), rs.getString(2)));
                 }
             }
         }
@@ -213,19 +214,16 @@ public final class Backfill {
     }
 
     /**
-     * Chunk-aligned ranges of {@code [from, until)} as the backfill would make them, without storing
-     * them (for checking a table that was not backfilled by tsmigrate).
+     * Chunk-aligned ranges of {@code span} as the backfill would make them, without storing them
+     * (for checking a table that was not backfilled by tsmigrate, or rows past T).
      */
-    public static List<String[]> plannedRanges(Connection source, Connection target, Plan.Hypertable h, TimeType type,
-                                               String from, String until, long maxRows) throws SQLException {
-        TableCopy copy = TableCopy.prepare(source, target, h, type);
-        BackfillOptions options = new BackfillOptions(Optional.of(until), Optional.empty(), List.of(h.table()), 1, maxRows,
-                Optional.empty(), 1, false, "verify", java.time.Clock.systemUTC());
-        RangePlanner.Density density = new Bounds(source, target, options).density(copy);
-        long start = from == null ? TimeAxis.LOWEST : Bounds.position(from, type);
-        List<String[]> out = new ArrayList<>();
-        for (RangePlanner.Span s : RangePlanner.plan(start, Bounds.position(until, type), copy.chunkInterval(), density, maxRows)) {
-            out.add(new String[] {copy.axis().literal(s.start()), copy.axis().literal(s.end())});
+    public static List<TimeRange> plannedRanges(Connection source, Connection target, Plan.Hypertable h, TimeRange span,
+                                                long maxRows) throws SQLException {
+        TableCopy copy = TableCopy.prepare(source, target, h, span.type());
+        RangePlanner.Density density = Bounds.density(source, copy);
+        List<TimeRange> out = new ArrayList<>();
+        for (RangePlanner.Span s : RangePlanner.plan(span.start(), span.end(), copy.chunkInterval(), density, maxRows)) {
+            out.add(new TimeRange(span.type(), s.start(), s.end()));
         }
         return out;
     }
@@ -237,8 +235,10 @@ public final class Backfill {
      *
      * @return the rows copied
      */
-    public static long recopy(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Plan.Hypertable h, TimeType type,
-                              String start, String end) {
+    public static long recopy(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Plan.Hypertable h, TimeRange range) {
+        TimeType type = range.type();
+        String start = range.startLiteral();
+        String end = range.endLiteral();
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             requireSourceIsPrimary(target, "copying " + h.table() + " again");
             TableCopy copy = TableCopy.prepare(source, target, h, type);
@@ -246,8 +246,11 @@ public final class Backfill {
             try {
                 CopyPipe.Moved moved = RangeCopier.copy(source, target, copy, new BackfillRange(-1, h.table(), 0, start, end, 0),
                         null, false, n -> { });
+                // Bounds compared as values of the column's type, not as text (a stored T keeps the server's spelling).
+                String cast = "::" + type.sqlName();
                 try (java.sql.PreparedStatement ps = target.prepareStatement("UPDATE tsmigrate.backfill_range SET state = 'done', "
-                        + "rows = ?, finished_at = clock_timestamp(), error = NULL, sqlstate = NULL WHERE table_name = ? AND range_start = ? AND range_end = ?")) {
+                        + "rows = ?, finished_at = clock_timestamp(), error = NULL, sqlstate = NULL WHERE table_name = ? "
+                        + "AND range_start" + cast + " = ?" + cast + " AND range_end" + cast + " = ?" + cast)) {
                     ps.setLong(1, moved.rows());
                     ps.setString(2, h.table().toString());
                     ps.setString(3, start);

@@ -93,7 +93,7 @@ final class Bounds {
     }
 
     /** How the table's rows spread over time, from the source's statistics (per partition for a partitioned table). */
-    RangePlanner.Density density(TableCopy copy) throws SQLException {
+    static RangePlanner.Density density(Connection source, TableCopy copy) throws SQLException {
         List<RangePlanner.Density.Part> parts = new ArrayList<>();
         // pg_partition_tree lists nothing for a table that is not partitioned: then the table is its own leaf.
         try (PreparedStatement ps = source.prepareStatement("WITH leaves AS (SELECT relid FROM pg_partition_tree(to_regclass(?)) "

@@ -47,7 +47,9 @@ public final class TimeAxis {
     public static Optional<Long> positionOf(String literal, TimeType type) {
         if (type.isInteger()) {
             try {
-                return Optional.of(Long.parseLong(literal.strip()));
+                long value = Long.parseLong(literal.strip());
+                // The type's minimum is how LOWEST is written for it (see literal): read it back as LOWEST.
+                return Optional.of(literal.strip().equals(new TimeAxis(type).literal(LOWEST)) ? LOWEST : value);
             } catch (NumberFormatException e) {
                 return Optional.empty();
             }

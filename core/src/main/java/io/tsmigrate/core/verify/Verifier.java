@@ -17,6 +17,7 @@ import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.time.TimeInput;
+import io.tsmigrate.core.time.TimeRange;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -226,23 +227,25 @@ public final class Verifier {
 
         VerifyResult.TableVerdict hypertable(Plan.Hypertable h, TimeType type, List<String> key, Window window) throws SQLException {
             TimeAxis axis = new TimeAxis(type);
-            String until = window.until();
-            List<String[]> ranges = new ArrayList<>(ranges(h, type, window));
+            long until = axis.position(window.until());
+            List<TimeRange> ranges = new ArrayList<>(ranges(h, type, window));
             // Past T, up to the settled instant: ranges over what only dual-writes put on the target.
-            String end = until;
-            Optional<String> settled = options.pastT().flatMap(at -> axis.position(at, h.timeUnit())).map(axis::literal);
-            if (settled.isPresent() && axis.position(settled.get()) > axis.position(until)) {
-                ranges.addAll(Backfill.plannedRanges(source, target, h, type, until, settled.get(), 1_000_000));
+            long end = until;
+            Optional<Long> settled = options.pastT().flatMap(at -> axis.position(at, h.timeUnit()));
+            if (settled.isPresent() && settled.get() > until) {
+                ranges.addAll(Backfill.plannedRanges(source, target, h, new TimeRange(type, until, settled.get()), 1_000_000));
                 end = settled.get();
             }
+            String untilText = window.until();
+            String endText = end == until ? untilText : axis.literal(end);
             TableDigest digest = TableDigest.prepare(source, target, h.table(), key);
             LOG.debug("{}: {} ranges, digest by {}", h.table(), ranges.size(), digest.method());
             String column = TableRef.quote(h.timeColumn());
             CompletableFuture<Accounting.Counts> counts = sourcePool.submit(c -> Accounting.count(c, h.table(), column,
-                    axis.cast(ranges.get(0)[0]), axis.cast(ranges.get(ranges.size() - 1)[1])));
+                    axis.cast(ranges.get(0).startLiteral()), axis.cast(ranges.get(ranges.size() - 1).endLiteral())));
             List<CompletableFuture<Map<Long, Digest>>> sides = new ArrayList<>();
-            for (String[] r : ranges) {
-                String where = axis.where(column, r[0], r[1]);
+            for (TimeRange r : ranges) {
+                String where = r.where(column);
                 sides.add(sourcePool.digest(digest.digestSql(where), false));
                 sides.add(targetPool.digest(digest.digestSql(where), false));
             }
@@ -253,34 +256,33 @@ public final class Verifier {
             long sourceRows = 0;
             long targetRows = 0;
             int differing = 0;
-            List<String[]> repairs = new ArrayList<>();
+            List<TimeRange> repairs = new ArrayList<>();
             for (int i = 0; i < ranges.size(); i++) {
-                String[] r = ranges.get(i);
+                TimeRange r = ranges.get(i);
                 Digest s = SidePool.join(sides.get(2 * i)).getOrDefault(0L, Digest.EMPTY);
                 Digest t = SidePool.join(sides.get(2 * i + 1)).getOrDefault(0L, Digest.EMPTY);
                 sourceRows += s.rows();
                 targetRows += t.rows();
-                String where = axis.where(column, r[0], r[1]);
+                String where = r.where(column);
                 boolean same = s.equals(t) || (digest.recordHash() && s.rows() == t.rows() && sameByText(digest, where));
-                store.range(h.table(), r[0], r[1], s, t, same ? "match" : "differs");
+                store.range(h.table(), r.startLiteral(), r.endLiteral(), s, t, same ? "match" : "differs");
                 if (!same) {
                     differing++;
                     repairs.add(r);
-                    long lo = r[0].equals(axis.literal(TimeAxis.LOWEST)) ? TimeAxis.LOWEST : axis.position(r[0]);
-                    new Narrower(digest, sourcePool, targetPool, found).byTime(axis, h.timeColumn(), where, lo, axis.position(r[1]), 0);
+                    new Narrower(digest, sourcePool, targetPool, found).byTime(axis, h.timeColumn(), where, r.start(), r.end(), 0);
                 }
             }
             Accounting accounting = Accounting.of(SidePool.join(counts), sourceRows);
             VerifyResult.Verdict verdict = differing == 0 && accounting.complete() ? VerifyResult.Verdict.MATCH : VerifyResult.Verdict.DIFFERS;
-            String note = end.equals(until) ? "past T (" + until + ") dual-writes are still arriving: those rows are not compared"
-                    : "past T (" + until + "), the rows dual-writes put on both sides up to " + end + " compared too; newer ones "
+            String note = end == until ? "past T (" + untilText + ") dual-writes are still arriving: those rows are not compared"
+                    : "past T (" + untilText + "), the rows dual-writes put on both sides up to " + endText + " compared too; newer ones "
                     + "may still be on their way";
             if (differing > 0 && options.repair()) {
-                for (String[] r : repairs) {
-                    Backfill.recopy(sourcePool.spec(), targetPool.spec(), h, type, r[0], r[1]);
+                for (TimeRange r : repairs) {
+                    Backfill.recopy(sourcePool.spec(), targetPool.spec(), h, r);
                 }
                 boolean fixed = repairs.stream().allMatch(r -> {
-                    String where = axis.where(column, r[0], r[1]);
+                    String where = r.where(column);
                     return SidePool.join(sourcePool.digest(digest.digestSql(where), false))
                             .equals(SidePool.join(targetPool.digest(digest.digestSql(where), false)));
                 });
@@ -293,7 +295,7 @@ public final class Verifier {
             progress.accept(h.table() + ": " + ranges.size() + " range(s), " + differing + " differing"
                     + (found.total() > before ? ", " + (found.total() - before) + " row(s) differ" : "")
                     + (accounting.complete() ? "" : ", " + accounting.problem(h.timeColumn())));
-            return new VerifyResult.TableVerdict(h.table(), true, "[" + window.from().orElse("start") + ", " + end + ")",
+            return new VerifyResult.TableVerdict(h.table(), true, "[" + window.from().orElse("start") + ", " + endText + ")",
                     ranges.size(), differing, sourceRows, targetRows, found.missing() - missing0 + accounting.nullTime(),
                     found.extra() - extra0, found.changed() - changed0, verdict, digest.method(), note, Optional.of(accounting));
         }
@@ -334,14 +336,15 @@ public final class Verifier {
                     .equals(SidePool.join(targetPool.digest(text.digestSql(where), false)));
         }
 
-        private List<String[]> ranges(Plan.Hypertable h, TimeType type, Window window) throws SQLException {
-            List<String[]> stored = Backfill.storedRanges(target, h.table());
-            boolean storedFits = !stored.isEmpty() && window.from().isEmpty()
-                    && stored.get(stored.size() - 1)[1].equals(window.until());
+        private List<TimeRange> ranges(Plan.Hypertable h, TimeType type, Window window) throws SQLException {
+            List<TimeRange> stored = Backfill.storedRanges(target, h.table(), type);
+            long until = TimeAxis.position(window.until(), type);
+            boolean storedFits = !stored.isEmpty() && window.from().isEmpty() && stored.get(stored.size() - 1).end() == until;
             if (storedFits) {
                 return stored;
             }
-            return Backfill.plannedRanges(source, target, h, type, window.from().orElse(null), window.until(), 1_000_000);
+            long from = window.from().map(f -> TimeAxis.position(f, type)).orElse(TimeAxis.LOWEST);
+            return Backfill.plannedRanges(source, target, h, new TimeRange(type, from, until), 1_000_000);
         }
     }
 }
