@@ -84,8 +84,8 @@ final class BackfillCommand implements Callable<Integer> {
     @Option(names = "--worker-name", paramLabel = "NAME", description = "Prefix of this process's worker names in the state.")
     String workerName;
 
-    @Option(names = "--json", description = "Print a JSON summary at the end (progress goes to stderr).")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() {
@@ -105,11 +105,11 @@ final class BackfillCommand implements Callable<Integer> {
         BackfillResult result;
         boolean stopped;
         try (Interruption interruption = new Interruption("backfill");
-             BackfillProgress progress = new BackfillProgress(System.console() != null && !json, err)) {
+             BackfillProgress progress = new BackfillProgress(System.console() != null && !format.json, err)) {
             result = Backfill.run(connections.source(), connections.target(), options, progress, interruption.requested());
             stopped = interruption.requested().get();
         }
-        if (json) {
+        if (format.json) {
             out.println(Json.write(result));
         } else {
             render(result, out);

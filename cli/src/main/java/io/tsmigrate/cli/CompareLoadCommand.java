@@ -48,8 +48,8 @@ final class CompareLoadCommand implements Callable<Integer> {
             description = "Judge the latency of shapes with at least N comparisons. Default: ${DEFAULT-VALUE}.")
     long minSamples;
 
-    @Option(names = "--json", description = "Print the report as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() {
@@ -70,7 +70,7 @@ final class CompareLoadCommand implements Callable<Integer> {
                     + "set shadowReadShare on the dual-write DataSource (for example 0.1), let the application run, then ask again.");
         }
         PrintWriter out = spec.commandLine().getOut();
-        if (json) {
+        if (format.json) {
             out.println(Json.write(r));
         } else {
             render(r, out);

@@ -54,8 +54,8 @@ final class CompletionPointCommand implements Callable<Integer> {
     @Option(names = "--set", description = "Store T in the migration state, for backfill and verify.")
     boolean set;
 
-    @Option(names = "--json", description = "Print the result as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() {
@@ -73,7 +73,7 @@ final class CompletionPointCommand implements Callable<Integer> {
                 point.dualWriteStartedAt(), point.maxLateness(), point.clockSkew(), point.timeUnit(), explicit, set,
                 Clock.systemUTC()));
         PrintWriter out = spec.commandLine().getOut();
-        if (json) {
+        if (format.json) {
             out.println(Json.write(r));
             return r.complete() ? ExitCodes.OK : ExitCodes.NOT_READY;
         }

@@ -35,20 +35,20 @@ final class ConstraintsCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connections;
 
-    @Option(names = "--json", description = "Print the result as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Constraints.ConstraintsResult r = Constraints.run(connections.target(), line -> {
-            if (!json) {
+            if (!format.json) {
                 err.println("constraints: " + line);
                 err.flush();
             }
         });
-        if (json) {
+        if (format.json) {
             out.println(Json.write(r));
         } else {
             for (Constraints.Outcome o : r.outcomes()) {

@@ -55,8 +55,8 @@ final class CutoverCommand implements Callable<Integer> {
             description = "How long to wait for running writers to follow. Default: ${DEFAULT-VALUE}.")
     String wait;
 
-    @Option(names = "--json", description = "Print the result as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -70,14 +70,14 @@ final class CutoverCommand implements Callable<Integer> {
                     Human.parseDuration(maxVerifyAge, "--max-verify-age"), Optional.ofNullable(advanceSequences),
                     Human.parseDuration(wait, "--wait"), Clock.systemUTC()));
         } catch (Cutover.CheckFailed e) {
-            if (json) {
+            if (format.json) {
                 out.println(Json.write(java.util.Map.of("switched", false, "checks", e.checks())));
             } else {
                 renderChecks(e.checks(), out);
             }
             throw e;
         }
-        if (json) {
+        if (format.json) {
             out.println(Json.write(r));
         } else {
             renderChecks(r.checks(), out);

@@ -36,19 +36,17 @@ final class DoctorCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connections;
 
-    @Option(names = "--pg-bindir", paramLabel = "DIR",
-            description = "Take pg_dump, pg_dumpall and psql from this directory "
-                    + "(default: the newest PostgreSQL installation on this machine).")
-    Path pgBindir;
+    @Mixin
+    ClientToolsOption tools;
 
-    @Option(names = "--json", description = "Print the result as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() {
-        DoctorResult result = Doctor.run(connections.source(), connections.target(), Optional.ofNullable(pgBindir));
+        DoctorResult result = Doctor.run(connections.source(), connections.target(), tools.pgBindir());
         PrintWriter out = spec.commandLine().getOut();
-        if (json) {
+        if (format.json) {
             out.println(Json.write(result));
         } else {
             render(result, out);

@@ -58,9 +58,8 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--skip-roles", description = "Do not copy roles (create them on the target yourself).")
     boolean skipRoles;
 
-    @Option(names = "--pg-bindir", paramLabel = "DIR",
-            description = "Take pg_dump, pg_dumpall and psql from this directory (default: the newest installation).")
-    Path pgBindir;
+    @Mixin
+    ClientToolsOption tools;
 
     @Mixin
     CompletionPointOptions point;
@@ -105,8 +104,8 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE.html", description = "Write an HTML report (steps, plots, verification, hazards).")
     Path report;
 
-    @Option(names = "--json", description = "Print the result as JSON (progress goes to stderr).")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() {
@@ -116,11 +115,11 @@ final class MigrateCommand implements Callable<Integer> {
         Flags.notNegative("--advance-sequences", advanceSequences);
         Flags.factor("--max-slowdown", maxSlowdown);
         Migration.Options options = new Migration.Options(planFile, planning.toOptions(Clock.systemUTC()), skipRoles,
-                Optional.ofNullable(pgBindir), point.dualWriteStartedAt(), Human.parseDuration(waitForWriters, "--wait-for-writers"),
+                tools.pgBindir(), point.dualWriteStartedAt(), Human.parseDuration(waitForWriters, "--wait-for-writers"),
                 point.maxLateness(), point.clockSkew(), point.timeUnit(), workers, maxRangeRows,
                 Optional.ofNullable(maxRate).map(MaxRate::parse), compress, repair, verifyAttempts, maxSlowdown, cutover,
                 advanceSequences, BackfillCommand.defaultWorkerName(), Clock.systemUTC());
-        return run(connections.source(), connections.target(), options, report, json, spec.commandLine().getOut(),
+        return run(connections.source(), connections.target(), options, report, format.json, spec.commandLine().getOut(),
                 spec.commandLine().getErr(), step -> { });
     }
 

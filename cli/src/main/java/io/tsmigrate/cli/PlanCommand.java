@@ -63,8 +63,8 @@ final class PlanCommand implements Callable<Integer> {
             description = "Check an edited plan file against the live source instead of planning.")
     Path check;
 
-    @Option(names = "--json", description = "Print the report as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() throws IOException {
@@ -72,7 +72,7 @@ final class PlanCommand implements Callable<Integer> {
         if (check != null) {
             Plan plan = Planner.check(check, connections.source());
             List<String> lost = foreignKeysLost(plan);
-            if (json) {
+            if (format.json) {
                 out.println(Json.write(Map.of("plan_file", check.toString(), "valid", true, "plan", plan, "foreign_keys_lost", lost)));
             } else {
                 lost.forEach(l -> out.println("  foreign key " + l));
@@ -90,7 +90,7 @@ final class PlanCommand implements Callable<Integer> {
         PlanOptions options = planning.toOptions(Clock.systemUTC());
         PlanReport report = Planner.plan(connections.source(), connections.optionalTarget(), options);
         PlanFile.save(output, report, options.clock().instant());
-        if (json) {
+        if (format.json) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("plan_file", output.toString());
             doc.put("report", report);

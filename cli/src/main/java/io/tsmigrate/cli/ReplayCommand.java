@@ -53,8 +53,8 @@ final class ReplayCommand implements Callable<Integer> {
             + "stopping at the first; the transactions they held are lost to the target.")
     boolean skipDamaged;
 
-    @Option(names = "--json", description = "Print the result as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() throws IOException {
@@ -76,7 +76,7 @@ final class ReplayCommand implements Callable<Integer> {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
-        if (json) {
+        if (format.json) {
             out.println(Json.write(outcomes));
         } else {
             if (outcomes.isEmpty()) {

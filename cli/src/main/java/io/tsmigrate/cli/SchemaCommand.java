@@ -57,12 +57,11 @@ final class SchemaCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Drop target tables that clash with the source's (with their rows) and load them again.")
     boolean force;
 
-    @Option(names = "--pg-bindir", paramLabel = "DIR",
-            description = "Take pg_dump, pg_dumpall and psql from this directory (default: the newest installation).")
-    Path pgBindir;
+    @Mixin
+    ClientToolsOption tools;
 
-    @Option(names = "--json", description = "Print the result as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() {
@@ -73,13 +72,13 @@ final class SchemaCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         SchemaResult result = SchemaMigrator.run(connections.source(), connections.target(), plan,
-                new SchemaOptions(skipRoles, dryRun, force, Optional.ofNullable(pgBindir)), line -> {
-                    if (!json) {
+                new SchemaOptions(skipRoles, dryRun, force, tools.pgBindir()), line -> {
+                    if (!format.json) {
                         err.println(line);
                         err.flush();
                     }
                 });
-        if (json) {
+        if (format.json) {
             out.println(Json.write(result));
             return ExitCodes.OK;
         }

@@ -8,6 +8,7 @@ import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.migrate.MigrationStatus;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -45,8 +46,8 @@ final class StatusCommand implements Callable<Integer> {
             description = "Refresh every SECONDS (default 2) until interrupted.")
     Integer watch;
 
-    @Option(names = "--json", description = "Print the status as JSON (with --watch, one document per line).")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -58,7 +59,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         ConnectionSpec spec = ConnectionSpec.parse(target, "target");
         PrintWriter out = this.spec.commandLine().getOut();
-        boolean clear = watch != null && !json && System.console() != null;
+        boolean clear = watch != null && !format.json && System.console() != null;
         while (true) {
             MigrationStatus.Report r;
             try (Connection t = PgConnector.open(spec)) {
@@ -69,7 +70,7 @@ final class StatusCommand implements Callable<Integer> {
             if (clear) {
                 out.print("\033[H\033[2J");
             }
-            if (json) {
+            if (format.json) {
                 out.println(Json.write(r));
             } else {
                 render(r, out);

@@ -77,8 +77,8 @@ final class VerifyCommand implements Callable<Integer> {
             description = "List at most N differing rows (all are counted). Default: ${DEFAULT-VALUE}.")
     int maxRows;
 
-    @Option(names = "--json", description = "Print the result as JSON.")
-    boolean json;
+    @Mixin
+    JsonOutput format;
 
     @Override
     public Integer call() {
@@ -96,12 +96,12 @@ final class VerifyCommand implements Callable<Integer> {
                 tables.stream().map(TableRef::parse).toList(), Optional.ofNullable(from), Optional.ofNullable(until), workers,
                 Optional.ofNullable(maxRate).map(MaxRate::parse), maxRows, Clock.systemUTC(),
                 Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t")))), line -> {
-                    if (!json) {
+                    if (!format.json) {
                         err.println("verify: " + line);
                         err.flush();
                     }
                 });
-        if (json) {
+        if (format.json) {
             out.println(Json.write(r));
         } else {
             render(r, out);
