@@ -109,11 +109,11 @@ final class DemoCommand implements Callable<Integer> {
             app = application;
 
             Duration lateness = DemoApplication.LATENESS.plusSeconds(2);
-            Migration.Options options = new Migration.Options(work.resolve("tsmigrate-plan.yaml"),
-                    new PlanOptions(PlanOptions.DEFAULT_MIN_SIZE, List.of(TablePattern.parse("public.readings"),
-                            TablePattern.parse("public.events")), List.of(), Optional.empty(), Clock.systemUTC()), false, Optional.empty(),
-                    Optional.empty(), Duration.ofMinutes(2), lateness, Duration.ofSeconds(2), Optional.empty(), 2, BackfillOptions.DEFAULT_MAX_RANGE_ROWS, Optional.empty(),
-                    false, false, 5, 3.0, true, 1000, "demo", Clock.systemUTC());
+            Migration.Options options = Migration.Options.builder(new PlanOptions(PlanOptions.DEFAULT_MIN_SIZE,
+                            List.of(TablePattern.parse("public.readings"), TablePattern.parse("public.events")), List.of(),
+                            Optional.empty(), Clock.systemUTC()))
+                    .planFile(work.resolve("tsmigrate-plan.yaml")).waitForWriters(Duration.ofMinutes(2)).maxLateness(lateness)
+                    .clockSkew(Duration.ofSeconds(2)).verifyAttempts(5).maxSlowdown(3.0).cutover(true).workerName("demo").build();
             say(err, "running tsmigrate migrate --cutover (maximum lateness " + Human.duration(lateness)
                     + "; both servers share this machine's cores, so the load comparison allows a 3x slowdown)");
             int code = MigrateCommand.run(source, target, options, null, false, out, err, step -> {

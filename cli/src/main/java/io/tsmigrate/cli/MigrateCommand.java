@@ -114,11 +114,13 @@ final class MigrateCommand implements Callable<Integer> {
         Flags.atLeast("--max-range-rows", maxRangeRows, 1);
         Flags.notNegative("--advance-sequences", advanceSequences);
         Flags.factor("--max-slowdown", maxSlowdown);
-        Migration.Options options = new Migration.Options(planFile, planning.toOptions(Clock.systemUTC()), skipRoles,
-                tools.pgBindir(), point.dualWriteStartedAt(), Human.parseDuration(waitForWriters, "--wait-for-writers"),
-                point.maxLateness(), point.clockSkew(), point.timeUnit(), workers, maxRangeRows,
-                Optional.ofNullable(maxRate).map(MaxRate::parse), compress, repair, verifyAttempts, maxSlowdown, cutover,
-                advanceSequences, BackfillCommand.defaultWorkerName(), Clock.systemUTC());
+        Migration.Options options = Migration.Options.builder(planning.toOptions(Clock.systemUTC())).planFile(planFile)
+                .skipRoles(skipRoles).pgBindir(tools.pgBindir()).dualWriteStartedAt(point.dualWriteStartedAt())
+                .waitForWriters(Human.parseDuration(waitForWriters, "--wait-for-writers")).maxLateness(point.maxLateness())
+                .clockSkew(point.clockSkew()).timeUnit(point.timeUnit()).workers(workers).maxRangeRows(maxRangeRows)
+                .maxRate(Optional.ofNullable(maxRate).map(MaxRate::parse)).compress(compress).repair(repair)
+                .verifyAttempts(verifyAttempts).maxSlowdown(maxSlowdown).cutover(cutover).advanceSequences(advanceSequences)
+                .workerName(BackfillCommand.defaultWorkerName()).build();
         return run(connections.source(), connections.target(), options, report, format.json, spec.commandLine().getOut(),
                 spec.commandLine().getErr(), step -> { });
     }

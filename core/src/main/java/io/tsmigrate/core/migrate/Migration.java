@@ -74,6 +74,83 @@ public final class Migration {
                           Duration clockSkew, Optional<EpochUnit> timeUnit, int workers, long maxRangeRows, Optional<MaxRate> maxRate,
                           boolean compress, boolean repair, int verifyAttempts, double maxSlowdown, boolean cutover,
                           long advanceSequences, String workerName, Clock clock) {
+
+        public static final int DEFAULT_WORKERS = 2;
+        public static final int DEFAULT_VERIFY_ATTEMPTS = 3;
+        public static final double DEFAULT_MAX_SLOWDOWN = 1.5;
+        public static final long DEFAULT_ADVANCE_SEQUENCES = 1000;
+        public static final Duration DEFAULT_MAX_LATENESS = Duration.ofHours(1);
+        public static final Duration DEFAULT_CLOCK_SKEW = Duration.ofMinutes(1);
+
+        public Options {
+            if (workers < 1 || verifyAttempts < 1 || maxRangeRows < 1) {
+                throw new IllegalArgumentException("workers, verifyAttempts and maxRangeRows must be at least 1, got "
+                        + workers + ", " + verifyAttempts + ", " + maxRangeRows);
+            }
+            if (!(maxSlowdown >= 1.0) || advanceSequences < 0) {
+                throw new IllegalArgumentException("maxSlowdown must be at least 1 and advanceSequences not negative, got "
+                        + maxSlowdown + ", " + advanceSequences);
+            }
+        }
+
+        /** Options with every default, to change by name. */
+        public static Builder builder(PlanOptions planOptions) {
+            return new Builder(planOptions);
+        }
+
+        /** Named setters for {@link Options}; each default is the command line's. */
+        public static final class Builder {
+            private Path planFile = Path.of(io.tsmigrate.core.plan.PlanFile.DEFAULT_NAME);
+            private final PlanOptions planOptions;
+            private boolean skipRoles;
+            private Optional<Path> pgBindir = Optional.empty();
+            private Optional<Instant> dualWriteStartedAt = Optional.empty();
+            private Duration waitForWriters = Duration.ZERO;
+            private Duration maxLateness = DEFAULT_MAX_LATENESS;
+            private Duration clockSkew = DEFAULT_CLOCK_SKEW;
+            private Optional<EpochUnit> timeUnit = Optional.empty();
+            private int workers = DEFAULT_WORKERS;
+            private long maxRangeRows = io.tsmigrate.core.backfill.BackfillOptions.DEFAULT_MAX_RANGE_ROWS;
+            private Optional<MaxRate> maxRate = Optional.empty();
+            private boolean compress;
+            private boolean repair;
+            private int verifyAttempts = DEFAULT_VERIFY_ATTEMPTS;
+            private double maxSlowdown = DEFAULT_MAX_SLOWDOWN;
+            private boolean cutover;
+            private long advanceSequences = DEFAULT_ADVANCE_SEQUENCES;
+            private String workerName = "migrate";
+            private Clock clock = Clock.systemUTC();
+
+            private Builder(PlanOptions planOptions) {
+                this.planOptions = planOptions;
+            }
+
+            public Builder planFile(Path v) { planFile = v; return this; }
+            public Builder skipRoles(boolean v) { skipRoles = v; return this; }
+            public Builder pgBindir(Optional<Path> v) { pgBindir = v; return this; }
+            public Builder dualWriteStartedAt(Optional<Instant> v) { dualWriteStartedAt = v; return this; }
+            public Builder waitForWriters(Duration v) { waitForWriters = v; return this; }
+            public Builder maxLateness(Duration v) { maxLateness = v; return this; }
+            public Builder clockSkew(Duration v) { clockSkew = v; return this; }
+            public Builder timeUnit(Optional<EpochUnit> v) { timeUnit = v; return this; }
+            public Builder workers(int v) { workers = v; return this; }
+            public Builder maxRangeRows(long v) { maxRangeRows = v; return this; }
+            public Builder maxRate(Optional<MaxRate> v) { maxRate = v; return this; }
+            public Builder compress(boolean v) { compress = v; return this; }
+            public Builder repair(boolean v) { repair = v; return this; }
+            public Builder verifyAttempts(int v) { verifyAttempts = v; return this; }
+            public Builder maxSlowdown(double v) { maxSlowdown = v; return this; }
+            public Builder cutover(boolean v) { cutover = v; return this; }
+            public Builder advanceSequences(long v) { advanceSequences = v; return this; }
+            public Builder workerName(String v) { workerName = v; return this; }
+            public Builder clock(Clock v) { clock = v; return this; }
+
+            public Options build() {
+                return new Options(planFile, planOptions, skipRoles, pgBindir, dualWriteStartedAt, waitForWriters, maxLateness,
+                        clockSkew, timeUnit, workers, maxRangeRows, maxRate, compress, repair, verifyAttempts, maxSlowdown, cutover,
+                        advanceSequences, workerName, clock);
+            }
+        }
     }
 
     /** Told what happens, for progress displays. */
