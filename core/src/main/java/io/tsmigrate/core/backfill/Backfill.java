@@ -8,6 +8,7 @@ import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.time.TimeRange;
@@ -242,13 +243,12 @@ public final class Backfill {
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             requireSourceIsPrimary(target, "copying " + h.table() + " again");
             TableCopy copy = TableCopy.prepare(source, target, h, type);
-            target.setAutoCommit(false);
-            try {
-                CopyPipe.Moved moved = RangeCopier.copy(source, target, copy, new BackfillRange(-1, h.table(), 0, start, end, 0),
+            return Transactions.inTransactionInterruptibly(target, t -> {
+                CopyPipe.Moved moved = RangeCopier.copy(source, t, copy, new BackfillRange(-1, h.table(), 0, start, end, 0),
                         null, false, n -> { });
                 // Bounds compared as values of the column's type, not as text (a stored T keeps the server's spelling).
                 String cast = "::" + type.sqlName();
-                try (java.sql.PreparedStatement ps = target.prepareStatement("UPDATE tsmigrate.backfill_range SET state = 'done', "
+                try (java.sql.PreparedStatement ps = t.prepareStatement("UPDATE tsmigrate.backfill_range SET state = 'done', "
                         + "rows = ?, finished_at = clock_timestamp(), error = NULL, sqlstate = NULL WHERE table_name = ? "
                         + "AND range_start" + cast + " = ?" + cast + " AND range_end" + cast + " = ?" + cast)) {
                     ps.setLong(1, moved.rows());
@@ -257,16 +257,11 @@ public final class Backfill {
                     ps.setString(4, end);
                     ps.executeUpdate();
                 }
-                target.commit();
                 return moved.rows();
-            } catch (InterruptedException e) {
-                target.rollback();
-                Thread.currentThread().interrupt();
-                throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while copying " + h.table() + " again.");
-            } catch (SQLException | RuntimeException e) {
-                target.rollback();
-                throw e;
-            }
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while copying " + h.table() + " again.");
         } catch (SQLException e) {
             throw PgErrors.failure("copy " + h.table() + " [" + start + ", " + end + ") again", targetSpec, e);
         }
@@ -281,19 +276,10 @@ public final class Backfill {
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             requireSourceIsPrimary(target, "copying " + table + " again");
             RangeCopier.Job job = TableCopy.wholeTable(source, target, table);
-            target.setAutoCommit(false);
-            try {
-                CopyPipe.Moved moved = RangeCopier.copy(source, target, job, null, false, n -> { });
-                target.commit();
-                return moved.rows();
-            } catch (InterruptedException e) {
-                target.rollback();
-                Thread.currentThread().interrupt();
-                throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while copying " + table + " again.");
-            } catch (SQLException | RuntimeException e) {
-                target.rollback();
-                throw e;
-            }
+            return Transactions.inTransactionInterruptibly(target, t -> RangeCopier.copy(source, t, job, null, false, n -> { }).rows());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while copying " + table + " again.");
         } catch (SQLException e) {
             throw PgErrors.failure("copy " + table + " again", targetSpec, e);
         }

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.plan.Plan;
 
 import java.sql.Connection;
@@ -33,20 +34,15 @@ final class Compression {
             }
         }
         for (int job : jobs) {
-            target.setAutoCommit(false);
-            try (PreparedStatement resume = target.prepareStatement("SELECT alter_job(?, scheduled => true)");
-                 PreparedStatement record = target.prepareStatement("UPDATE tsmigrate.paused_job SET resumed_at = now() WHERE job_id = ?")) {
-                resume.setInt(1, job);
-                resume.execute();
-                record.setInt(1, job);
-                record.executeUpdate();
-                target.commit();
-            } catch (SQLException e) {
-                target.rollback();
-                throw e;
-            } finally {
-                target.setAutoCommit(true);
-            }
+            Transactions.inTransaction(target, t -> {
+                try (PreparedStatement resume = t.prepareStatement("SELECT alter_job(?, scheduled => true)");
+                     PreparedStatement record = t.prepareStatement("UPDATE tsmigrate.paused_job SET resumed_at = now() WHERE job_id = ?")) {
+                    resume.setInt(1, job);
+                    resume.execute();
+                    record.setInt(1, job);
+                    return record.executeUpdate();
+                }
+            });
             notes.add("resumed compression policy job " + job + " on " + h.table());
         }
         if (compress) {

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.schema;
 
+import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.plan.Plan;
 
 import java.sql.Connection;
@@ -55,21 +56,16 @@ final class CompressionStep {
                 String sql = "SELECT alter_job(" + job + ", scheduled => false)";
                 commands.add(sql);
                 if (!dryRun) {
-                    target.setAutoCommit(false);
-                    try (Statement st = target.createStatement();
-                         PreparedStatement record = target.prepareStatement("INSERT INTO tsmigrate.paused_job (job_id, hypertable) "
-                                 + "VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET resumed_at = NULL, paused_at = now()")) {
-                        st.execute(sql);
-                        record.setInt(1, job);
-                        record.setString(2, h.table().toString());
-                        record.executeUpdate();
-                        target.commit();
-                    } catch (SQLException e) {
-                        target.rollback();
-                        throw e;
-                    } finally {
-                        target.setAutoCommit(true);
-                    }
+                    Transactions.inTransaction(target, t -> {
+                        try (Statement st = t.createStatement();
+                             PreparedStatement record = t.prepareStatement("INSERT INTO tsmigrate.paused_job (job_id, hypertable) "
+                                     + "VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET resumed_at = NULL, paused_at = now()")) {
+                            st.execute(sql);
+                            record.setInt(1, job);
+                            record.setString(2, h.table().toString());
+                            return record.executeUpdate();
+                        }
+                    });
                 }
                 paused.add("paused compression policy job " + job + " on " + h.table());
             }

@@ -10,6 +10,7 @@ import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.pgtools.ClientTools;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
@@ -232,31 +233,31 @@ public final class SchemaMigrator {
             if (options.dryRun()) {
                 continue;
             }
-            target.setAutoCommit(false);
-            try (Statement st = target.createStatement()) {
-                for (String statement : sql.sql()) {
-                    st.execute(statement);
-                }
-                for (HypertableSql.DroppedForeignKey fk : sql.droppedForeignKeys()) {
-                    try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.dropped_constraint "
-                            + "(table_name, constraint_name, definition, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-                        ps.setString(1, fk.table().toString());
-                        ps.setString(2, fk.name());
-                        ps.setString(3, fk.definition());
-                        ps.setString(4, fk.reason());
-                        ps.executeUpdate();
+            try {
+                Transactions.inTransaction(target, t -> {
+                    try (Statement st = t.createStatement()) {
+                        for (String statement : sql.sql()) {
+                            st.execute(statement);
+                        }
                     }
-                }
-                target.commit();
-                created++;
-                details.add(h.table() + " is a hypertable on " + h.timeColumn() + " with chunks of " + h.chunkInterval());
+                    for (HypertableSql.DroppedForeignKey fk : sql.droppedForeignKeys()) {
+                        try (PreparedStatement ps = t.prepareStatement("INSERT INTO tsmigrate.dropped_constraint "
+                                + "(table_name, constraint_name, definition, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+                            ps.setString(1, fk.table().toString());
+                            ps.setString(2, fk.name());
+                            ps.setString(3, fk.definition());
+                            ps.setString(4, fk.reason());
+                            ps.executeUpdate();
+                        }
+                    }
+                    return null;
+                });
             } catch (SQLException e) {
-                target.rollback();
                 throw new TsmigrateException(Kind.FAILED, "making " + h.table() + " a hypertable failed: " + PgErrors.message(e)
                         + " (SQLSTATE " + e.getSQLState() + "); the table is unchanged: fix the cause and re-run tsmigrate schema.", e);
-            } finally {
-                target.setAutoCommit(true);
             }
+            created++;
+            details.add(h.table() + " is a hypertable on " + h.timeColumn() + " with chunks of " + h.chunkInterval());
         }
         if (options.dryRun()) {
             return new StepOutcome("hypertables", Status.PLANNED, plan.hypertables().size() + " hypertable(s) to create",
