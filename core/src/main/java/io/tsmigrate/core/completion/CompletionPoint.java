@@ -51,6 +51,20 @@ public final class CompletionPoint {
     private CompletionPoint() {
     }
 
+    /** The consistency range is still empty (NOT_READY): it opens at {@link #opens()}, and T can be computed then. */
+    public static final class RangeNotOpen extends TsmigrateException {
+        private final transient Instant opens;
+
+        RangeNotOpen(Instant opens, String message) {
+            super(Kind.NOT_READY, message);
+            this.opens = opens;
+        }
+
+        public Instant opens() {
+            return opens;
+        }
+    }
+
     /**
      * @throws TsmigrateException NOT_READY when no writer registered or the range is still empty
      *                            (saying when it opens); USAGE for a T outside the range
@@ -90,7 +104,7 @@ public final class CompletionPoint {
             Instant rangeEnd = now.minus(options.maxLateness()).minus(options.clockSkew());
             if (!rangeEnd.isAfter(rangeStart)) {
                 Instant opens = rangeStart.plus(options.maxLateness()).plus(options.clockSkew());
-                throw new TsmigrateException(Kind.NOT_READY, "the consistency range is still empty: the last writer began "
+                throw new RangeNotOpen(opens, "the consistency range is still empty: the last writer began "
                         + "dual-writing at " + lastStart + ", so with a maximum lateness of " + Human.duration(options.maxLateness())
                         + " and a clock-skew margin of " + Human.duration(options.clockSkew()) + " it opens at "
                         + opens.truncatedTo(ChronoUnit.SECONDS) + " (in " + Human.duration(Duration.between(now, opens))

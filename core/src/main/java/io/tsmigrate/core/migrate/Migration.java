@@ -467,11 +467,9 @@ public final class Migration {
                     listener.line("completion point: waiting: " + why);
                     lastMessage = why;
                 }
-            } catch (TsmigrateException e) {
-                if (e.kind() != Kind.NOT_READY || e.getMessage().contains("no writer has registered")) {
-                    throw e;
-                }
-                String why = e.getMessage().replaceAll(" \\(in [^)]*\\)", "");
+            } catch (CompletionPoint.RangeNotOpen e) {
+                // Said once per opening time, not once a second.
+                String why = "the consistency range opens at " + e.opens();
                 if (!why.equals(lastMessage)) {
                     listener.line("completion point: waiting: " + e.getMessage());
                     lastMessage = why;
