@@ -4,6 +4,7 @@ import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.completion.CompletionPoints;
+import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.time.EpochUnit;
 import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.time.TimeValues;
@@ -56,15 +57,16 @@ final class Bounds {
                 throw TsmigrateException.usage("--from " + from + " is not before T " + until + "; the range to copy is empty.");
             }
         }
-        target.setAutoCommit(false);
-        try {
-            RangeStore.lockTable(target, copy.table());
-            Optional<RangeStore.TableBounds> existing = RangeStore.bounds(target, copy.table());
-            long start = fromPosition;
+        long first = fromPosition;
+        String firstLiteral = from;
+        return Transactions.inTransaction(target, t -> {
+            RangeStore.lockTable(t, copy.table());
+            Optional<RangeStore.TableBounds> existing = RangeStore.bounds(t, copy.table());
+            long start = first;
+            String startLiteral = firstLiteral;
             if (existing.isPresent()) {
                 long previous = position(existing.get().until(), type);
                 if (previous == untilPosition) {
-                    target.commit();
                     return until;
                 }
                 if (untilPosition < previous) {
@@ -72,7 +74,7 @@ final class Bounds {
                             + ", and T " + until + " is earlier; T can only move later (rows up to the old T may already be copied).");
                 }
                 start = previous;
-                from = existing.get().from();
+                startLiteral = existing.get().from();
             }
             List<RangePlanner.Span> spans = RangePlanner.plan(start, untilPosition, copy.chunkInterval(), density, options.maxRangeRows());
             List<String[]> ranges = new ArrayList<>();
@@ -81,15 +83,9 @@ final class Bounds {
                 ranges.add(new String[] {copy.axis().literal(s.start()), s.end() == untilPosition ? until : copy.axis().literal(s.end())});
                 estimates.add(s.estimatedRows());
             }
-            RangeStore.append(target, copy.table(), copy.plan().timeColumn(), type.label(), from, until, ranges, estimates);
-            target.commit();
+            RangeStore.append(t, copy.table(), copy.plan().timeColumn(), type.label(), startLiteral, until, ranges, estimates);
             return until;
-        } catch (SQLException | RuntimeException e) {
-            target.rollback();
-            throw e;
-        } finally {
-            target.setAutoCommit(true);
-        }
+        });
     }
 
     /** How the table's rows spread over time, from the source's statistics (per partition for a partitioned table). */
