@@ -8,6 +8,7 @@ import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.plan.Plan;
+import io.tsmigrate.core.state.ConstraintRecords;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 
@@ -161,25 +162,11 @@ public final class Constraints {
     }
 
     private static void markValidated(Connection target, ForeignKey fk) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("UPDATE tsmigrate.deferred_constraint SET validated_at = now() "
-                + "WHERE table_name = ? AND constraint_name = ?")) {
-            ps.setString(1, fk.table().toString());
-            ps.setString(2, fk.name());
-            ps.executeUpdate();
-        }
+        ConstraintRecords.markValidated(target, fk.table(), fk.name());
     }
 
     private static Outcome record(Connection target, Consumer<String> progress, Outcome o) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.constraint_check (table_name, name, kind, outcome, "
-                + "offending, detail) VALUES (?, ?, ?, ?, ?, ?)")) {
-            ps.setString(1, o.table().toString());
-            ps.setString(2, o.name());
-            ps.setString(3, o.kind());
-            ps.setString(4, o.outcome());
-            ps.setLong(5, o.offending());
-            ps.setString(6, o.detail());
-            ps.executeUpdate();
-        }
+        ConstraintRecords.recordCheck(target, o.table(), o.name(), o.kind(), o.outcome(), o.offending(), o.detail());
         progress.accept(o.kind() + " " + o.name() + " of " + o.table() + ": " + o.outcome());
         return o;
     }

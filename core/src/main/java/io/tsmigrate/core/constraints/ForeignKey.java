@@ -1,6 +1,7 @@
 package io.tsmigrate.core.constraints;
 
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.state.ConstraintRecords;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -38,19 +39,13 @@ record ForeignKey(TableRef table, String name, List<String> columns, TableRef re
     /** The foreign keys schema created NOT VALID and not yet validated (also those dropped since). */
     static List<ForeignKey> deferred(Connection target) throws SQLException {
         List<ForeignKey> out = new ArrayList<>();
-        try (PreparedStatement ps = target.prepareStatement("SELECT table_name, constraint_name, references_table "
-                + "FROM tsmigrate.deferred_constraint WHERE validated_at IS NULL ORDER BY 1, 2");
-             ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                TableRef table = TableRef.parse(rs.getString(1));
-                String name = rs.getString(2);
-                try (PreparedStatement one = target.prepareStatement(COLUMNS + "AND co.conrelid = to_regclass(?) AND co.conname = ?")) {
-                    one.setString(1, table.quoted());
-                    one.setString(2, name);
-                    List<ForeignKey> found = read(one);
-                    out.add(found.isEmpty() ? new ForeignKey(table, name, List.of(), TableRef.parse(rs.getString(3)), List.of(), false)
-                            : found.get(0));
-                }
+        for (ConstraintRecords.Deferred d : ConstraintRecords.unvalidated(target)) {
+            try (PreparedStatement one = target.prepareStatement(COLUMNS + "AND co.conrelid = to_regclass(?) AND co.conname = ?")) {
+                one.setString(1, d.table().quoted());
+                one.setString(2, d.constraint());
+                List<ForeignKey> found = read(one);
+                out.add(found.isEmpty() ? new ForeignKey(d.table(), d.constraint(), List.of(), d.references(), List.of(), false)
+                        : found.get(0));
             }
         }
         return out;

@@ -5,6 +5,7 @@ import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.pgtools.ClientTools;
+import io.tsmigrate.core.state.ConstraintRecords;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -55,10 +56,6 @@ final class DumpLoad {
     static Command psql(ClientTools.Tool tool, ConnectionSpec target) {
         return new Command(List.of(tool.path().toString(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--echo-errors",
                 "--dbname=" + target.libpqConninfo(), "-f", "-"), target.libpqEnvironment());
-    }
-
-    private static String literal(String text) {
-        return "'" + text.replace("'", "''") + "'";
     }
 
     /**
@@ -123,11 +120,9 @@ final class DumpLoad {
             int dumpExit = source.waitFor();
             if (piped && dumpExit == 0) {
                 try {
-                    for (DumpRewriter.Deferred d : rewriter.deferred()) {
+                    for (ConstraintRecords.Deferred d : rewriter.deferred()) {
                         // The dump's client encoding is UTF-8: names go to psql as their UTF-8 bytes.
-                        String sql = "INSERT INTO tsmigrate.deferred_constraint (table_name, constraint_name, references_table) VALUES ("
-                                + literal(d.table().toString()) + ", " + literal(d.constraint()) + ", " + literal(d.references().toString())
-                                + ") ON CONFLICT (table_name, constraint_name) DO UPDATE SET validated_at = NULL;\n";
+                        String sql = ConstraintRecords.recordDeferredSql(d) + ";\n";
                         toPsql.write(new String(sql.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
                     }
                     toPsql.write("COMMIT;\n");

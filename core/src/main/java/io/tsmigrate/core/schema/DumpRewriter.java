@@ -2,6 +2,7 @@ package io.tsmigrate.core.schema;
 
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.schema.SqlTokens.Token;
+import io.tsmigrate.core.state.ConstraintRecords;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -22,16 +23,12 @@ import java.util.Set;
  */
 final class DumpRewriter implements SqlScanner.Sink {
 
-    /** A foreign key created NOT VALID, to validate after the backfill. */
-    record Deferred(TableRef table, String constraint, TableRef references) {
-    }
-
     private final Writer out;
     private final Set<TableRef> unpartition;
     private final Set<TableRef> rowsLater;
     private final int targetMajor;
     private final List<String> changes = new ArrayList<>();
-    private final List<Deferred> deferred = new ArrayList<>();
+    private final List<ConstraintRecords.Deferred> deferred = new ArrayList<>();
 
     /**
      * @param out          psql's input; the caller closes it
@@ -51,7 +48,7 @@ final class DumpRewriter implements SqlScanner.Sink {
     }
 
     /** The foreign keys created NOT VALID so far. */
-    List<Deferred> deferred() {
+    List<ConstraintRecords.Deferred> deferred() {
         return List.copyOf(deferred);
     }
 
@@ -131,7 +128,7 @@ final class DumpRewriter implements SqlScanner.Sink {
                     return null; // a partitioned table cannot hold a NOT VALID foreign key; its own rows arrive later anyway
                 }
                 int end = text.lastIndexOf(';');
-                deferred.add(new Deferred(table, constraint, references));
+                deferred.add(new ConstraintRecords.Deferred(table, constraint, references));
                 changes.add("created foreign key " + constraint + " of " + table + " NOT VALID: the rows of " + references
                         + " it references arrive with the backfill (tsmigrate constraints validates it then)");
                 return text.substring(0, end).stripTrailing() + " NOT VALID" + text.substring(end);

@@ -49,7 +49,7 @@ class DumpRewriterTest {
         assertThat(r.rewrite(elsewhere)).isEqualTo(elsewhere);
         String alreadyNotValid = into.replace(");\n", ") NOT VALID;\n").replace("p1_rental", "p1_other");
         assertThat(r.rewrite(alreadyNotValid)).isEqualTo(alreadyNotValid);
-        assertThat(r.deferred()).containsExactly(new DumpRewriter.Deferred(new TableRef("public", "payment_p1"),
+        assertThat(r.deferred()).containsExactly(new io.tsmigrate.core.state.ConstraintRecords.Deferred(new TableRef("public", "payment_p1"),
                 "payment_p1_rental_id_fkey", new TableRef("public", "rental")));
     }
 }
