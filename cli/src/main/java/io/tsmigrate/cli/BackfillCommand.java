@@ -102,24 +102,30 @@ final class BackfillCommand implements Callable<Integer> {
                 Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        BackfillResult result;
-        boolean stopped;
+        // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("backfill");
              BackfillProgress progress = new BackfillProgress(System.console() != null && !format.json, err)) {
-            result = Backfill.run(connections.source(), connections.target(), options, progress, interruption.requested());
-            stopped = interruption.requested().get();
+            BackfillResult result = Backfill.run(connections.source(), connections.target(), options, progress, interruption.requested());
+            progress.close();
+            if (format.json) {
+                out.println(Json.write(result));
+            } else {
+                render(result, out);
+            }
+            out.flush();
+            if (interruption.requested().get() && !result.complete()) {
+                err.println("tsmigrate: interrupted: the ranges in progress rolled back and nothing is left half-copied; run "
+                        + "tsmigrate backfill again to continue.");
+                err.flush();
+                return ExitCodes.INTERRUPTED;
+            }
+            if (!result.complete()) {
+                err.println("tsmigrate: the backfill is incomplete: " + result.failures().size() + " range(s) failed; re-run "
+                        + "tsmigrate backfill to retry them.");
+                return ExitCodes.INCOMPLETE;
+            }
+            return ExitCodes.OK;
         }
-        if (format.json) {
-            out.println(Json.write(result));
-        } else {
-            render(result, out);
-        }
-        if (!result.complete()) {
-            err.println("tsmigrate: the backfill is incomplete: " + result.failures().size() + " range(s) failed"
-                    + (stopped ? " or were not reached (stopped)" : "") + "; re-run tsmigrate backfill to retry them.");
-            return ExitCodes.INCOMPLETE;
-        }
-        return ExitCodes.OK;
     }
 
     private static void render(BackfillResult r, PrintWriter out) {

@@ -158,11 +158,14 @@ final class BackfillProgress implements BackfillListener, AutoCloseable {
         }
     }
 
+    /** Ends the bars (the result is printed after them); safe to call again. */
     @Override
     public synchronized void close() {
         bars.values().forEach(ProgressBar::close);
+        bars.clear();
         if (overall != null) {
             overall.close();
+            overall = null;
         }
     }
 }

@@ -18,6 +18,9 @@ final class Interruption implements AutoCloseable {
     Interruption(String name) {
         hook = new Thread(() -> {
             requested.set(true);
+            // Said at once: the stop takes a moment (transactions roll back), and silence invites kill -9.
+            System.err.println("tsmigrate: stopping " + name + " (Ctrl-C): work in progress rolls back ...");
+            System.err.flush();
             try {
                 finished.await(35, TimeUnit.SECONDS);
             } catch (InterruptedException e) {

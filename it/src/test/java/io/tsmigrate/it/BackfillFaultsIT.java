@@ -86,6 +86,52 @@ class BackfillFaultsIT {
     }
 
     @Test
+    void ctrlCStopsTheRangesInHandAtOnceAndARerunFinishes(TestDatabases db) throws Exception {
+        ConnectionSpec target = db.newTargetDatabase("faults_ctrl_c", true);
+        Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
+        List<String> args = List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main", "backfill",
+                "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--until", T, "--workers", "2");
+        List<String> slow = new ArrayList<>(args);
+        slow.addAll(List.of("--max-rate", "200")); // a day's range (10,800 rows) would take about a minute
+        Process p = new ProcessBuilder(slow).redirectErrorStream(true).start();
+        StringBuilder output = new StringBuilder();
+        Thread reader = new Thread(() -> {
+            try {
+                output.append(new String(p.getInputStream().readAllBytes()));
+            } catch (java.io.IOException e) {
+                output.append(e);
+            }
+        });
+        reader.start();
+        try {
+            Await.until("a range's COPY under way", () -> {
+                assertThat(p.isAlive()).as("backfill still running: " + output).isTrue();
+                return queryLong(target, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        + "AND state = 'active' AND query LIKE 'COPY %'") > 0;
+            });
+            assertThat(new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor()).isZero();
+            // Far less than the minute the range in hand needed: it was rolled back, not finished.
+            assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("stopped soon after Ctrl-C").isTrue();
+        } finally {
+            p.destroyForcibly();
+            reader.join(10_000);
+        }
+        assertThat(p.exitValue()).as(output.toString()).isEqualTo(130);
+        assertThat(output.toString()).contains("tsmigrate: stopping backfill (Ctrl-C)")
+                .contains("tsmigrate: interrupted: the ranges in progress rolled back");
+        assertThat(doneRanges(target)).as("no range finished in the minute it needed").isZero();
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'failed'")).isZero();
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome = 'stopped'")).isPositive();
+        assertThat(queryLong(target, "SELECT count(*) FROM metrics")).as("nothing half-copied").isZero();
+
+        Process rerun = new ProcessBuilder(args).redirectErrorStream(true).start();
+        String out = new String(rerun.getInputStream().readAllBytes());
+        assertThat(rerun.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(rerun.exitValue()).as(out).isZero();
+        assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
+    }
+
+    @Test
     void retriesRangesWhoseSourceOrTargetBackendIsTerminated(TestDatabases db) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("faults_terminate", true);
         Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");

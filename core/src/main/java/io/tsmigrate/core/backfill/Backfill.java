@@ -159,22 +159,27 @@ public final class Backfill {
             t.setDaemon(true);
             return t;
         });
+        List<BackfillWorker> workers = new ArrayList<>();
         try {
             for (int i = 1; i <= options.workers(); i++) {
-                pool.submit(new BackfillWorker(options.workerName() + "-" + i, shared));
+                BackfillWorker worker = new BackfillWorker(options.workerName() + "-" + i, shared);
+                workers.add(worker);
+                pool.submit(worker);
             }
             pool.shutdown();
-            while (!pool.awaitTermination(200, TimeUnit.MILLISECONDS)) {
+            while (!pool.awaitTermination(100, TimeUnit.MILLISECONDS)) {
                 if (stop.get()) {
-                    // Workers finish the range in hand; a range cut short rolls back.
-                    if (!pool.awaitTermination(30, TimeUnit.SECONDS)) {
-                        pool.shutdownNow();
-                    }
+                    // Asked to stop (Ctrl-C): the ranges in hand roll back now, instead of running to
+                    // their end (a range of a million rows, throttled, can take minutes).
+                    workers.forEach(BackfillWorker::abort);
+                    pool.shutdownNow();
+                    pool.awaitTermination(10, TimeUnit.SECONDS);
                     break;
                 }
             }
         } catch (InterruptedException e) {
             stop.set(true);
+            workers.forEach(BackfillWorker::abort);
             pool.shutdownNow();
             Thread.currentThread().interrupt();
         }

@@ -45,8 +45,9 @@ final class BackfillWorker implements Runnable {
     private final String name;
     private final Shared shared;
     private Connection side;
-    private Connection source;
-    private Connection target;
+    // Closed from another thread by abort(): what it sees must be what this worker opened.
+    private volatile Connection source;
+    private volatile Connection target;
 
     BackfillWorker(String name, Shared shared) {
         this.name = name;
@@ -101,6 +102,16 @@ final class BackfillWorker implements Runnable {
         }
     }
 
+    /**
+     * Stops the range in hand now (Ctrl-C): closing the connections cuts its COPY short, and its
+     * transaction, never committed, rolls back; the range stays to do for the next run. Called from
+     * another thread.
+     */
+    void abort() {
+        PgConnector.closeQuietly(source);
+        PgConnector.closeQuietly(target);
+    }
+
     private void copy(BackfillRange range) throws InterruptedException, SQLException {
         TableCopy table = shared.tables().get(range.table());
         int attempt = shared.attempts().merge(range.id(), 1, Integer::sum);
@@ -119,7 +130,16 @@ final class BackfillWorker implements Runnable {
                 return null;
             });
             shared.listener().rangeDone(range.table(), moved.rows(), moved.bytes());
+        } catch (InterruptedException e) {
+            recordStopped(attemptId);
+            throw e;
         } catch (SQLException | TsmigrateException e) {
+            if (shared.stop().get()) {
+                // Cut short by abort(): not a failure of the range, which stays to do.
+                recordStopped(attemptId);
+                dropConnections();
+                return;
+            }
             boolean transientError = PgErrors.isTransient(e);
             boolean retry = transientError && attempt < shared.maxAttempts();
             String error = message(e);
@@ -146,6 +166,17 @@ final class BackfillWorker implements Runnable {
                     return null;
                 });
             }
+        }
+    }
+
+    private void recordStopped(long attemptId) {
+        try {
+            sideCall(c -> {
+                RangeStore.finishAttempt(c, attemptId, "stopped", 0, "stopped by the user; the range rolled back", null);
+                return null;
+            });
+        } catch (SQLException e) {
+            LOG.debug("{}: cannot record the stopped attempt ({})", name, message(e));
         }
     }
 
