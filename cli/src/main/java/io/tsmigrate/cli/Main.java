@@ -40,8 +40,7 @@ public final class Main {
         commandLine.setDefaultValueProvider(new EnvironmentDefaults(environment));
         commandLine.setCaseInsensitiveEnumValuesAllowed(true);
         commandLine.setParameterExceptionHandler((e, arguments) -> {
-            err.println("tsmigrate: " + ConnectionSpec.redact(e.getMessage())
-                    + helpHint(e.getCommandLine()));
+            err.println("tsmigrate: " + ConnectionSpec.redact(e.getMessage()) + suggestion(e) + helpHint(e.getCommandLine()));
             return ExitCodes.USAGE;
         });
         commandLine.setExecutionStrategy(parseResult -> {
@@ -55,12 +54,26 @@ public final class Main {
         return code;
     }
 
+    /** "; did you mean migrate?" for a mistyped command or option, else nothing. */
+    private static String suggestion(CommandLine.ParameterException e) {
+        if (e instanceof CommandLine.UnmatchedArgumentException u) {
+            java.util.List<String> close = u.getSuggestions();
+            if (!close.isEmpty()) {
+                return "; did you mean " + String.join(" or ", close.subList(0, Math.min(3, close.size()))) + "?";
+            }
+        }
+        return "";
+    }
+
     private static int report(Exception e, PrintWriter err, boolean verbose) {
         int code;
         if (e instanceof TsmigrateException t) {
             // Written by tsmigrate to be shown: it quotes connection strings only redacted.
             err.println("tsmigrate: " + t.getMessage());
             code = ExitCodes.of(t.kind());
+            if (t.kind() == TsmigrateException.Kind.USAGE) {
+                return code; // bad input is the user's to fix: a stack trace says nothing more, even with --verbose
+            }
         } else if (e instanceof InterruptedException) {
             err.println("tsmigrate: interrupted.");
             code = ExitCodes.INTERRUPTED;

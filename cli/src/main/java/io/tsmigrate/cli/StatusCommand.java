@@ -42,9 +42,10 @@ final class StatusCommand implements Callable<Integer> {
             description = "The target PostgreSQL + TimescaleDB database. Default: the TARGET environment variable.")
     String target;
 
-    @Option(names = "--watch", paramLabel = "SECONDS", arity = "0..1", fallbackValue = "2",
-            description = "Refresh every SECONDS (default 2) until interrupted.")
-    Integer watch;
+    @Option(names = "--watch", paramLabel = "INTERVAL", arity = "0..1", fallbackValue = "2s",
+            description = "Refresh every INTERVAL (a duration such as 5s or 1m; default 2s) until interrupted. With --json, "
+                    + "one document per line.")
+    String watch;
 
     @Mixin
     JsonOutput format;
@@ -54,8 +55,9 @@ final class StatusCommand implements Callable<Integer> {
         if (target == null || target.isBlank()) {
             throw TsmigrateException.usage("no target database given; pass --target with a postgres:// URI or set TARGET.");
         }
-        if (watch != null) {
-            Flags.atLeast("--watch", watch, 1);
+        Duration interval = watch == null ? null : Human.parseDuration(watch, "--watch");
+        if (interval != null && interval.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw TsmigrateException.usage("--watch " + watch + " is shorter than a second; give 1s or more.");
         }
         ConnectionSpec spec = ConnectionSpec.parse(target, "target");
         PrintWriter out = this.spec.commandLine().getOut();
@@ -71,15 +73,18 @@ final class StatusCommand implements Callable<Integer> {
                 out.print("\033[H\033[2J");
             }
             if (format.json) {
-                out.println(Json.write(r));
+                out.println(watch == null ? Json.write(r) : Json.writeLine(r));
             } else {
+                if (watch != null) {
+                    out.println("Updated:  " + r.at() + " (every " + Human.duration(interval) + "; Ctrl-C to stop)");
+                }
                 render(r, out);
             }
             out.flush();
             if (watch == null) {
                 return ExitCodes.OK;
             }
-            Thread.sleep(watch * 1000L);
+            Thread.sleep(interval.toMillis());
         }
     }
 

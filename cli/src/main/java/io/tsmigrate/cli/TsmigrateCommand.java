@@ -1,6 +1,7 @@
 package io.tsmigrate.cli;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
@@ -22,7 +23,11 @@ import java.util.concurrent.Callable;
             ""
         },
         footer = ExitCodes.HELP,
-        subcommands = {DoctorCommand.class, PlanCommand.class, SchemaCommand.class, BackfillCommand.class, ConstraintsCommand.class, VerifyCommand.class, CompletionPointCommand.class, ReplayCommand.class, CompareLoadCommand.class, CutoverCommand.class, MigrateCommand.class, StatusCommand.class, DemoCommand.class})
+        // In the runbook's order: set up, plan, schema, dual-write (replay), completion point, backfill,
+        // constraints, verify, load, switch; then the whole method, where it stands, and the demo.
+        subcommands = {DoctorCommand.class, PlanCommand.class, SchemaCommand.class, ReplayCommand.class, CompletionPointCommand.class,
+            BackfillCommand.class, ConstraintsCommand.class, VerifyCommand.class, CompareLoadCommand.class, CutoverCommand.class,
+            MigrateCommand.class, StatusCommand.class, DemoCommand.class, HelpCommand.class})
 final class TsmigrateCommand implements Callable<Integer> {
 
     @Spec

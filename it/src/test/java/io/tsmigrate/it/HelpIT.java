@@ -12,8 +12,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Every command's --help renders: no formatting warnings, a usage line, exit 0. */
 class HelpIT {
 
-    private static final List<String> COMMANDS = List.of("doctor", "plan", "schema", "backfill", "verify", "completion-point",
-            "replay", "compare-load", "cutover", "migrate", "status", "demo");
+    /** In the runbook's order, as --help lists them. */
+    private static final List<String> COMMANDS = List.of("doctor", "plan", "schema", "replay", "completion-point", "backfill",
+            "constraints", "verify", "compare-load", "cutover", "migrate", "status", "demo");
 
     @Test
     void everyCommandsHelpRendersWithoutWarnings() {
@@ -21,7 +22,7 @@ class HelpIT {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
-            assertThat(Cli.run("--help").out()).contains(COMMANDS);
+            assertThat(Cli.run("--help").out()).containsSubsequence(COMMANDS);
             for (String command : COMMANDS) {
                 Cli.Result help = Cli.run(command, "--help");
                 assertThat(help.exitCode()).as(command).isZero();
@@ -32,5 +33,25 @@ class HelpIT {
             System.setErr(stderr);
         }
         assertThat(captured.toString(StandardCharsets.UTF_8)).isEmpty();
+    }
+
+    @Test
+    void helpNamesACommandAndMistypesGetASuggestion() {
+        Cli.Result help = Cli.run("help", "backfill");
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.out()).startsWith("Usage: tsmigrate backfill");
+
+        Cli.Result typo = Cli.run("backfil");
+        assertThat(typo.exitCode()).isEqualTo(2);
+        assertThat(typo.err()).contains("did you mean backfill?").hasLineCount(1);
+
+        Cli.Result option = Cli.run("verify", "--repiar");
+        assertThat(option.exitCode()).isEqualTo(2);
+        assertThat(option.err()).contains("did you mean --repair?");
+
+        Cli.Result verbose = Cli.run("verify", "--until", "xyz", "--verbose", "--source", "postgres://u@127.0.0.1:1/db",
+                "--target", "postgres://u@127.0.0.1:1/db", "--workers", "0");
+        assertThat(verbose.exitCode()).isEqualTo(2);
+        assertThat(verbose.err()).as("no stack trace for bad input, even with --verbose").hasLineCount(1).doesNotContain("\tat ");
     }
 }

@@ -35,6 +35,15 @@ public final class Json {
         return MAPPER;
     }
 
+    /** JSON of {@code value} on one line: one document per line, for streams such as {@code status --watch --json}. */
+    public static String writeLine(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Pretty-printed JSON of {@code value}. */
     public static String write(Object value) {
         try {
