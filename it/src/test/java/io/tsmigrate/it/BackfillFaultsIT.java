@@ -158,12 +158,17 @@ class BackfillFaultsIT {
                 Optional.of(MaxRate.parse("30000")), 8, false, "restart", Clock.systemUTC());
         CompletableFuture<BackfillResult> run = CompletableFuture.supplyAsync(() ->
                 Backfill.run(db.source(), target, options, BackfillListener.NONE, new AtomicBoolean()));
-        Await.until("three ranges done", () -> doneRanges(target) >= 3);
-        servers.pair().get().target().kill();
-        Thread.sleep(1500);
+        Await.until("three ranges done and a COPY under way", () -> doneRanges(target) >= 3 && queryLong(target,
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY %'") > 0);
+        long all = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range");
+        assertThat(doneRanges(target)).as("ranges left when the server goes down").isLessThan(all);
+        servers.pair().get().target().kill(); // immediate shutdown: every session, the COPY in flight with them, is cut
+        assertThat(run).as("the backfill is still running while the target is down").isNotDone();
         servers.pair().get().target().restart();
         BackfillResult result = run.get(180, TimeUnit.SECONDS);
         assertThat(result.complete()).as(String.valueOf(result.failures())).isTrue();
+        assertThat(queryLong(target, "SELECT count(*) FROM (SELECT range_id FROM tsmigrate.backfill_attempt GROUP BY range_id "
+                + "HAVING count(*) > 1) again")).as("the range cut by the restart was attempted again").isPositive();
         assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
         assertRangesIdentical(db.source(), target, "metrics", "time", "timestamptz");
     }
