@@ -131,26 +131,29 @@ final class MigrateCommand implements Callable<Integer> {
      */
     static int run(ConnectionSpec source, ConnectionSpec target, Migration.Options options, Path report, boolean json,
                    PrintWriter out, PrintWriter err, Consumer<String> stepStarted) {
-        Migration.Result result;
+        // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("migrate");
              BackfillProgress progress = new BackfillProgress(System.console() != null && !json, err)) {
-            result = Migration.run(source, target, options, new Progress(err, progress, stepStarted), interruption.requested());
+            Migration.Result result = Migration.run(source, target, options, new Progress(err, progress, stepStarted),
+                    interruption.requested());
+            progress.close();
+            if (report != null) {
+                Reports.write(target, report, "tsmigrate migration report");
+                err.println("migrate: report written to " + report);
+            }
+            if (json) {
+                out.println(Json.write(result));
+            } else {
+                render(result, out);
+            }
+            out.flush();
+            if (result.stop().isPresent()) {
+                err.println("tsmigrate: stopped: " + result.action() + ".");
+                err.flush();
+                return ExitCodes.of(result.stop().get());
+            }
+            return ExitCodes.OK;
         }
-        if (report != null) {
-            Reports.write(target, report, "tsmigrate migration report");
-            err.println("migrate: report written to " + report);
-        }
-        if (json) {
-            out.println(Json.write(result));
-        } else {
-            render(result, out);
-        }
-        out.flush();
-        if (result.stop().isPresent()) {
-            err.println("tsmigrate: stopped: " + result.action() + ".");
-            return ExitCodes.of(result.stop().get());
-        }
-        return ExitCodes.OK;
     }
 
     static void render(Migration.Result r, PrintWriter out) {

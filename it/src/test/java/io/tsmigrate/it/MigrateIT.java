@@ -154,6 +154,42 @@ class MigrateIT {
     }
 
     @Test
+    void ctrlCDuringTheBackfillStopsAtOnceAndARerunFinishes(TestDatabases db, @TempDir Path dir) throws Exception {
+        ConnectionSpec target = db.newTargetDatabase("migrate_ctrl_c", true);
+        List<String> command = new ArrayList<>(List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
+        command.addAll(args(db, target, dir, "--max-rate", "50")); // a range of 5,000 rows takes about 100 s
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        StringBuilder output = new StringBuilder();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = lines.readLine()) != null) {
+                output.append(line).append('\n');
+                if (line.equals("migrate: backfill ...")) {
+                    Await.until("a backfill COPY under way", () -> queryLong(target, "SELECT count(*) FROM pg_stat_activity "
+                            + "WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY %'") > 0);
+                    assertThat(new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor()).isZero();
+                    break;
+                }
+            }
+            // The rest of what it says, until it exits.
+            while ((line = lines.readLine()) != null) {
+                output.append(line).append('\n');
+            }
+        } finally {
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(output.toString()).isTrue();
+            p.destroyForcibly();
+        }
+        assertThat(p.exitValue()).as(output.toString()).isEqualTo(130);
+        assertThat(output.toString()).contains("tsmigrate: stopping migrate (Ctrl-C)")
+                .contains("tsmigrate: stopped: interrupted: run tsmigrate migrate again to continue where it stopped.");
+        assertThat(queryString(target, "SELECT status FROM tsmigrate.step WHERE name = 'migrate.backfill'")).isNotEqualTo("done");
+
+        Cli.Result rerun = Cli.run(args(db, target, dir).toArray(String[]::new));
+        assertThat(rerun.exitCode()).as(rerun.toString()).isZero();
+        assertMigrated(db, target);
+    }
+
+    @Test
     void statusTellsWhereAHalfDoneMigrationStands(TestDatabases db, @TempDir Path dir) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("migrate_status", true);
         Cli.Result before = Cli.run("status", "--target", TestDatabases.uri(target));
