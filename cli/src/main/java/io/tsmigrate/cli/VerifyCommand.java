@@ -92,21 +92,35 @@ final class VerifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        VerifyResult r = Verifier.run(connections.source(), connections.target(), new VerifyOptions(estimate, repair,
-                tables.stream().map(TableRef::parse).toList(), Optional.ofNullable(from), Optional.ofNullable(until), workers,
-                Optional.ofNullable(maxRate).map(MaxRate::parse), maxRows, Clock.systemUTC(),
-                Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t")))), line -> {
+        VerifyOptions options = new VerifyOptions(estimate, repair, tables.stream().map(TableRef::parse).toList(),
+                Optional.ofNullable(from), Optional.ofNullable(until), workers, Optional.ofNullable(maxRate).map(MaxRate::parse), maxRows,
+                Clock.systemUTC(), Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t"))));
+        // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
+        try (Interruption interruption = new Interruption("verify")) {
+            VerifyResult r;
+            try {
+                r = Verifier.run(connections.source(), connections.target(), options, line -> {
                     if (!format.json) {
                         err.println("verify: " + line);
                         err.flush();
                     }
-                });
-        if (format.json) {
-            out.println(Json.write(r));
-        } else {
-            render(r, out);
+                }, interruption.requested());
+            } catch (TsmigrateException e) {
+                if (e.kind() != TsmigrateException.Kind.INTERRUPTED) {
+                    throw e;
+                }
+                err.println("tsmigrate: " + e.getMessage());
+                err.flush();
+                return ExitCodes.INTERRUPTED;
+            }
+            if (format.json) {
+                out.println(Json.write(r));
+            } else {
+                render(r, out);
+            }
+            out.flush();
+            return r.match() ? ExitCodes.OK : ExitCodes.MISMATCH;
         }
-        return r.match() ? ExitCodes.OK : ExitCodes.MISMATCH;
     }
 
     static void render(VerifyResult r, PrintWriter out) {

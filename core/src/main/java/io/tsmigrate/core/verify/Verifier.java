@@ -52,6 +52,15 @@ public final class Verifier {
      */
     public static VerifyResult run(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, VerifyOptions options,
                                    Consumer<String> progress) {
+        return run(sourceSpec, targetSpec, options, progress, new java.util.concurrent.atomic.AtomicBoolean());
+    }
+
+    /**
+     * @param stop set from another thread (Ctrl-C): the check stops at the next range, its run is
+     *             recorded as failed, and TsmigrateException INTERRUPTED is thrown
+     */
+    public static VerifyResult run(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, VerifyOptions options,
+                                   Consumer<String> progress, java.util.concurrent.atomic.AtomicBoolean stop) {
         Instant started = Instant.now();
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             LOG.debug("connected at {} ms", Duration.between(started, Instant.now()).toMillis());
@@ -82,7 +91,7 @@ public final class Verifier {
             }
             Store store = Store.start(target, options.estimate() ? "estimate" : "exact");
             try {
-                return check(sourceSpec, targetSpec, source, target, options, catalog, tables, windows, store, progress, started);
+                return check(sourceSpec, targetSpec, source, target, options, catalog, tables, windows, store, progress, started, stop);
             } catch (SQLException | RuntimeException e) {
                 // A run that died says so: status must never show it running forever.
                 store.fail(target, e);
@@ -133,7 +142,8 @@ public final class Verifier {
 
     private static VerifyResult check(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Connection source, Connection target,
                                       VerifyOptions options, Catalog catalog, Map<TableRef, Optional<Plan.Hypertable>> tables,
-                                      Map<TableRef, Window> windows, Store store, Consumer<String> progress, Instant started)
+                                      Map<TableRef, Window> windows, Store store, Consumer<String> progress, Instant started,
+                                      java.util.concurrent.atomic.AtomicBoolean stop)
             throws SQLException {
         List<VerifyResult.TableVerdict> verdicts = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -152,7 +162,7 @@ public final class Verifier {
             // written to the state once the pools are done with them.
             try (SidePool sourcePool = new SidePool(sourceSpec, options.workers(), options.maxRate(), source);
                  SidePool targetPool = new SidePool(targetSpec, options.workers(), options.maxRate(), target)) {
-                Exact exact = new Exact(source, target, sourcePool, targetPool, options, store, found, progress);
+                Exact exact = new Exact(source, target, sourcePool, targetPool, options, store, found, progress, stop);
                 for (Map.Entry<TableRef, Optional<Plan.Hypertable>> t : tables.entrySet()) {
                     List<String> key = catalog.table(t.getKey()).flatMap(Catalog.Table::primaryKey)
                             .map(Catalog.Constraint::columns).orElse(List.of());
@@ -223,7 +233,15 @@ public final class Verifier {
 
     /** The exact check of one table at a time, sharing the pools of both sides. */
     private record Exact(Connection source, Connection target, SidePool sourcePool, SidePool targetPool, VerifyOptions options,
-                         Store store, Differences found, Consumer<String> progress) {
+                         Store store, Differences found, Consumer<String> progress, java.util.concurrent.atomic.AtomicBoolean stop) {
+
+        /** Ctrl-C: stop at this range; the pools' close cancels what is still running on both sides. */
+        private void stopIfAsked() {
+            if (stop.get()) {
+                throw new TsmigrateException(Kind.INTERRUPTED, "interrupted: the check stopped before it finished, and its run is "
+                        + "recorded as failed; run tsmigrate verify again.");
+            }
+        }
 
         VerifyResult.TableVerdict hypertable(Plan.Hypertable h, TimeType type, List<String> key, Window window) throws SQLException {
             TimeAxis axis = new TimeAxis(type);
@@ -259,6 +277,7 @@ public final class Verifier {
             List<TimeRange> repairs = new ArrayList<>();
             for (int i = 0; i < ranges.size(); i++) {
                 TimeRange r = ranges.get(i);
+                stopIfAsked();
                 Digest s = SidePool.join(sides.get(2 * i)).getOrDefault(0L, Digest.EMPTY);
                 Digest t = SidePool.join(sides.get(2 * i + 1)).getOrDefault(0L, Digest.EMPTY);
                 sourceRows += s.rows();
@@ -301,6 +320,7 @@ public final class Verifier {
         }
 
         VerifyResult.TableVerdict plain(TableRef table, List<String> key) throws SQLException {
+            stopIfAsked();
             TableDigest digest = TableDigest.prepare(source, target, table, key);
             CompletableFuture<Map<Long, Digest>> sf = sourcePool.digest(digest.digestSql("true"), false);
             CompletableFuture<Map<Long, Digest>> tf = targetPool.digest(digest.digestSql("true"), false);
