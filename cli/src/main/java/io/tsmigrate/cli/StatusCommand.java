@@ -105,10 +105,12 @@ final class StatusCommand implements Callable<Integer> {
         if (!r.tables().isEmpty()) {
             out.println("Backfill:");
             for (MigrationStatus.TableProgress t : r.tables()) {
-                out.printf(Locale.ROOT, "  %-26s %d/%d ranges%s, %s rows copied, about %s left, %s, ETA %s (T = %s)%n", t.table(),
+                String pace = t.stalledSince().map(since -> "stalled since " + since.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                        + ", no worker running: run tsmigrate backfill to resume").orElseGet(() -> Human.rate(t.rowsPerSecond())
+                        + ", ETA " + t.eta().map(Human::duration).orElse("unknown"));
+                out.printf(Locale.ROOT, "  %-26s %d/%d ranges%s, %s rows copied, about %s left, %s (T = %s)%n", t.table(),
                         t.rangesDone(), t.ranges(), t.rangesFailed() > 0 ? " (" + t.rangesFailed() + " failed)" : "",
-                        Human.count(t.rowsDone()), Human.count(t.rowsLeftEstimate()), Human.rate(t.rowsPerSecond()),
-                        t.eta().map(Human::duration).orElse("unknown"), t.until());
+                        Human.count(t.rowsDone()), Human.count(t.rowsLeftEstimate()), pace, t.until());
                 t.lastError().ifPresent(e -> out.println("      last error: " + e));
             }
         }

@@ -220,6 +220,17 @@ class MigrateIT {
         assertThat(table.get("eta").isNull()).isFalse();
         assertThat(s.get("completion_points").get(0).get("time_type").asText()).isEqualTo("timestamptz");
 
+        // Minutes later, with no worker heard from since the kill: the backfill is stalled, not running.
+        TestDatabases.execute(target, "UPDATE tsmigrate.backfill_worker SET heartbeat = heartbeat - interval '5 minutes'",
+                "UPDATE tsmigrate.backfill_range SET finished_at = finished_at - interval '5 minutes', "
+                        + "started_at = started_at - interval '5 minutes' WHERE finished_at IS NOT NULL");
+        Cli.Result stalled = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(stalled.out()).containsPattern("public.metrics +" + done + "/" + all + " ranges.*stalled since .*, no worker "
+                + "running: run tsmigrate backfill to resume").doesNotContain("ETA");
+        JsonNode stalledJson = Json.mapper().readTree(Cli.run("status", "--target", TestDatabases.uri(target), "--json").out());
+        assertThat(stalledJson.get("tables").get(0).get("stalled_since").isNull()).isFalse();
+        assertThat(stalledJson.get("tables").get(0).get("eta").isNull()).isTrue();
+
         Cli.Result finish = Cli.run(args(db, target, dir).toArray(String[]::new));
         assertThat(finish.exitCode()).as(finish.toString()).isZero();
         Cli.Result after = Cli.run("status", "--target", TestDatabases.uri(target));

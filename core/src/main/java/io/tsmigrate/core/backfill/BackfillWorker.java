@@ -121,8 +121,14 @@ final class BackfillWorker implements Runnable {
             return null;
         });
         try {
-            CopyPipe.Moved moved = RangeCopier.copy(source, target, table, range, shared.limiter(), shared.limitBytes(),
-                    rows -> shared.listener().rowsMoving(range.table(), rows));
+            long[] lastBeat = {System.nanoTime()};
+            CopyPipe.Moved moved = RangeCopier.copy(source, target, table, range, shared.limiter(), shared.limitBytes(), rows -> {
+                shared.listener().rowsMoving(range.table(), rows);
+                if (System.nanoTime() - lastBeat[0] > BEAT_NANOS) {
+                    lastBeat[0] = System.nanoTime();
+                    beat(range, rows);
+                }
+            });
             RangeStore.markDone(target, range, moved.rows(), moved.bytes(), name);
             target.commit();
             sideCall(c -> {
@@ -166,6 +172,20 @@ final class BackfillWorker implements Runnable {
                     return null;
                 });
             }
+        }
+    }
+
+    /** Every few seconds during a range: status tells a running backfill from one nobody runs any more by this. */
+    private static final long BEAT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+
+    /** One try on the bookkeeping connection, never a wait: the copy must not stall for a heartbeat. */
+    private void beat(BackfillRange range, long rows) {
+        try {
+            if (side != null && !side.isClosed()) {
+                RangeStore.heartbeat(side, name, Optional.of(range), rows);
+            }
+        } catch (SQLException e) {
+            LOG.debug("{}: heartbeat not recorded ({})", name, message(e));
         }
     }
 

@@ -34,9 +34,15 @@ public final class MigrationStatus {
      * Backfill progress of one hypertable: rows of committed ranges, and the source's estimate for
      * the ranges not done; {@code rowsPerSecond} is measured over the ranges finished in the last minutes.
      */
+    /**
+     * One hypertable's backfill.
+     *
+     * @param stalledSince ranges are left but no backfill worker has been heard from (it beats every few
+     *                     seconds while it works) since then: nobody is running the backfill
+     */
     public record TableProgress(String table, String until, int ranges, int rangesDone, int rangesFailed, long rowsDone,
                                 long rowsLeftEstimate, double rowsPerSecond, Optional<Duration> eta,
-                                Optional<String> lastError) {
+                                Optional<String> lastError, Optional<Instant> stalledSince) {
     }
 
     public record Writer(String name, String application, String host, Instant startedAt, Instant lastSeen, long journalPending,
@@ -58,6 +64,9 @@ public final class MigrationStatus {
 
     /** The window over which the backfill's rate is measured. */
     private static final Duration RATE_WINDOW = Duration.ofMinutes(2);
+
+    /** A backfill worker beats at every range and every few seconds during one: silence this long means none runs. */
+    static final Duration WORKER_SILENCE = Duration.ofSeconds(30);
 
     private MigrationStatus() {
     }
@@ -164,7 +173,9 @@ public final class MigrationStatus {
                 + "coalesce(sum(r.rows) FILTER (WHERE r.state = 'done' AND r.finished_at > ?), 0), "
                 + "min(r.started_at) FILTER (WHERE r.state = 'done' AND r.finished_at > ?), "
                 + "(SELECT r2.error FROM tsmigrate.backfill_range r2 WHERE r2.table_name = t.table_name AND r2.error IS NOT NULL "
-                + "AND r2.state <> 'done' ORDER BY r2.finished_at DESC NULLS LAST LIMIT 1) "
+                + "AND r2.state <> 'done' ORDER BY r2.finished_at DESC NULLS LAST LIMIT 1), "
+                + "(SELECT max(w.heartbeat) FROM tsmigrate.backfill_worker w WHERE w.table_name = t.table_name), "
+                + "max(r.finished_at) "
                 + "FROM tsmigrate.backfill_table t LEFT JOIN tsmigrate.backfill_range r ON r.table_name = t.table_name "
                 + "GROUP BY t.table_name, t.range_until ORDER BY t.table_name";
         Timestamp windowStart = Timestamp.from(now.minus(RATE_WINDOW));
@@ -180,10 +191,17 @@ public final class MigrationStatus {
                     double seconds = recentStart == null ? 0 : Math.max(1, Duration.between(recentStart.toInstant(), now).toMillis() / 1000.0);
                     double rate = seconds == 0 ? 0 : recentRows / seconds;
                     long left = rs.getLong(7);
+                    Optional<Instant> lastHeard = java.util.stream.Stream.of(instant(rs.getTimestamp(11)), instant(rs.getTimestamp(12)))
+                            .flatMap(Optional::stream).max(Instant::compareTo);
+                    Optional<Instant> stalled = done < ranges && lastHeard.map(h -> h.isBefore(now.minus(WORKER_SILENCE))).orElse(true)
+                            ? Optional.of(lastHeard.orElse(now)) : Optional.empty();
+                    if (stalled.isPresent()) {
+                        rate = 0; // the rows of the last window were copied by a worker that is gone
+                    }
                     Optional<Duration> eta = done == ranges ? Optional.of(Duration.ZERO)
                             : rate > 0 ? Optional.of(Duration.ofSeconds((long) Math.ceil(left / rate))) : Optional.empty();
                     out.add(new TableProgress(rs.getString(1), rs.getString(2), ranges, done, rs.getInt(5), rs.getLong(6), left,
-                            rate, eta, Optional.ofNullable(rs.getString(10))));
+                            rate, eta, Optional.ofNullable(rs.getString(10)), stalled));
                 }
             }
         }
