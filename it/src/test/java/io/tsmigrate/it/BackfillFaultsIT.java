@@ -47,8 +47,7 @@ class BackfillFaultsIT {
     void finishesWithIdenticalDataAfterTheProcessIsKilledAgainAndAgain(TestDatabases db) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("faults_kill", true);
         Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
-        List<String> args = List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main", "backfill",
-                "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--until", T,
+        List<String> args = List.of("backfill", "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--until", T,
                 "--workers", "2", "--max-range-rows", "4000");
         List<String> slow = new ArrayList<>(args);
         slow.addAll(List.of("--max-rate", "25000"));
@@ -56,8 +55,7 @@ class BackfillFaultsIT {
             int kill = k;
             long doneBefore = doneRanges(target);
             long lastAttempt = queryLong(target, "SELECT coalesce(max(id), 0) FROM tsmigrate.backfill_attempt");
-            Process p = new ProcessBuilder(slow).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            try {
+            try (CliProcess p = CliProcess.start(slow)) {
                 // Killed only once this run has finished a range and is inside the next one's COPY:
                 // how long the JVM takes to get there depends on the machine, not on the test.
                 Await.until("run " + kill + " to finish a range and be copying another", () -> {
@@ -67,9 +65,8 @@ class BackfillFaultsIT {
                             && queryLong(target, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                     + "AND state = 'active' AND query LIKE 'COPY %'") > 0;
                 });
-            } finally {
-                p.destroyForcibly(); // SIGKILL: no shutdown hook, transactions cut mid-COPY
-                assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                p.kill(); // SIGKILL: no shutdown hook, transactions cut mid-COPY
+                assertThat(p.exitValue()).as("killed, not finished").isNotZero();
             }
         }
         assertThat(doneRanges(target)).as("ranges left for the last run")
@@ -77,10 +74,8 @@ class BackfillFaultsIT {
         assertThat(doneRanges(target)).as("some ranges finished before the kills").isGreaterThanOrEqualTo(3);
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome IS NULL"))
                 .as("attempts cut short by a kill").isPositive();
-        Process last = new ProcessBuilder(args).redirectErrorStream(true).start();
-        String output = new String(last.getInputStream().readAllBytes());
-        assertThat(last.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(last.exitValue()).as(output).isZero();
+        Cli.Result last = Cli.run(args.toArray(String[]::new));
+        assertThat(last.exitCode()).as(last.toString()).isZero();
         assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
         assertRangesIdentical(db.source(), target, "metrics", "time", "timestamptz");
     }
@@ -89,45 +84,31 @@ class BackfillFaultsIT {
     void ctrlCStopsTheRangesInHandAtOnceAndARerunFinishes(TestDatabases db) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("faults_ctrl_c", true);
         Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
-        List<String> args = List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main", "backfill",
-                "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--until", T, "--workers", "2");
+        List<String> args = List.of("backfill", "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--until", T,
+                "--workers", "2");
         List<String> slow = new ArrayList<>(args);
         slow.addAll(List.of("--max-rate", "200")); // a day's range (10,800 rows) would take about a minute
-        Process p = new ProcessBuilder(slow).redirectErrorStream(true).start();
-        StringBuilder output = new StringBuilder();
-        Thread reader = new Thread(() -> {
-            try {
-                output.append(new String(p.getInputStream().readAllBytes()));
-            } catch (java.io.IOException e) {
-                output.append(e);
-            }
-        });
-        reader.start();
-        try {
+        try (CliProcess p = CliProcess.start(slow)) {
             Await.until("a range's COPY under way", () -> {
-                assertThat(p.isAlive()).as("backfill still running: " + output).isTrue();
+                assertThat(p.isAlive()).as("backfill still running: " + p.output()).isTrue();
                 return queryLong(target, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                         + "AND state = 'active' AND query LIKE 'COPY %'") > 0;
             });
-            assertThat(new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor()).isZero();
+            p.interrupt();
             // Far less than the minute the range in hand needed: it was rolled back, not finished.
-            assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("stopped soon after Ctrl-C").isTrue();
-        } finally {
-            p.destroyForcibly();
-            reader.join(10_000);
+            assertThat(p.waitFor(20)).as("stopped soon after Ctrl-C").isTrue();
+            p.close();
+            assertThat(p.exitValue()).as(p.output()).isEqualTo(130);
+            assertThat(p.output()).contains("tsmigrate: stopping backfill (Ctrl-C)")
+                    .contains("tsmigrate: interrupted: the ranges in progress rolled back");
         }
-        assertThat(p.exitValue()).as(output.toString()).isEqualTo(130);
-        assertThat(output.toString()).contains("tsmigrate: stopping backfill (Ctrl-C)")
-                .contains("tsmigrate: interrupted: the ranges in progress rolled back");
         assertThat(doneRanges(target)).as("no range finished in the minute it needed").isZero();
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'failed'")).isZero();
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome = 'stopped'")).isPositive();
         assertThat(queryLong(target, "SELECT count(*) FROM metrics")).as("nothing half-copied").isZero();
 
-        Process rerun = new ProcessBuilder(args).redirectErrorStream(true).start();
-        String out = new String(rerun.getInputStream().readAllBytes());
-        assertThat(rerun.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(rerun.exitValue()).as(out).isZero();
+        Cli.Result rerun = Cli.run(args.toArray(String[]::new));
+        assertThat(rerun.exitCode()).as(rerun.toString()).isZero();
         assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
     }
 

@@ -14,15 +14,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
@@ -156,32 +152,19 @@ class MigrateIT {
     @Test
     void ctrlCDuringTheBackfillStopsAtOnceAndARerunFinishes(TestDatabases db, @TempDir Path dir) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("migrate_ctrl_c", true);
-        List<String> command = new ArrayList<>(List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
-        command.addAll(args(db, target, dir, "--max-rate", "50")); // a range of 5,000 rows takes about 100 s
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        StringBuilder output = new StringBuilder();
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = lines.readLine()) != null) {
-                output.append(line).append('\n');
-                if (line.equals("migrate: backfill ...")) {
-                    Await.until("a backfill COPY under way", () -> queryLong(target, "SELECT count(*) FROM pg_stat_activity "
-                            + "WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY %'") > 0);
-                    assertThat(new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor()).isZero();
-                    break;
-                }
-            }
-            // The rest of what it says, until it exits.
-            while ((line = lines.readLine()) != null) {
-                output.append(line).append('\n');
-            }
-        } finally {
-            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(output.toString()).isTrue();
-            p.destroyForcibly();
+        try (CliProcess p = CliProcess.start(args(db, target, dir, "--max-rate", "50"))) { // a range of 5,000 rows takes about 100 s
+            Await.until("a backfill COPY under way", () -> {
+                assertThat(p.isAlive()).as(p.output()).isTrue();
+                return p.printed("migrate: backfill ...") && queryLong(target, "SELECT count(*) FROM pg_stat_activity "
+                        + "WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY %'") > 0;
+            });
+            p.interrupt();
+            assertThat(p.waitFor(30)).as("stopped soon after Ctrl-C: " + p.output()).isTrue();
+            p.close();
+            assertThat(p.exitValue()).as(p.output()).isEqualTo(130);
+            assertThat(p.output()).contains("tsmigrate: stopping migrate (Ctrl-C)")
+                    .contains("tsmigrate: stopped: interrupted: run tsmigrate migrate again to continue where it stopped.");
         }
-        assertThat(p.exitValue()).as(output.toString()).isEqualTo(130);
-        assertThat(output.toString()).contains("tsmigrate: stopping migrate (Ctrl-C)")
-                .contains("tsmigrate: stopped: interrupted: run tsmigrate migrate again to continue where it stopped.");
         assertThat(queryString(target, "SELECT status FROM tsmigrate.step WHERE name = 'migrate.backfill'")).isNotEqualTo("done");
 
         Cli.Result rerun = Cli.run(args(db, target, dir).toArray(String[]::new));
@@ -246,28 +229,14 @@ class MigrateIT {
      * {@code ready} holds; returns what it printed. Fails if the process ends before that.
      */
     private static String killAt(String step, BooleanSupplier ready, List<String> args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
-        command.addAll(args);
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        StringBuilder output = new StringBuilder();
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = lines.readLine()) != null) {
-                output.append(line).append('\n');
-                if (line.equals("migrate: " + step + " ...")) {
-                    Await.until(step + " under way", () -> {
-                        assertThat(p.isAlive()).as("migrate still running at " + step + ":\n" + output).isTrue();
-                        return ready.getAsBoolean();
-                    });
-                    p.destroyForcibly();
-                    break;
-                }
-            }
-        } finally {
-            p.destroyForcibly();
-            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        try (CliProcess p = CliProcess.start(args)) {
+            Await.until(step + " under way", () -> {
+                assertThat(p.isAlive()).as("migrate still running at " + step + ":\n" + p.output()).isTrue();
+                return p.printed("migrate: " + step + " ...") && ready.getAsBoolean();
+            });
+            p.kill();
+            assertThat(p.exitValue()).as("killed, not finished").isNotZero();
+            return p.output();
         }
-        assertThat(output.toString()).as("migrate reached " + step + " before it was killed").contains("migrate: " + step + " ...");
-        return output.toString();
     }
 }

@@ -182,31 +182,19 @@ class VerifyIT {
     @Test
     void ctrlCStopsTheCheckAndRecordsItsRunAsFailed(TestDatabases db) throws Exception {
         ConnectionSpec target = migrated(db, "verify_ctrl_c");
-        Process p = new ProcessBuilder("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main", "verify", "--source",
-                db.sourceUri(), "--target", TestDatabases.uri(target), "--max-rate", "2000").redirectErrorStream(true).start();
-        StringBuilder output = new StringBuilder();
-        Thread reader = new Thread(() -> {
-            try {
-                output.append(new String(p.getInputStream().readAllBytes()));
-            } catch (java.io.IOException e) {
-                output.append(e);
-            }
-        });
-        reader.start();
-        try {
+        try (CliProcess p = CliProcess.start(List.of("verify", "--source", db.sourceUri(), "--target", TestDatabases.uri(target),
+                "--max-rate", "2000"))) {
             // 120,000 rows at 2,000 a second: the check would take a minute.
             io.tsmigrate.testkit.Await.until("the check to be comparing", () -> {
-                assertThat(p.isAlive()).as(output.toString()).isTrue();
+                assertThat(p.isAlive()).as(p.output()).isTrue();
                 return queryLong(target, "SELECT count(*) FROM tsmigrate.verification_run WHERE finished_at IS NULL") == 1;
             });
-            assertThat(new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor()).isZero();
-            assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("stopped soon after Ctrl-C").isTrue();
-        } finally {
-            p.destroyForcibly();
-            reader.join(10_000);
+            p.interrupt();
+            assertThat(p.waitFor(30)).as("stopped soon after Ctrl-C").isTrue();
+            p.close();
+            assertThat(p.exitValue()).as(p.output()).isEqualTo(130);
+            assertThat(p.output()).contains("tsmigrate: interrupted: the check stopped before it finished");
         }
-        assertThat(p.exitValue()).as(output.toString()).isEqualTo(130);
-        assertThat(output.toString()).contains("tsmigrate: interrupted: the check stopped before it finished");
         assertThat(TestDatabases.queryString(target, "SELECT verdict FROM tsmigrate.verification_run ORDER BY id DESC LIMIT 1"))
                 .isEqualTo("failed");
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.verification_run WHERE finished_at IS NULL"))

@@ -1,0 +1,85 @@
+package io.tsmigrate.it;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The command line in a process of its own, for tests that kill or interrupt it: what it prints
+ * (stdout and stderr together) is collected as it comes. Closing it kills the process if it still
+ * runs and waits for the output to end.
+ */
+final class CliProcess implements AutoCloseable {
+
+    private final Process process;
+    private final StringBuffer output = new StringBuffer();
+    private final Thread reader;
+
+    private CliProcess(Process process) {
+        this.process = process;
+        this.reader = new Thread(() -> {
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    output.append(line).append('\n');
+                }
+            } catch (IOException e) {
+                output.append("(output ended: ").append(e.getMessage()).append(")\n");
+            }
+        }, "cli-process-output");
+        reader.start();
+    }
+
+    /** Starts {@code tsmigrate ARGS} from the built jar. */
+    static CliProcess start(List<String> args) throws IOException {
+        List<String> command = new ArrayList<>(List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
+        command.addAll(args);
+        return new CliProcess(new ProcessBuilder(command).redirectErrorStream(true).start());
+    }
+
+    /** What it printed so far. */
+    String output() {
+        return output.toString();
+    }
+
+    /** Whether it printed this exact line. */
+    boolean printed(String line) {
+        return ("\n" + output).contains("\n" + line + "\n");
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** Ctrl-C: SIGINT, as a terminal sends it. */
+    void interrupt() throws IOException, InterruptedException {
+        if (new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor() != 0) {
+            throw new IllegalStateException("kill -INT " + process.pid() + " failed");
+        }
+    }
+
+    /** SIGKILL: no shutdown hook runs, transactions are cut wherever they are. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    boolean waitFor(long seconds) throws InterruptedException {
+        return process.waitFor(seconds, TimeUnit.SECONDS);
+    }
+
+    int exitValue() {
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+        reader.join(TimeUnit.SECONDS.toMillis(10));
+    }
+}
