@@ -92,8 +92,13 @@ final class VerifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Optional<MaxRate> rate = Optional.ofNullable(maxRate).map(MaxRate::parse);
+        if (rate.filter(MaxRate::bytes).isPresent()) {
+            throw TsmigrateException.usage("--max-rate " + maxRate + " is a byte rate, and verify limits rows: give rows per second "
+                    + "(for example 50000).");
+        }
         VerifyOptions options = new VerifyOptions(estimate, repair, tables.stream().map(TableRef::parse).toList(),
-                Optional.ofNullable(from), Optional.ofNullable(until), workers, Optional.ofNullable(maxRate).map(MaxRate::parse), maxRows,
+                Optional.ofNullable(from), Optional.ofNullable(until), workers, rate, maxRows,
                 Clock.systemUTC(), Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t"))));
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("verify")) {

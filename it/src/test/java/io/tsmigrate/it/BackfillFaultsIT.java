@@ -112,6 +112,28 @@ class BackfillFaultsIT {
         assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
     }
 
+    /**
+     * --max-rate holds the copy to at most the rate given (plus the one-second burst the limiter
+     * allows): checked as a lower bound on the time taken, which a loaded machine can only lengthen.
+     */
+    @Test
+    void maxRateLimitsRowsAndBytesPerSecond(TestDatabases db) {
+        for (String rate : List.of("30000", "1MB/s")) {
+            ConnectionSpec target = db.newTargetDatabase("faults_rate_" + rate.replaceAll("\\W", ""), true);
+            Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
+            MaxRate limit = MaxRate.parse(rate);
+            BackfillResult r = Backfill.run(db.source(), target, new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 2,
+                    1_000_000, Optional.of(limit), 3, false, "rate", Clock.systemUTC()), BackfillListener.NONE, new AtomicBoolean());
+            assertThat(r.complete()).isTrue();
+            double amount = limit.bytes() ? r.bytes() : r.rows();
+            double fastestAllowed = amount / limit.perSecond() - 1.0;
+            assertThat(fastestAllowed).as("enough to copy for the limit to matter").isGreaterThan(1.5);
+            assertThat(r.elapsed().toMillis() / 1000.0).as(rate + ": " + (long) amount + (limit.bytes() ? " bytes" : " rows"))
+                    .isGreaterThanOrEqualTo(fastestAllowed);
+            assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
+        }
+    }
+
     @Test
     void retriesRangesWhoseSourceOrTargetBackendIsTerminated(TestDatabases db) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("faults_terminate", true);

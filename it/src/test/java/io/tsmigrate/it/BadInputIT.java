@@ -86,6 +86,7 @@ class BadInputIT {
                 Case.of(2, "verify", "--estimate", "--repair"),
                 Case.of(2, "verify", "--table", "public.no_such_table"),
                 Case.of(2, "verify", "--max-rate", "fast"),
+                Case.of(2, "verify", "--max-rate", "20MB/s"),
                 Case.of(2, "backfill", "--until", "xyz"),
                 Case.of(2, "backfill", "--until", T, "--from", "nope"),
                 Case.of(2, "backfill", "--until", "2999-01-01 00:00:00+00"),
