@@ -54,4 +54,17 @@ class HelpIT {
         assertThat(verbose.exitCode()).isEqualTo(2);
         assertThat(verbose.err()).as("no stack trace for bad input, even with --verbose").hasLineCount(1).doesNotContain("\tat ");
     }
+
+    @Test
+    void anOptionComesFromTheFlagThenTheEnvironment() {
+        java.util.Map<String, String> env = java.util.Map.of("TSMIGRATE_WORKERS", "0", "SOURCE", "postgres://u@127.0.0.1:1/db",
+                "TARGET", "postgres://u@127.0.0.1:1/db");
+        Cli.Result fromEnvironment = Cli.run(env, "verify");
+        assertThat(fromEnvironment.exitCode()).isEqualTo(2);
+        assertThat(fromEnvironment.err()).isEqualTo("tsmigrate: --workers must be at least 1, got 0.\n");
+
+        Cli.Result flagWins = Cli.run(env, "verify", "--workers", "1");
+        assertThat(flagWins.exitCode()).as("the flag wins; then the closed port refuses the connection").isEqualTo(3);
+        assertThat(flagWins.err()).doesNotContain("--workers");
+    }
 }
