@@ -186,6 +186,30 @@ class CutoverIT {
     }
 
     @Test
+    void refusesWhileASequenceIsBehindOrTheLastVerificationIsTooOld() {
+        backfill();
+        assertThat(cli("verify").exitCode()).isZero();
+        Cli.Result behind = cli("cutover");
+        assertThat(behind.exitCode()).as(behind.toString()).isEqualTo(4);
+        assertThat(behind.out()).containsPattern("failed +sequences +1 target sequence\\(s\\) are behind the source \\(public.order_no "
+                + "100 < 105\\): pass --advance-sequences N");
+        assertThat(TestDatabases.queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("source");
+
+        Await.until("the verification to be more than a second old", () -> TestDatabases.queryLong(target, "SELECT count(*) FROM "
+                + "tsmigrate.verification_run WHERE finished_at < now() - interval '1 second'") > 0);
+        Cli.Result stale = cli("cutover", "--advance-sequences", "10", "--max-verify-age", "1s");
+        assertThat(stale.exitCode()).as(stale.toString()).isEqualTo(4);
+        assertThat(stale.out()).containsPattern("failed +verification +the last verification that passed is from .*, older than "
+                + "--max-verify-age");
+        assertThat(TestDatabases.queryLong(target, "SELECT last_value FROM order_no")).as("nothing changed on a refusal").isEqualTo(100);
+
+        Cli.Result cut = cli("cutover", "--advance-sequences", "10");
+        assertThat(cut.exitCode()).as(cut.toString()).isZero();
+        assertThat(TestDatabases.queryLong(target, "SELECT last_value FROM order_no")).isEqualTo(115);
+        assertThat(TestDatabases.queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("target");
+    }
+
+    @Test
     void shadowReadsReportARealDifferenceWithItsQueryShape() throws Exception {
         backfill();
         TestDatabases.execute(target, "INSERT INTO events VALUES (999999, '2026-11-02 00:00:00+00', 3, 0)");

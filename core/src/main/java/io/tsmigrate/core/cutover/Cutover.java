@@ -73,6 +73,9 @@ public final class Cutover {
             if (!failed.isEmpty()) {
                 throw new CheckFailed(checks, "cannot cut over: " + String.join("; ", failed) + ".");
             }
+            if (!options.rollback() && options.advanceSequences().isPresent()) {
+                advanceSequences(source, target, options.advanceSequences().get());
+            }
             try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', ?) "
                     + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")) {
                 ps.setString(1, wanted);
@@ -163,24 +166,28 @@ public final class Cutover {
             return new Check("sequences", true, "no target sequence is behind the source");
         }
         if (options.advanceSequences().isPresent()) {
-            long margin = options.advanceSequences().get();
-            if (!options.dryRun()) {
-                for (VerifyResult.SequenceVerdict s : behind) {
-                    try (PreparedStatement ps = target.prepareStatement("SELECT setval(?::regclass, ?)")) {
-                        ps.setString(1, s.sequence().quoted());
-                        ps.setLong(2, s.source() + margin);
-                        ps.execute();
-                    }
-                }
-            }
-            return new Check("sequences", true, (options.dryRun() ? "would advance " : "advanced ") + behind.size()
-                    + " target sequence(s) to the source's value + " + margin);
+            // Only said here: the sequences move once every check has passed (a refusal changes nothing).
+            return new Check("sequences", true, (options.dryRun() ? "would advance " : "advances ") + behind.size()
+                    + " target sequence(s) to the source's value + " + options.advanceSequences().get());
         }
         return new Check("sequences", false, behind.size() + " target sequence(s) are behind the source ("
                 + String.join(", ", behind.stream().map(s -> s.sequence() + " " + s.target() + " < " + s.source()).toList())
                 + "): pass --advance-sequences N to move them past the source's value by N");
     }
 
+
+    /** Moves the target sequences that are behind the source past its value by the margin asked for. */
+    private static void advanceSequences(Connection source, Connection target, long margin) throws SQLException {
+        for (VerifyResult.SequenceVerdict s : Sequences.compare(source, target)) {
+            if (s.behind()) {
+                try (PreparedStatement ps = target.prepareStatement("SELECT setval(?::regclass, ?)")) {
+                    ps.setString(1, s.sequence().quoted());
+                    ps.setLong(2, s.source() + margin);
+                    ps.execute();
+                }
+            }
+        }
+    }
 
     private static boolean allFollow(Connection target, String wanted) throws SQLException {
         try (PreparedStatement ps = target.prepareStatement("SELECT count(*) FROM tsmigrate.writer WHERE primary_side <> ? "
