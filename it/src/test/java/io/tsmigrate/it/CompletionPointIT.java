@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -121,9 +122,37 @@ class CompletionPointIT {
         assertThat(r.out()).contains("Missing writes end: 2026-11-20T00:00:00Z (--dual-write-started-at)")
                 .containsPattern("T for timestamptz tables \\(public.metrics\\): \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:00\\+00")
                 .contains("Stored:");
+        String stored = TestDatabases.queryString(target, "SELECT value FROM tsmigrate.completion_point WHERE time_type = 'timestamptz'");
+        assertThat(r.out()).contains("T for timestamptz tables (public.metrics): " + stored);
         Cli.Result bad = Cli.run("completion-point", "--source", db.sourceUri(), "--target", TestDatabases.uri(target),
                 "--dual-write-started-at", "2026-11-20T00:00:00Z", "--max-lateness", "an hour");
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).isEqualTo("tsmigrate: --max-lateness \"an hour\" is not a duration; write it as 1h, 30m, 90s or 2d.\n");
+    }
+
+    @Test
+    void integerTimeNeedsItsUnitAndTIsInThoseUnits(TestDatabases db) {
+        ConnectionSpec target = db.newTargetDatabase("cp_integer", true);
+        Fixtures.migrateSchema(db.source(), target, "86400000", "ticks");
+        List<String> base = List.of("completion-point", "--source", db.sourceUri(), "--target", TestDatabases.uri(target),
+                "--dual-write-started-at", "2026-11-20T00:00:00Z", "--max-lateness", "2h");
+        Cli.Result noUnit = Cli.run(base.toArray(String[]::new));
+        assertThat(noUnit.exitCode()).as(noUnit.toString()).isEqualTo(2);
+        assertThat(noUnit.err()).contains("hold integer time of unknown unit: pass --time-unit");
+
+        List<String> withUnit = new java.util.ArrayList<>(base);
+        withUnit.addAll(List.of("--time-unit", "epoch_ms", "--set"));
+        Cli.Result r = Cli.run(withUnit.toArray(String[]::new));
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        long t = Long.parseLong(TestDatabases.queryString(target, "SELECT value FROM tsmigrate.completion_point WHERE time_type = '"
+                + TimeType.BIGINT.label() + "'"));
+        assertThat(Instant.ofEpochMilli(t)).as("T in milliseconds, inside the consistency range")
+                .isAfter(Instant.parse("2026-11-20T00:01:00Z")).isBefore(Instant.now().minus(Duration.ofHours(2)));
+
+        List<String> outside = new java.util.ArrayList<>(base);
+        outside.addAll(List.of("--time-unit", "epoch_ms", "--at", TimeType.BIGINT.label() + "=1000")); // 1970, in milliseconds
+        Cli.Result tooEarly = Cli.run(outside.toArray(String[]::new));
+        assertThat(tooEarly.exitCode()).as(tooEarly.toString()).isEqualTo(2);
+        assertThat(tooEarly.err()).contains("is outside the consistency range");
     }
 }
