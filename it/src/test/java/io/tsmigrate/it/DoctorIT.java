@@ -1,6 +1,7 @@
 package io.tsmigrate.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.pgtools.PgInstallations;
 import io.tsmigrate.testkit.PgServersExtension;
@@ -83,6 +84,28 @@ class DoctorIT {
     void readsSourceAndTargetFromTheEnvironment() {
         Cli.Result r = Cli.run(Map.of("SOURCE", db.sourceUri(), "TARGET", db.targetUri()), "doctor");
         assertThat(r.exitCode()).as(r.toString()).isZero();
+    }
+
+    @Test
+    void aUriWithSeveralHostsConnectsToTheFirstThatAnswersForJdbcAndPgDumpAlike() throws Exception {
+        // Port 1 refuses: libpq (pg_dump, psql) and pgjdbc must both move on to the next host, as libpq documents.
+        ConnectionSpec.Endpoint real = db.source().endpoints().get(0);
+        String several = db.sourceUri().replace("@" + real, "@127.0.0.1:1," + real);
+        assertThat(several).contains(",");
+        Cli.Result r = doctor(several, db.targetUri(), "--json");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(check(Json.mapper().readTree(r.out()), "source").get("status").asText()).isEqualTo("ok");
+        ConnectionSpec target = db.newTargetDatabase("several_hosts", true);
+        Path plan = java.nio.file.Files.createTempFile("several-hosts", ".yaml");
+        try {
+            java.nio.file.Files.delete(plan);
+            assertThat(Cli.run("plan", "--source", several, "-o", plan.toString()).exitCode()).isZero();
+            Cli.Result schema = Cli.run("schema", "--source", several, "--target", TestDatabases.uri(target), "--plan", plan.toString(),
+                    "--skip-roles");
+            assertThat(schema.exitCode()).as("pg_dump over the same URI: " + schema).isZero();
+        } finally {
+            java.nio.file.Files.deleteIfExists(plan);
+        }
     }
 
     @Test
