@@ -304,4 +304,49 @@ class RealSchemasIT {
         assertThat(queryString(target, "SELECT column_name || ' ' || integer_interval FROM timescaledb_information.dimensions "
                 + "WHERE hypertable_name = 'event_log'")).startsWith("at_ms ");
     }
+
+    /**
+     * A managed service's admin role is no superuser and may not set session_replication_role
+     * unless granted: the backfill then checks foreign keys row by row (slower, never wrong), and
+     * refuses, before copying anything, a table whose triggers would fire again.
+     */
+    @Test
+    void aTargetLoginThatIsNoSuperuserMigratesAndIsToldWhatTriggersNeed(TestDatabases db, @TempDir Path dir) {
+        ConnectionSpec source = monitoringSource(db);
+        ConnectionSpec admin = db.newTargetDatabase("not_superuser", true);
+        String role = "tsdbadmin_" + Long.toString(System.nanoTime(), 36);
+        TestDatabases.execute(admin, "CREATE ROLE " + role + " LOGIN PASSWORD 'not-a-superuser'",
+                "ALTER DATABASE \"" + admin.database() + "\" OWNER TO " + role);
+        ConnectionSpec target = admin.withLogin(role, "not-a-superuser");
+        String src = TestDatabases.uri(source);
+        String tgt = TestDatabases.uri(target);
+        String plan = dir.resolve("plan.yaml").toString();
+        try {
+            for (String[] step : List.of(new String[] {"plan", "--source", src, "--target", tgt, "-o", plan, "--min-size", "0",
+                    "--include", "public.metrics"}, new String[] {"schema", "--source", src, "--target", tgt, "--plan", plan,
+                    "--skip-roles"})) {
+                Cli.Result r = Cli.run(step);
+                assertThat(r.exitCode()).as(step[0] + ": " + r).isZero();
+            }
+            assertThat(queryString(target, "SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user")).isEqualTo("false");
+            TestDatabases.execute(target, "CREATE FUNCTION count_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+                    "CREATE TRIGGER counted BEFORE INSERT ON metrics FOR EACH ROW EXECUTE FUNCTION count_insert()");
+            Cli.Result refused = Cli.run("backfill", "--source", src, "--target", tgt, "--until", T);
+            assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(4);
+            assertThat(refused.err()).contains("the target table public.metrics has triggers (counted) that would fire again")
+                    .contains("GRANT SET ON PARAMETER session_replication_role");
+            assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt")).as("nothing copied").isZero();
+
+            TestDatabases.execute(target, "DROP TRIGGER counted ON metrics");
+            for (String[] step : List.of(new String[] {"backfill", "--source", src, "--target", tgt, "--until", T},
+                    new String[] {"constraints", "--target", tgt}, new String[] {"verify", "--source", src, "--target", tgt})) {
+                Cli.Result r = Cli.run(step);
+                assertThat(r.exitCode()).as(step[0] + ": " + r).isZero();
+            }
+            assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "true"));
+        } finally {
+            TestDatabases.execute(admin, "ALTER DATABASE \"" + admin.database() + "\" OWNER TO postgres",
+                    "REASSIGN OWNED BY " + role + " TO postgres", "DROP OWNED BY " + role, "DROP ROLE " + role);
+        }
+    }
 }

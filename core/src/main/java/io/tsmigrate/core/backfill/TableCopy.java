@@ -137,8 +137,17 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
             columns.add(c.getKey());
             binary &= c.getValue()[0] < FIRST_NORMAL_OID && t[0] < FIRST_NORMAL_OID && c.getValue()[0] == t[0];
         }
-        return new TableCopy(h, new TimeAxis(type), List.copyOf(columns), binary, interval, triggers(target, h.table()),
-                hasForeignKeys(target, h.table()) && maySetReplicaRole(target), Hypertables.compresses(target, h.table()), new LongAdder());
+        List<String> triggers = triggers(target, h.table());
+        boolean replica = maySetReplicaRole(target);
+        if (!triggers.isEmpty() && !replica) {
+            // Refused before any row moves: each range would otherwise fail on its own, after its DELETE.
+            throw new TsmigrateException(Kind.NOT_READY, "the target table " + h.table() + " has triggers (" + String.join(", ", triggers)
+                    + ") that would fire again for every copied row, and this login may not keep them from firing (setting "
+                    + "session_replication_role needs a superuser, or GRANT SET ON PARAMETER session_replication_role TO the "
+                    + "login on PostgreSQL 15+); grant that, or disable the triggers while the backfill runs.");
+        }
+        return new TableCopy(h, new TimeAxis(type), List.copyOf(columns), binary, interval, triggers,
+                hasForeignKeys(target, h.table()) && replica, Hypertables.compresses(target, h.table()), new LongAdder());
     }
 
     /** Column name to {element-or-type OID, generated (1) or not (0)}, in column order. */
