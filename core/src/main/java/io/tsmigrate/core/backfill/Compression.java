@@ -2,6 +2,7 @@ package io.tsmigrate.core.backfill;
 
 import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.plan.Plan;
+import io.tsmigrate.core.state.PausedJobs;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -23,25 +24,15 @@ final class Compression {
 
     static List<String> finish(Connection target, Plan.Hypertable h, boolean compress) throws SQLException {
         List<String> notes = new ArrayList<>();
-        List<Integer> jobs = new ArrayList<>();
-        try (PreparedStatement ps = target.prepareStatement("SELECT job_id FROM tsmigrate.paused_job "
-                + "WHERE hypertable = ? AND resumed_at IS NULL ORDER BY job_id")) {
-            ps.setString(1, h.table().toString());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    jobs.add(rs.getInt(1));
-                }
-            }
-        }
+        List<Integer> jobs = PausedJobs.stillPaused(target, h.table().toString());
         for (int job : jobs) {
             Transactions.inTransaction(target, t -> {
-                try (PreparedStatement resume = t.prepareStatement("SELECT alter_job(?, scheduled => true)");
-                     PreparedStatement record = t.prepareStatement("UPDATE tsmigrate.paused_job SET resumed_at = now() WHERE job_id = ?")) {
+                try (PreparedStatement resume = t.prepareStatement("SELECT alter_job(?, scheduled => true)")) {
                     resume.setInt(1, job);
                     resume.execute();
-                    record.setInt(1, job);
-                    return record.executeUpdate();
                 }
+                PausedJobs.markResumed(t, job);
+                return null;
             });
             notes.add("resumed compression policy job " + job + " on " + h.table());
         }

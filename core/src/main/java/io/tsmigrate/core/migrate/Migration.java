@@ -31,6 +31,7 @@ import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.schema.SchemaMigrator;
 import io.tsmigrate.core.schema.SchemaOptions;
 import io.tsmigrate.core.schema.SchemaResult;
+import io.tsmigrate.core.state.PausedJobs;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.state.Steps;
@@ -499,19 +500,18 @@ public final class Migration {
 
     /** Runbook 6e: every compression policy paused for the backfill must be running again. */
     private String compression(Steps steps) throws SQLException {
-        try (Connection t = PgConnector.open(target); Statement st = t.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*), count(*) FILTER (WHERE resumed_at IS NULL), "
-                     + "string_agg(job_id || ' on ' || hypertable, ', ' ORDER BY job_id) FROM tsmigrate.paused_job")) {
-            rs.next();
-            long paused = rs.getLong(1);
-            long still = rs.getLong(2);
-            if (still > 0) {
-                throw new TsmigrateException(Kind.FAILED, still + " compression policies paused for the backfill were not "
-                        + "resumed (" + rs.getString(3) + "); run tsmigrate backfill to resume them");
-            }
-            return paused == 0 ? "no compression policy was paused (none is set up on this target)"
-                    : paused + " compression policy job(s) paused during the backfill are running again (" + rs.getString(3) + ")";
+        List<PausedJobs.PausedJob> jobs;
+        try (Connection t = PgConnector.open(target)) {
+            jobs = PausedJobs.all(t);
         }
+        String names = String.join(", ", jobs.stream().map(j -> j.jobId() + " on " + j.hypertable()).toList());
+        long still = jobs.stream().filter(j -> j.resumedAt().isEmpty()).count();
+        if (still > 0) {
+            throw new TsmigrateException(Kind.FAILED, still + " compression policies paused for the backfill were not "
+                    + "resumed (" + names + "); run tsmigrate backfill to resume them");
+        }
+        return jobs.isEmpty() ? "no compression policy was paused (none is set up on this target)"
+                : jobs.size() + " compression policy job(s) paused during the backfill are running again (" + names + ")";
     }
 
     /** Foreign keys the backfill did not check row by row, deferred ones validated, materialized views refreshed. */

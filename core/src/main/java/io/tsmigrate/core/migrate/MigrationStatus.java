@@ -1,5 +1,6 @@
 package io.tsmigrate.core.migrate;
 
+import io.tsmigrate.core.state.PausedJobs;
 import io.tsmigrate.core.state.StateSchema;
 
 import java.sql.Connection;
@@ -24,7 +25,7 @@ public final class MigrationStatus {
     /** Everything {@code tsmigrate status} shows. {@code phase} is one line derived from the facts below. */
     public record Report(Instant at, boolean started, String phase, String primary, List<StepRow> steps, List<TableProgress> tables,
                          List<Writer> writers, List<CompletionPointRow> completionPoints, List<VerificationRun> verifications,
-                         List<PausedJob> pausedJobs, ShadowReads shadowReads) {
+                         List<PausedJobs.PausedJob> pausedJobs, ShadowReads shadowReads) {
     }
 
     public record StepRow(String name, String status, Instant startedAt, Optional<Instant> finishedAt, Optional<String> message) {
@@ -54,9 +55,6 @@ public final class MigrationStatus {
 
     public record VerificationRun(long id, String mode, Instant startedAt, Optional<Instant> finishedAt, Optional<String> verdict,
                                   Optional<String> summary) {
-    }
-
-    public record PausedJob(int jobId, String hypertable, Instant pausedAt, Optional<Instant> resumedAt) {
     }
 
     public record ShadowReads(long shapes, long calls, long mismatches, long expectedMismatches, long dropped) {
@@ -98,13 +96,7 @@ public final class MigrationStatus {
                         Optional.ofNullable(rs.getString(5)), Optional.ofNullable(rs.getString(6))));
             }
         }
-        List<PausedJob> jobs = new ArrayList<>();
-        try (Statement st = target.createStatement();
-             ResultSet rs = st.executeQuery("SELECT job_id, hypertable, paused_at, resumed_at FROM tsmigrate.paused_job ORDER BY job_id")) {
-            while (rs.next()) {
-                jobs.add(new PausedJob(rs.getInt(1), rs.getString(2), rs.getTimestamp(3).toInstant(), instant(rs.getTimestamp(4))));
-            }
-        }
+        List<PausedJobs.PausedJob> jobs = PausedJobs.all(target);
         ShadowReads shadow = new ShadowReads(0, 0, 0, 0, 0);
         try (Statement st = target.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(DISTINCT shape), coalesce(sum(calls), 0), coalesce(sum(mismatches), 0), "

@@ -2,6 +2,7 @@ package io.tsmigrate.core.schema;
 
 import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.plan.Plan;
+import io.tsmigrate.core.state.PausedJobs;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -57,14 +58,11 @@ final class CompressionStep {
                 commands.add(sql);
                 if (!dryRun) {
                     Transactions.inTransaction(target, t -> {
-                        try (Statement st = t.createStatement();
-                             PreparedStatement record = t.prepareStatement("INSERT INTO tsmigrate.paused_job (job_id, hypertable) "
-                                     + "VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET resumed_at = NULL, paused_at = now()")) {
+                        try (Statement st = t.createStatement()) {
                             st.execute(sql);
-                            record.setInt(1, job);
-                            record.setString(2, h.table().toString());
-                            return record.executeUpdate();
                         }
+                        PausedJobs.recordPaused(t, job, h.table().toString());
+                        return null;
                     });
                 }
                 paused.add("paused compression policy job " + job + " on " + h.table());
