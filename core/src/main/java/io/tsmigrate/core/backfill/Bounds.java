@@ -3,7 +3,7 @@ package io.tsmigrate.core.backfill;
 import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
-import io.tsmigrate.core.completion.CompletionPoints;
+import io.tsmigrate.core.state.CompletionPoints;
 import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.time.EpochUnit;
 import io.tsmigrate.core.time.TimeType;

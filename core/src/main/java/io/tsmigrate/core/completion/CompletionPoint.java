@@ -14,6 +14,7 @@ import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.time.TimeValues;
+import io.tsmigrate.core.state.CompletionPoints;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.time.TimeInput;

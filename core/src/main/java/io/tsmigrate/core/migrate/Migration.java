@@ -11,7 +11,7 @@ import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.completion.CompletionPoint;
 import io.tsmigrate.core.constraints.Constraints;
 import io.tsmigrate.core.completion.CompletionPointResult;
-import io.tsmigrate.core.completion.CompletionPoints;
+import io.tsmigrate.core.state.CompletionPoints;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;

@@ -7,7 +7,7 @@ import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.catalog.Catalog;
 import io.tsmigrate.core.catalog.CatalogReader;
 import io.tsmigrate.core.catalog.TableRef;
-import io.tsmigrate.core.completion.CompletionPoints;
+import io.tsmigrate.core.state.CompletionPoints;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;

@@ -1,8 +1,7 @@
-package io.tsmigrate.core.completion;
+package io.tsmigrate.core.state;
 
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.time.TimeType;
-import io.tsmigrate.core.state.StateSchema;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
