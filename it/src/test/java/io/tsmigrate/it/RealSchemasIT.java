@@ -124,6 +124,18 @@ class RealSchemasIT {
     }
 
     @Test
+    void schemaDryRunSaysWhichForeignKeysItWillCreateNotValid(TestDatabases db, @TempDir Path dir) {
+        ConnectionSpec target = db.newTargetDatabase("rental_dry_run", true);
+        String plan = dir.resolve("plan.yaml").toString();
+        assertThat(cli(db, target, "plan", "-o", plan, "--min-size", "0", "--include", "public.rental", "--exclude", "public.payment")
+                .exitCode()).isZero();
+        Cli.Result dry = cli(db, target, "schema", "--plan", plan, "--skip-roles", "--dry-run");
+        assertThat(dry.exitCode()).as(dry.toString()).isZero();
+        assertThat(dry.out()).contains("foreign key payment_p2022_01_rental_id_fkey of public.payment_p2022_01 will be created NOT VALID");
+        assertThat(queryLong(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).as("a dry run changes nothing").isZero();
+    }
+
+    @Test
     void choosingTheReferencedRentalTableLoadsTheReferencingPartitionsAndEndsIdentical(TestDatabases db, @TempDir Path dir) {
         ConnectionSpec target = migrate(db, "rental_only", dir, "--include", "public.rental", "--exclude", "public.payment");
         assertIdentical(db, target);

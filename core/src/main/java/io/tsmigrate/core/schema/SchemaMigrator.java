@@ -212,6 +212,15 @@ public final class SchemaMigrator {
         unpartition.forEach(t -> details.add("partitioned " + t + " is created as a plain table; its partitions are left out"));
         plan.hypertables().forEach(h -> details.add("rows of " + h.table() + " left to the backfill"));
         if (options.dryRun()) {
+            // What the rewriter will decide as the dump streams, told from the catalog beforehand.
+            for (TableRef later : excludeData) {
+                for (Catalog.IncomingForeignKey fk : catalog.foreignKeysInto(later)) {
+                    if (!excludeTables.contains(fk.from()) && !unpartition.contains(fk.from()) && !excludeData.contains(fk.from())) {
+                        details.add("foreign key " + fk.constraint().name() + " of " + fk.from() + " will be created NOT VALID: the rows "
+                                + "of " + later + " it references arrive with the backfill (tsmigrate constraints validates it then)");
+                    }
+                }
+            }
             return new StepOutcome("dump", Status.PLANNED, "pg_dump | psql in one transaction", details, Duration.ZERO);
         }
         details.addAll(DumpLoad.run(dump, load, prelude, unpartition, new LinkedHashSet<>(excludeData), targetMajor));
