@@ -185,7 +185,6 @@ public final class Backfill {
         }
     }
 
-    /** The ranges the backfill made for a table, in order, as {start, end, state} literals. */
     /** The plan's hypertables whose backfill is not complete, each with its ranges done of all ("x (3/7 ranges done)"). */
     public static List<String> incomplete(Connection target, Plan plan) throws SQLException {
         List<String> missing = new ArrayList<>();

@@ -45,14 +45,14 @@ final class Bounds {
                 : CompletionPoints.get(target, type).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
                 "there is no completion point T for " + type.label() + " tables such as " + copy.table()
                         + "; compute and store one with tsmigrate completion-point --set, or pass --until."));
-        long untilPosition = position(until, type);
+        long untilPosition = TimeAxis.position(until, type);
         refuseFuture(until, type, unit);
         refuseBeforeLastWriter(until, type, unit);
         long fromPosition = TimeAxis.LOWEST;
         String from = copy.axis().literal(TimeAxis.LOWEST);
         if (options.from().isPresent()) {
             from = canonical(options.from().get(), type, "--from");
-            fromPosition = position(from, type);
+            fromPosition = TimeAxis.position(from, type);
             if (fromPosition >= untilPosition) {
                 throw TsmigrateException.usage("--from " + from + " is not before T " + until + "; the range to copy is empty.");
             }
@@ -65,7 +65,7 @@ final class Bounds {
             long start = first;
             String startLiteral = firstLiteral;
             if (existing.isPresent()) {
-                long previous = position(existing.get().until(), type);
+                long previous = TimeAxis.position(existing.get().until(), type);
                 if (previous == untilPosition) {
                     return until;
                 }
@@ -142,9 +142,5 @@ final class Bounds {
                     + "): rows written between them reached only the source and would be missing on the target; choose a T "
                     + "in the consistency range (tsmigrate completion-point).");
         }
-    }
-
-    static long position(String literal, TimeType type) {
-        return TimeAxis.position(literal, type);
     }
 }

@@ -38,10 +38,6 @@ public record TimeRange(TimeType type, long start, long end) {
         return axis().where(quotedColumn, startLiteral(), endLiteral());
     }
 
-    public boolean startsAtTheBeginning() {
-        return start == TimeAxis.LOWEST;
-    }
-
     @Override
     public String toString() {
         return "[" + startLiteral() + ", " + endLiteral() + ")";
