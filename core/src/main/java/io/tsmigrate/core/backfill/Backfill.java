@@ -1,5 +1,7 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.state.BackfillRange;
+import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.catalog.Catalog;
@@ -25,7 +27,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -112,11 +113,11 @@ public final class Backfill {
 
         try (Connection target = PgConnector.openPatiently(targetSpec, options.maxAttempts())) {
             List<TableRef> order = new ArrayList<>(tables.keySet());
-            List<RangeStore.Counts> counts = RangeStore.counts(target, order);
+            List<BackfillRanges.Counts> counts = BackfillRanges.counts(target, order);
             List<String> notes = new ArrayList<>();
             List<BackfillResult.TableResult> results = new ArrayList<>();
             boolean complete = true;
-            for (RangeStore.Counts c : counts) {
+            for (BackfillRanges.Counts c : counts) {
                 TableCopy copy = tables.get(c.table());
                 boolean done = c.done() == c.ranges();
                 complete &= done;
@@ -133,7 +134,7 @@ public final class Backfill {
                         c.failed(), c.rows(), meter.rows(c.table()), copy.format()));
             }
             notes.forEach(listener::note);
-            List<String> failures = RangeStore.failures(target, order);
+            List<String> failures = BackfillRanges.failures(target, order);
             Steps steps = new Steps(target);
             steps.event("backfill", complete ? "info" : "error", complete ? "backfill complete"
                     : "backfill incomplete: " + failures.size() + " range(s) failed", failures.isEmpty() ? null : failures);
@@ -187,35 +188,7 @@ public final class Backfill {
 
     /** The plan's hypertables whose backfill is not complete, each with its ranges done of all ("x (3/7 ranges done)"). */
     public static List<String> incomplete(Connection target, Plan plan) throws SQLException {
-        List<String> missing = new ArrayList<>();
-        for (Plan.Hypertable h : plan.hypertables()) {
-            try (java.sql.PreparedStatement ps = target.prepareStatement("SELECT count(*), count(*) FILTER (WHERE state = 'done') "
-                    + "FROM tsmigrate.backfill_range WHERE table_name = ?")) {
-                ps.setString(1, h.table().toString());
-                try (java.sql.ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getLong(1) == 0 || rs.getLong(2) < rs.getLong(1)) {
-                        missing.add(h.table() + " (" + rs.getLong(2) + "/" + rs.getLong(1) + " ranges done)");
-                    }
-                }
-            }
-        }
-        return missing;
-    }
-
-    /** The ranges stored for a table, in order. */
-    public static List<TimeRange> storedRanges(Connection target, TableRef table, TimeType type) throws SQLException {
-        List<TimeRange> out = new ArrayList<>();
-        try (java.sql.PreparedStatement ps = target.prepareStatement("SELECT range_start, range_end FROM "
-                + "tsmigrate.backfill_range WHERE table_name = ? ORDER BY seq")) {
-            ps.setString(1, table.toString());
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(TimeRange.of(type, rs.getString(1), rs.getString(2)));
-                }
-            }
-        }
-        return out;
+        return BackfillRanges.incomplete(target, plan.hypertables().stream().map(Plan.Hypertable::table).toList());
     }
 
     /**
@@ -242,32 +215,20 @@ public final class Backfill {
      */
     public static long recopy(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Plan.Hypertable h, TimeRange range) {
         TimeType type = range.type();
-        String start = range.startLiteral();
-        String end = range.endLiteral();
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             requireSourceIsPrimary(target, "copying " + h.table() + " again");
             TableCopy copy = TableCopy.prepare(source, target, h, type);
             return Transactions.inTransactionInterruptibly(target, t -> {
-                CopyPipe.Moved moved = RangeCopier.copy(source, t, copy, new BackfillRange(-1, h.table(), 0, start, end, 0),
-                        null, false, n -> { });
-                // Bounds compared as values of the column's type, not as text (a stored T keeps the server's spelling).
-                String cast = "::" + type.sqlName();
-                try (java.sql.PreparedStatement ps = t.prepareStatement("UPDATE tsmigrate.backfill_range SET state = 'done', "
-                        + "rows = ?, finished_at = clock_timestamp(), error = NULL, sqlstate = NULL WHERE table_name = ? "
-                        + "AND range_start" + cast + " = ?" + cast + " AND range_end" + cast + " = ?" + cast)) {
-                    ps.setLong(1, moved.rows());
-                    ps.setString(2, h.table().toString());
-                    ps.setString(3, start);
-                    ps.setString(4, end);
-                    ps.executeUpdate();
-                }
+                CopyPipe.Moved moved = RangeCopier.copy(source, t, copy, BackfillRange.unstored(h.table(), range), null, false,
+                        n -> { });
+                BackfillRanges.markRecopied(t, h.table(), range, moved.rows());
                 return moved.rows();
             });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while copying " + h.table() + " again.");
         } catch (SQLException e) {
-            throw PgErrors.failure("copy " + h.table() + " [" + start + ", " + end + ") again", targetSpec, e);
+            throw PgErrors.failure("copy " + h.table() + " " + range + " again", targetSpec, e);
         }
     }
 
@@ -321,7 +282,7 @@ public final class Backfill {
 
     private static List<BackfillListener.TableTotals> totals(Connection target, List<TableRef> tables) throws SQLException {
         List<BackfillListener.TableTotals> out = new ArrayList<>();
-        for (RangeStore.Counts c : RangeStore.counts(target, tables)) {
+        for (BackfillRanges.Counts c : BackfillRanges.counts(target, tables)) {
             out.add(new BackfillListener.TableTotals(c.table(), c.ranges(), c.done(), c.estimatedRows(), c.rows()));
         }
         return out;

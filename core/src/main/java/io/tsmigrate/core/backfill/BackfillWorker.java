@@ -1,5 +1,7 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.state.BackfillRange;
+import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
@@ -62,7 +64,7 @@ final class BackfillWorker implements Runnable {
                 Optional<BackfillRange> claimed;
                 try {
                     ensureConnections();
-                    claimed = RangeStore.claim(target, shared.order(), shared.givenUp(), shared.runStart());
+                    claimed = BackfillRanges.claim(target, shared.order(), shared.givenUp(), shared.runStart());
                     idleFailures = 0;
                 } catch (SQLException | TsmigrateException e) {
                     // The target (or source) is unreachable between ranges: wait and try again.
@@ -77,7 +79,7 @@ final class BackfillWorker implements Runnable {
                 }
                 if (claimed.isEmpty()) {
                     target.rollback();
-                    if (RangeStore.inProgressElsewhere(target, shared.order(), shared.givenUp(), shared.runStart()) == 0) {
+                    if (BackfillRanges.inProgressElsewhere(target, shared.order(), shared.givenUp(), shared.runStart()) == 0) {
                         return;
                     }
                     // Another process holds the last ranges: wait, and take them over if it dies.
@@ -115,9 +117,9 @@ final class BackfillWorker implements Runnable {
     private void copy(BackfillRange range) throws InterruptedException, SQLException {
         TableCopy table = shared.tables().get(range.table());
         int attempt = shared.attempts().merge(range.id(), 1, Integer::sum);
-        long attemptId = sideCall(c -> RangeStore.startAttempt(c, range, name));
+        long attemptId = sideCall(c -> BackfillRanges.startAttempt(c, range, name));
         sideCall(c -> {
-            RangeStore.heartbeat(c, name, Optional.of(range), 0);
+            BackfillRanges.heartbeat(c, name, Optional.of(range), 0);
             return null;
         });
         try {
@@ -129,10 +131,10 @@ final class BackfillWorker implements Runnable {
                     beat(range, rows);
                 }
             });
-            RangeStore.markDone(target, range, moved.rows(), moved.bytes(), name);
+            BackfillRanges.markDone(target, range, moved.rows(), moved.bytes(), name);
             target.commit();
             sideCall(c -> {
-                RangeStore.finishAttempt(c, attemptId, "done", moved.rows(), null, null);
+                BackfillRanges.finishAttempt(c, attemptId, "done", moved.rows(), null, null);
                 return null;
             });
             shared.listener().rangeDone(range.table(), moved.rows(), moved.bytes());
@@ -154,10 +156,10 @@ final class BackfillWorker implements Runnable {
                 shared.givenUp().add(range.id());
             }
             sideCall(c -> {
-                RangeStore.finishAttempt(c, attemptId, retry ? "retry" : "failed", 0, error, state.isEmpty() ? null : state);
+                BackfillRanges.finishAttempt(c, attemptId, retry ? "retry" : "failed", 0, error, state.isEmpty() ? null : state);
                 return null;
             });
-            shared.listener().rangeFailed(range.table(), "[" + range.start() + ", " + range.end() + ")", error, retry);
+            shared.listener().rangeFailed(range.table(), range.range().toString(), error, retry);
             if (retry) {
                 // After a failed COPY a connection is in an unknown state: never reuse it.
                 dropConnections();
@@ -168,7 +170,7 @@ final class BackfillWorker implements Runnable {
             if (!markFailedHoldingClaim(range, error, state)) {
                 dropConnections();
                 sideCall(c -> {
-                    RangeStore.markFailed(c, range, error, state.isEmpty() ? null : state, name);
+                    BackfillRanges.markFailed(c, range, error, state.isEmpty() ? null : state, name);
                     return null;
                 });
             }
@@ -182,7 +184,7 @@ final class BackfillWorker implements Runnable {
     private void beat(BackfillRange range, long rows) {
         try {
             if (side != null && !side.isClosed()) {
-                RangeStore.heartbeat(side, name, Optional.of(range), rows);
+                BackfillRanges.heartbeat(side, name, Optional.of(range), rows);
             }
         } catch (SQLException e) {
             LOG.debug("{}: heartbeat not recorded ({})", name, message(e));
@@ -192,7 +194,7 @@ final class BackfillWorker implements Runnable {
     private void recordStopped(long attemptId) {
         try {
             sideCall(c -> {
-                RangeStore.finishAttempt(c, attemptId, "stopped", 0, "stopped by the user; the range rolled back", null);
+                BackfillRanges.finishAttempt(c, attemptId, "stopped", 0, "stopped by the user; the range rolled back", null);
                 return null;
             });
         } catch (SQLException e) {
@@ -206,7 +208,7 @@ final class BackfillWorker implements Runnable {
      */
     private boolean markFailedHoldingClaim(BackfillRange range, String error, String state) {
         try {
-            RangeStore.markFailed(target, range, error, state.isEmpty() ? null : state, name);
+            BackfillRanges.markFailed(target, range, error, state.isEmpty() ? null : state, name);
             target.commit();
             return true;
         } catch (SQLException | RuntimeException e) {

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
@@ -9,6 +10,7 @@ import io.tsmigrate.core.time.EpochUnit;
 import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.time.TimeValues;
 import io.tsmigrate.core.time.TimeInput;
+import io.tsmigrate.core.time.TimeRange;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -60,30 +62,31 @@ final class Bounds {
         long first = fromPosition;
         String firstLiteral = from;
         return Transactions.inTransaction(target, t -> {
-            RangeStore.lockTable(t, copy.table());
-            Optional<RangeStore.TableBounds> existing = RangeStore.bounds(t, copy.table());
+            BackfillRanges.lockTable(t, copy.table());
+            Optional<BackfillRanges.TableBounds> existing = BackfillRanges.bounds(t, copy.table());
             long start = first;
-            String startLiteral = firstLiteral;
+            long tableStart = first;
             if (existing.isPresent()) {
-                long previous = TimeAxis.position(existing.get().until(), type);
+                long previous = existing.get().span().end();
                 if (previous == untilPosition) {
                     return until;
                 }
                 if (untilPosition < previous) {
-                    throw TsmigrateException.usage("the ranges of " + copy.table() + " were made up to T = " + existing.get().until()
+                    throw TsmigrateException.usage("the ranges of " + copy.table() + " were made up to T = " + existing.get().untilLiteral()
                             + ", and T " + until + " is earlier; T can only move later (rows up to the old T may already be copied).");
                 }
                 start = previous;
-                startLiteral = existing.get().from();
+                tableStart = existing.get().span().start();
             }
             List<RangePlanner.Span> spans = RangePlanner.plan(start, untilPosition, copy.chunkInterval(), density, options.maxRangeRows());
-            List<String[]> ranges = new ArrayList<>();
+            List<TimeRange> ranges = new ArrayList<>();
             List<Long> estimates = new ArrayList<>();
             for (RangePlanner.Span s : spans) {
-                ranges.add(new String[] {copy.axis().literal(s.start()), s.end() == untilPosition ? until : copy.axis().literal(s.end())});
+                ranges.add(new TimeRange(type, s.start(), s.end()));
                 estimates.add(s.estimatedRows());
             }
-            RangeStore.append(t, copy.table(), copy.plan().timeColumn(), type.label(), startLiteral, until, ranges, estimates);
+            BackfillRanges.append(t, copy.table(), copy.plan().timeColumn(), new TimeRange(type, tableStart, untilPosition), until,
+                    ranges, estimates);
             return until;
         });
     }

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.state.BackfillRange;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import org.postgresql.PGConnection;

@@ -1,5 +1,6 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.state.BackfillRange;
 import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
@@ -53,7 +54,7 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
 
     String copyOut(BackfillRange r) {
         return "COPY (SELECT " + columnList() + " FROM " + table().quoted() + " WHERE "
-                + axis.where(quotedTime(), r.start(), r.end()) + ") TO STDOUT (FORMAT " + format() + ")";
+                + r.range().where(quotedTime()) + ") TO STDOUT (FORMAT " + format() + ")";
     }
 
     String copyIn() {
@@ -61,7 +62,7 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
     }
 
     String delete(BackfillRange r) {
-        return "DELETE FROM " + table().quoted() + " WHERE " + axis.where(quotedTime(), r.start(), r.end());
+        return "DELETE FROM " + table().quoted() + " WHERE " + r.range().where(quotedTime());
     }
 
     /**
@@ -80,8 +81,9 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
         }
         String t = table().literal() + "::regclass";
         return "SELECT count(decompress_chunk(c, if_compressed => true)) FROM (SELECT show_chunks(" + t + ") AS c"
-                + (r.start().equals(axis.literal(TimeAxis.LOWEST)) ? "" : " EXCEPT SELECT show_chunks(" + t + ", older_than => "
-                + axis.cast(r.start()) + ")") + " EXCEPT SELECT show_chunks(" + t + ", newer_than => " + axis.cast(r.end()) + ")) overlap "
+                + (r.range().start() == TimeAxis.LOWEST ? "" : " EXCEPT SELECT show_chunks(" + t + ", older_than => "
+                + axis.cast(r.range().startLiteral()) + ")") + " EXCEPT SELECT show_chunks(" + t + ", newer_than => "
+                + axis.cast(r.range().endLiteral()) + ")) overlap "
                 + "WHERE c IN (SELECT format('%I.%I', chunk_schema, chunk_name)::regclass FROM timescaledb_information.chunks "
                 + "WHERE is_compressed AND format('%I.%I', hypertable_schema, hypertable_name)::regclass = " + t + ")";
     }

@@ -15,6 +15,7 @@ import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.time.TimeValues;
 import io.tsmigrate.core.state.CompletionPoints;
+import io.tsmigrate.core.state.Writers;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.time.TimeInput;
@@ -210,23 +211,8 @@ public final class CompletionPoint {
         };
     }
 
-    /** The writers in {@code tsmigrate.writer}, or none when no writer has created it yet. */
+    /** The registered writers, or none when no writer has met the target yet. */
     public static List<CompletionPointResult.WriterSeen> writers(Connection target) throws SQLException {
-        List<CompletionPointResult.WriterSeen> out = new ArrayList<>();
-        try (Statement st = target.createStatement()) {
-            try (ResultSet exists = st.executeQuery("SELECT to_regclass('tsmigrate.writer') IS NOT NULL")) {
-                exists.next();
-                if (!exists.getBoolean(1)) {
-                    return out;
-                }
-            }
-            try (ResultSet rs = st.executeQuery("SELECT name, started_at, last_seen, journal_pending FROM tsmigrate.writer ORDER BY started_at")) {
-                while (rs.next()) {
-                    out.add(new CompletionPointResult.WriterSeen(rs.getString(1), rs.getTimestamp(2).toInstant(),
-                            rs.getTimestamp(3).toInstant(), rs.getLong(4)));
-                }
-            }
-        }
-        return out;
+        return Writers.all(target).stream().map(w -> new CompletionPointResult.WriterSeen(w.name(), w.startedAt(), w.lastSeen(), w.journalPending())).toList();
     }
 }

@@ -11,6 +11,8 @@ import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
+import io.tsmigrate.core.state.VerificationRuns;
+import io.tsmigrate.core.state.Writers;
 import io.tsmigrate.core.state.Steps;
 import io.tsmigrate.core.verify.Sequences;
 import io.tsmigrate.core.verify.VerifyResult;
@@ -76,11 +78,7 @@ public final class Cutover {
             if (!options.rollback() && options.advanceSequences().isPresent()) {
                 advanceSequences(source, target, options.advanceSequences().get());
             }
-            try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', ?) "
-                    + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")) {
-                ps.setString(1, wanted);
-                ps.executeUpdate();
-            }
+            StateSchema.setPrimary(target, wanted);
             new Steps(target).event("cutover", "info", "primary set to the " + wanted, null);
             long deadline = System.nanoTime() + options.waitForWriters().toNanos();
             while (System.nanoTime() < deadline && !allFollow(target, wanted)) {
@@ -117,34 +115,27 @@ public final class Cutover {
      * checked every table over its whole span (no --table, --from, --until) must have passed recently.
      */
     private static Check verification(Connection target, Options options) throws SQLException {
-        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT finished_at FROM "
-                + "tsmigrate.verification_run WHERE mode = 'exact' AND finished_at IS NOT NULL AND verdict <> 'match' "
-                + "AND finished_at > coalesce((SELECT max(finished_at) FROM tsmigrate.verification_run WHERE mode = 'exact' "
-                + "AND verdict = 'match' AND (summary->>'whole')::boolean), '-infinity') ORDER BY finished_at DESC LIMIT 1")) {
-            if (rs.next()) {
-                return new Check("verification", false, "the last verification (" + rs.getTimestamp(1).toInstant() + ") found "
-                        + "differences: run tsmigrate verify --repair");
-            }
+        Optional<VerificationRuns.Run> differs = VerificationRuns.differsSinceLastWholeMatch(target);
+        if (differs.isPresent()) {
+            return new Check("verification", false, "the last verification (" + differs.get().finishedAt().orElseThrow()
+                    + ") found differences: run tsmigrate verify --repair");
         }
-        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT verdict, finished_at FROM "
-                + "tsmigrate.verification_run WHERE mode = 'exact' AND finished_at IS NOT NULL AND (summary->>'whole')::boolean "
-                + "ORDER BY finished_at DESC LIMIT 1")) {
-            if (!rs.next()) {
-                return new Check("verification", false, "no exact verification of every table has run (a run with --table, "
-                        + "--from or --until does not count): run tsmigrate verify");
-            }
-            Instant at = rs.getTimestamp(2).toInstant();
-            Duration age = Duration.between(at, options.clock().instant());
-            if (!"match".equals(rs.getString(1))) {
-                return new Check("verification", false, "the last verification (" + at + ") found differences: run "
-                        + "tsmigrate verify --repair");
-            }
-            if (age.compareTo(options.maxVerifyAge()) > 0) {
-                return new Check("verification", false, "the last verification that passed is from " + at + ", older than "
-                        + "--max-verify-age: run tsmigrate verify again");
-            }
-            return new Check("verification", true, "verified equal at " + at);
+        Optional<VerificationRuns.Run> last = VerificationRuns.lastWholeExact(target);
+        if (last.isEmpty()) {
+            return new Check("verification", false, "no exact verification of every table has run (a run with --table, "
+                    + "--from or --until does not count): run tsmigrate verify");
         }
+        Instant at = last.get().finishedAt().orElseThrow();
+        Duration age = Duration.between(at, options.clock().instant());
+        if (!last.get().verdict().filter("match"::equals).isPresent()) {
+            return new Check("verification", false, "the last verification (" + at + ") found differences: run "
+                    + "tsmigrate verify --repair");
+        }
+        if (age.compareTo(options.maxVerifyAge()) > 0) {
+            return new Check("verification", false, "the last verification that passed is from " + at + ", older than "
+                    + "--max-verify-age: run tsmigrate verify again");
+        }
+        return new Check("verification", true, "verified equal at " + at);
     }
 
     private static Check journals(Connection target) throws SQLException {
@@ -190,28 +181,14 @@ public final class Cutover {
     }
 
     private static boolean allFollow(Connection target, String wanted) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("SELECT count(*) FROM tsmigrate.writer WHERE primary_side <> ? "
-                + "AND last_seen > now() - interval '1 minute'")) {
-            ps.setString(1, wanted);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1) == 0;
-            }
-        } catch (SQLException e) {
-            return true; // no writer registry: nothing to wait for
-        }
+        return Writers.allFollow(target, wanted);
     }
 
     private static List<String> writers(Connection target) throws SQLException {
         List<String> out = new ArrayList<>();
-        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT name, primary_side, last_seen, "
-                + "switched_at FROM tsmigrate.writer ORDER BY name")) {
-            while (rs.next()) {
-                out.add(rs.getString(1) + ": primary " + rs.getString(2) + ", last seen " + rs.getTimestamp(3).toInstant()
-                        + (rs.getTimestamp(4) == null ? "" : ", switched " + rs.getTimestamp(4).toInstant()));
-            }
-        } catch (SQLException e) {
-            return List.of();
+        for (Writers.Writer w : Writers.all(target)) {
+            out.add(w.name() + ": primary " + w.primarySide() + ", last seen " + w.lastSeen()
+                    + w.switchedAt().map(t -> ", switched " + t).orElse(""));
         }
         return out;
     }

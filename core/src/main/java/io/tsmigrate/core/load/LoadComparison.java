@@ -1,10 +1,9 @@
 package io.tsmigrate.core.load;
 
-import java.sql.Array;
+import io.tsmigrate.core.state.ShadowReadRecords;
+
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -73,28 +72,22 @@ public final class LoadComparison {
         Map<String, long[]> sourceBuckets = new LinkedHashMap<>();
         Map<String, long[]> targetBuckets = new LinkedHashMap<>();
         Map<String, String> examples = new LinkedHashMap<>();
-        try (Statement st = target.createStatement()) {
-            try (ResultSet exists = st.executeQuery("SELECT to_regclass('tsmigrate.shadow_read') IS NOT NULL")) {
-                exists.next();
-                if (!exists.getBoolean(1)) {
-                    return new Report(List.of(), 0, maxSlowdown, minSamples, List.of());
-                }
+        List<ShadowReadRecords.Shape> records = ShadowReadRecords.all(target);
+        if (records.isEmpty()) {
+            return new Report(List.of(), 0, maxSlowdown, minSamples, List.of());
+        }
+        for (ShadowReadRecords.Shape r : records) {
+            long[] t = totals.computeIfAbsent(r.shape(), k -> new long[5]);
+            t[0] += r.calls();
+            t[1] += r.compared();
+            t[2] += r.mismatches();
+            t[3] += r.expectedMismatches();
+            t[4] += r.dropped();
+            if (r.example().isPresent() && (examples.get(r.shape()) == null || r.mismatches() > 0)) {
+                examples.put(r.shape(), r.example().get());
             }
-            try (ResultSet rs = st.executeQuery("SELECT shape, calls, compared, mismatches, expected_mismatches, dropped, example, "
-                    + "source_micros, target_micros FROM tsmigrate.shadow_read")) {
-                while (rs.next()) {
-                    String shape = rs.getString(1);
-                    long[] t = totals.computeIfAbsent(shape, k -> new long[5]);
-                    for (int i = 0; i < 5; i++) {
-                        t[i] += rs.getLong(2 + i);
-                    }
-                    if (rs.getString(7) != null && (examples.get(shape) == null || rs.getLong(4) > 0)) {
-                        examples.put(shape, rs.getString(7));
-                    }
-                    add(sourceBuckets.computeIfAbsent(shape, k -> new long[BUCKETS]), rs.getArray(8));
-                    add(targetBuckets.computeIfAbsent(shape, k -> new long[BUCKETS]), rs.getArray(9));
-                }
-            }
+            add(sourceBuckets.computeIfAbsent(r.shape(), k -> new long[BUCKETS]), r.sourceBuckets());
+            add(targetBuckets.computeIfAbsent(r.shape(), k -> new long[BUCKETS]), r.targetBuckets());
         }
         List<Shape> shapes = new ArrayList<>();
         List<String> problems = new ArrayList<>();
@@ -119,13 +112,9 @@ public final class LoadComparison {
         return new Report(List.copyOf(shapes), real, maxSlowdown, minSamples, List.copyOf(problems));
     }
 
-    private static void add(long[] into, Array array) throws SQLException {
-        if (array == null) {
-            return;
-        }
-        Object[] values = (Object[]) array.getArray();
+    private static void add(long[] into, long[] values) {
         for (int i = 0; i < values.length && i < into.length; i++) {
-            into[i] += ((Number) values[i]).longValue();
+            into[i] += values[i];
         }
     }
 

@@ -5,6 +5,9 @@ import io.tsmigrate.core.Human;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.load.LoadComparison;
 import io.tsmigrate.core.migrate.MigrationStatus;
+import io.tsmigrate.core.state.BackfillRanges;
+import io.tsmigrate.core.state.Steps;
+import io.tsmigrate.core.state.VerificationRuns;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The migration report as one self-contained HTML file (no scripts, no external resources), drawn
@@ -86,16 +90,12 @@ public final class HtmlReport {
         Map<String, List<double[]>> ranges = new LinkedHashMap<>();
         long min = Long.MAX_VALUE;
         long max = Long.MIN_VALUE;
-        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT table_name, "
-                + "extract(epoch FROM started_at) * 1000, extract(epoch FROM finished_at) * 1000, rows FROM tsmigrate.backfill_range "
-                + "WHERE state = 'done' AND started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY table_name, started_at")) {
-            while (rs.next()) {
-                long s = rs.getLong(2);
-                long f = Math.max(s + 1, rs.getLong(3));
-                ranges.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(new double[] {s, f, rs.getLong(4)});
-                min = Math.min(min, s);
-                max = Math.max(max, f);
-            }
+        for (BackfillRanges.Copied c : BackfillRanges.copied(target)) {
+            long s = c.started().toEpochMilli();
+            long f = Math.max(s + 1, c.finished().toEpochMilli());
+            ranges.computeIfAbsent(c.table(), k -> new ArrayList<>()).add(new double[] {s, f, c.rows()});
+            min = Math.min(min, s);
+            max = Math.max(max, f);
         }
         html.append("<h2>Backfill throughput</h2>\n");
         if (ranges.isEmpty()) {
@@ -152,29 +152,17 @@ public final class HtmlReport {
     /** The last exact verification, range by range: one cell per range, green when equal. */
     private void verification(Connection target) throws SQLException {
         html.append("<h2>Verification</h2>\n");
-        long run;
-        String verdict;
-        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT id, verdict, finished_at FROM "
-                + "tsmigrate.verification_run WHERE mode = 'exact' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1")) {
-            if (!rs.next()) {
-                html.append("<p id=\"verification\" class=\"muted\">No exact verification has run yet.</p>\n");
-                return;
-            }
-            run = rs.getLong(1);
-            verdict = rs.getString(2);
-            html.append("<p>Last exact verification: <b class=\"").append("match".equals(verdict) ? "ok" : "bad").append("\">")
-                    .append(esc(verdict)).append("</b> at ").append(TIME.format(rs.getTimestamp(3).toInstant())).append("</p>\n");
+        Optional<VerificationRuns.Run> last = VerificationRuns.lastExact(target);
+        if (last.isEmpty()) {
+            html.append("<p id=\"verification\" class=\"muted\">No exact verification has run yet.</p>\n");
+            return;
         }
-        Map<String, List<String[]>> tables = new LinkedHashMap<>();
-        try (PreparedStatement ps = target.prepareStatement("SELECT table_name, coalesce(range_start, ''), coalesce(range_end, ''), "
-                + "source_rows, target_rows, verdict FROM tsmigrate.verification_range WHERE run_id = ? ORDER BY table_name, id")) {
-            ps.setLong(1, run);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    tables.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(new String[] {rs.getString(2),
-                            rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6)});
-                }
-            }
+        String verdict = last.get().verdict().orElse("");
+        html.append("<p>Last exact verification: <b class=\"").append("match".equals(verdict) ? "ok" : "bad").append("\">")
+                .append(esc(verdict)).append("</b> at ").append(TIME.format(last.get().finishedAt().orElseThrow())).append("</p>\n");
+        Map<String, List<VerificationRuns.CheckedRow>> tables = new LinkedHashMap<>();
+        for (VerificationRuns.CheckedRow r : VerificationRuns.checked(target, last.get().id())) {
+            tables.computeIfAbsent(r.table(), k -> new ArrayList<>()).add(r);
         }
         int cell = 14;
         int perRow = 50;
@@ -182,20 +170,20 @@ public final class HtmlReport {
         html.append("<svg id=\"verification\" width=\"").append(200 + perRow * cell).append("\" height=\"").append(rows * (cell + 2) + 30)
                 .append("\" role=\"img\" aria-label=\"verification verdict per range\">\n");
         int y = 0;
-        for (Map.Entry<String, List<String[]>> e : tables.entrySet()) {
-            long same = e.getValue().stream().filter(r -> r[4].equals("match")).count();
+        for (Map.Entry<String, List<VerificationRuns.CheckedRow>> e : tables.entrySet()) {
+            long same = e.getValue().stream().filter(r -> r.verdict().equals("match")).count();
             html.append("<text x=\"0\" y=\"").append(y + 11).append("\">").append(esc(e.getKey())).append(" (").append(same).append('/')
                     .append(e.getValue().size()).append(")</text>\n");
             for (int i = 0; i < e.getValue().size(); i++) {
-                String[] r = e.getValue().get(i);
+                VerificationRuns.CheckedRow r = e.getValue().get(i);
                 int x = 200 + (i % perRow) * cell;
                 int yy = y + (i / perRow) * (cell + 2);
-                html.append("<rect class=\"range ").append(r[4].equals("match") ? "match" : "differs").append("\" x=\"").append(x)
+                html.append("<rect class=\"range ").append(r.verdict().equals("match") ? "match" : "differs").append("\" x=\"").append(x)
                         .append("\" y=\"").append(yy).append("\" width=\"").append(cell - 2).append("\" height=\"").append(cell - 2)
-                        .append("\" fill=\"").append(r[4].equals("match") ? "#3a3" : "#d33").append("\"><title>")
-                        .append(esc(r[0].isEmpty() ? "whole table" : "[" + r[0] + ", " + r[1] + ")")).append(": ")
-                        .append(esc(r[2])).append(" rows on the source, ").append(esc(r[3])).append(" on the target, ")
-                        .append(esc(r[4])).append("</title></rect>\n");
+                        .append("\" fill=\"").append(r.verdict().equals("match") ? "#3a3" : "#d33").append("\"><title>")
+                        .append(esc(r.bounds())).append(": ")
+                        .append(r.sourceRows()).append(" rows on the source, ").append(r.targetRows()).append(" on the target, ")
+                        .append(esc(r.verdict())).append("</title></rect>\n");
             }
             y += ((e.getValue().size() + perRow - 1) / perRow) * (cell + 2);
         }
@@ -248,14 +236,12 @@ public final class HtmlReport {
     private void hazards(Connection target) throws SQLException {
         html.append("<h2>Plan hazards</h2>\n");
         JsonNode hazards = null;
-        try (Statement st = target.createStatement(); ResultSet rs = st.executeQuery("SELECT detail::text FROM tsmigrate.event "
-                + "WHERE phase = 'migrate.plan' AND message = 'hazards' ORDER BY id DESC LIMIT 1")) {
-            if (rs.next()) {
-                try {
-                    hazards = Json.mapper().readTree(rs.getString(1)).path("hazards");
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    hazards = null;
-                }
+        Optional<String> detail = new Steps(target).lastEventDetail("migrate.plan", "hazards");
+        if (detail.isPresent()) {
+            try {
+                hazards = Json.mapper().readTree(detail.get()).path("hazards");
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                hazards = null;
             }
         }
         if (hazards == null) {

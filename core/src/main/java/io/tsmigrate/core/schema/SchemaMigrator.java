@@ -16,6 +16,7 @@ import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.schema.SchemaResult.Status;
 import io.tsmigrate.core.schema.SchemaResult.StepOutcome;
+import io.tsmigrate.core.state.ConstraintRecords;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.state.Steps;
@@ -250,14 +251,7 @@ public final class SchemaMigrator {
                         }
                     }
                     for (HypertableSql.DroppedForeignKey fk : sql.droppedForeignKeys()) {
-                        try (PreparedStatement ps = t.prepareStatement("INSERT INTO tsmigrate.dropped_constraint "
-                                + "(table_name, constraint_name, definition, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-                            ps.setString(1, fk.table().toString());
-                            ps.setString(2, fk.name());
-                            ps.setString(3, fk.definition());
-                            ps.setString(4, fk.reason());
-                            ps.executeUpdate();
-                        }
+                        ConstraintRecords.recordDropped(t, fk.table(), fk.name(), fk.definition(), fk.reason());
                     }
                     return null;
                 });

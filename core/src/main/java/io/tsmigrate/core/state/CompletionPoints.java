@@ -50,6 +50,25 @@ public final class CompletionPoints {
         return out;
     }
 
+    /** A stored T with its group's label and when it was set. */
+    public record Stored(String timeType, String value, java.time.Instant setAt) {
+    }
+
+    /** Every stored T, by group label. */
+    public static java.util.List<Stored> stored(Connection target) throws SQLException {
+        java.util.List<Stored> out = new java.util.ArrayList<>();
+        if (!StateSchema.exists(target)) {
+            return out;
+        }
+        try (PreparedStatement ps = target.prepareStatement("SELECT time_type, value, set_at FROM tsmigrate.completion_point "
+                + "ORDER BY time_type"); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Stored(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant()));
+            }
+        }
+        return out;
+    }
+
     /** Stores T for a group, with how it was decided. */
     public static void set(Connection target, TimeType type, String value, Object detail) throws SQLException {
         StateSchema.ensure(target);

@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * The state of constraints across the migration: foreign keys the schema step created NOT VALID
  * ({@code tsmigrate.deferred_constraint}, validated by the constraints step) and every check the
- * constraints step made ({@code tsmigrate.constraint_check}).
+ * constraints step made ({@code tsmigrate.constraint_check}); constraints the schema step dropped
+ * ({@code tsmigrate.dropped_constraint}).
  */
 public final class ConstraintRecords {
 
@@ -31,6 +32,22 @@ public final class ConstraintRecords {
         return "INSERT INTO tsmigrate.deferred_constraint (table_name, constraint_name, references_table) VALUES ("
                 + literal(d.table().toString()) + ", " + literal(d.constraint()) + ", " + literal(d.references().toString())
                 + ") ON CONFLICT (table_name, constraint_name) DO UPDATE SET validated_at = NULL";
+    }
+
+    /**
+     * Records a constraint the schema step dropped (a foreign key between hypertables, a key that
+     * would gain the time column), in the caller's transaction, so the user can enforce it elsewhere.
+     */
+    public static void recordDropped(Connection c, TableRef table, String constraint, String definition, String reason)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.dropped_constraint "
+                + "(table_name, constraint_name, definition, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            ps.setString(1, table.toString());
+            ps.setString(2, constraint);
+            ps.setString(3, definition);
+            ps.setString(4, reason);
+            ps.executeUpdate();
+        }
     }
 
     /** The deferred foreign keys not yet validated, in order. */

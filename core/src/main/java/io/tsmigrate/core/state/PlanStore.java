@@ -41,4 +41,14 @@ public final class PlanStore {
             throw new SQLException("tsmigrate.plan holds a plan this tsmigrate cannot read: " + e.getOriginalMessage(), e);
         }
     }
+
+    /** Whether a plan is stored. */
+    public static boolean exists(Connection target) throws SQLException {
+        if (!StateSchema.exists(target)) {
+            return false;
+        }
+        try (PreparedStatement ps = target.prepareStatement("SELECT 1 FROM tsmigrate.plan"); ResultSet rs = ps.executeQuery()) {
+            return rs.next();
+        }
+    }
 }

@@ -122,6 +122,15 @@ public final class StateSchema {
         }
     }
 
+    /** Makes {@code side} ({@code source} or {@code target}) the primary that every writer follows. */
+    public static void setPrimary(Connection target, String side) throws SQLException {
+        try (java.sql.PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', ?) "
+                + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")) {
+            ps.setString(1, side);
+            ps.executeUpdate();
+        }
+    }
+
     /**
      * Creates or upgrades the state schema to {@link #CURRENT}; safe to call from many processes at
      * once. Commits its own transaction; the connection is left in auto-commit mode.

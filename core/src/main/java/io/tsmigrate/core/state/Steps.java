@@ -90,4 +90,29 @@ public final class Steps {
             ps.executeUpdate();
         }
     }
+
+    /** Every step, by when it started. */
+    public java.util.List<Step> all() throws SQLException {
+        java.util.List<Step> out = new java.util.ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT name, status, started_at, finished_at, message "
+                + "FROM tsmigrate.step ORDER BY started_at, name"); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Step(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(),
+                        Optional.ofNullable(rs.getTimestamp(4)).map(java.sql.Timestamp::toInstant), Optional.ofNullable(rs.getString(5))));
+            }
+        }
+        return out;
+    }
+
+    /** The detail (JSON text) of the last event of {@code phase} with {@code message}. */
+    public Optional<String> lastEventDetail(String phase, String message) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT detail::text FROM tsmigrate.event WHERE phase = ? "
+                + "AND message = ? ORDER BY id DESC LIMIT 1")) {
+            ps.setString(1, phase);
+            ps.setString(2, message);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.catalog.Catalog;
 import io.tsmigrate.core.catalog.CatalogReader;
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.state.CompletionPoints;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
@@ -16,6 +17,7 @@ import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
+import io.tsmigrate.core.state.VerificationRuns;
 import io.tsmigrate.core.time.TimeInput;
 import io.tsmigrate.core.time.TimeRange;
 
@@ -89,7 +91,7 @@ public final class Verifier {
                     }
                 }
             }
-            Store store = Store.start(target, options.estimate() ? "estimate" : "exact");
+            VerificationRuns store = VerificationRuns.start(target, options.estimate() ? "estimate" : "exact");
             try {
                 return check(sourceSpec, targetSpec, source, target, options, catalog, tables, windows, store, progress, started, stop);
             } catch (SQLException | RuntimeException e) {
@@ -127,13 +129,9 @@ public final class Verifier {
     }
 
     private static String storedUntil(Connection target, Plan.Hypertable h, TimeType type) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("SELECT range_until FROM tsmigrate.backfill_table WHERE table_name = ?")) {
-            ps.setString(1, h.table().toString());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    return rs.getString(1);
-                }
-            }
+        Optional<String> made = BackfillRanges.until(target, h.table());
+        if (made.isPresent()) {
+            return made.get();
         }
         return CompletionPoints.get(target, type).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY, "there is no "
                 + "completion point T for " + h.table() + " (no backfill ran and none is stored); pass --until, or store one "
@@ -142,7 +140,7 @@ public final class Verifier {
 
     private static VerifyResult check(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Connection source, Connection target,
                                       VerifyOptions options, Catalog catalog, Map<TableRef, Optional<Plan.Hypertable>> tables,
-                                      Map<TableRef, Window> windows, Store store, Consumer<String> progress, Instant started,
+                                      Map<TableRef, Window> windows, VerificationRuns store, Consumer<String> progress, Instant started,
                                       java.util.concurrent.atomic.AtomicBoolean stop)
             throws SQLException {
         List<VerifyResult.TableVerdict> verdicts = new ArrayList<>();
@@ -153,8 +151,8 @@ public final class Verifier {
                 VerifyResult.TableVerdict v = Estimator.estimate(source, target, t.getKey(), t.getValue().isPresent());
                 progress.accept(t.getKey() + ": " + v.verdict().name().toLowerCase());
                 verdicts.add(v);
-                store.range(t.getKey(), null, null, new Digest(v.sourceRows(), java.math.BigInteger.ZERO),
-                        new Digest(v.targetRows(), java.math.BigInteger.ZERO), v.verdict().name().toLowerCase());
+                store.add(new VerificationRuns.Checked(t.getKey(), Optional.empty(), v.sourceRows(), v.targetRows(), null, null,
+                        v.verdict().name().toLowerCase()));
             }
             notes.add("estimates include rows past T that dual-writes added; use the exact check (the default) before cutover");
         } else {
@@ -186,8 +184,20 @@ public final class Verifier {
         VerifyResult result = new VerifyResult(match, options.estimate() ? "estimate" : "exact", store.runId(), List.copyOf(verdicts),
                 found.listed(), found.total(), sequences, List.copyOf(notes), Duration.between(started, Instant.now()));
         // Cutover trusts only a run that checked every table over its whole span.
-        store.finish(target, result, options.tables().isEmpty() && options.from().isEmpty() && options.until().isEmpty());
+        boolean whole = options.tables().isEmpty() && options.from().isEmpty() && options.until().isEmpty();
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("whole", whole);
+        summary.put("tables", result.tables().size());
+        summary.put("differences", result.differenceCount());
+        summary.put("sequences_behind", sequences.stream().filter(VerifyResult.SequenceVerdict::behind).count());
+        store.finish(target, match ? "match" : "differs", summary);
         return result;
+    }
+
+    private static VerificationRuns.Checked checked(TableRef table, Optional<TimeRange> range, Digest source, Digest target,
+                                                    boolean same) {
+        return new VerificationRuns.Checked(table, range, source.rows(), target.rows(), source.toString(), target.toString(),
+                same ? "match" : "differs");
     }
 
     /** The tables to check: the plan's hypertables and every plain table both sides have. */
@@ -233,7 +243,7 @@ public final class Verifier {
 
     /** The exact check of one table at a time, sharing the pools of both sides. */
     private record Exact(Connection source, Connection target, SidePool sourcePool, SidePool targetPool, VerifyOptions options,
-                         Store store, Differences found, Consumer<String> progress, java.util.concurrent.atomic.AtomicBoolean stop) {
+                         VerificationRuns store, Differences found, Consumer<String> progress, java.util.concurrent.atomic.AtomicBoolean stop) {
 
         /** Ctrl-C: stop at this range; the pools' close cancels what is still running on both sides. */
         private void stopIfAsked() {
@@ -284,7 +294,7 @@ public final class Verifier {
                 targetRows += t.rows();
                 String where = r.where(column);
                 boolean same = s.equals(t) || (digest.recordHash() && s.rows() == t.rows() && sameByText(digest, where));
-                store.range(h.table(), r.startLiteral(), r.endLiteral(), s, t, same ? "match" : "differs");
+                store.add(checked(h.table(), Optional.of(r), s, t, same));
                 if (!same) {
                     differing++;
                     repairs.add(r);
@@ -330,7 +340,7 @@ public final class Verifier {
             long extra0 = found.extra();
             long changed0 = found.changed();
             boolean same = s.equals(t) || (digest.recordHash() && s.rows() == t.rows() && sameByText(digest, "true"));
-            store.range(table, null, null, s, t, same ? "match" : "differs");
+            store.add(checked(table, Optional.empty(), s, t, same));
             VerifyResult.Verdict verdict = same ? VerifyResult.Verdict.MATCH : VerifyResult.Verdict.DIFFERS;
             String note = "plain table, copied by tsmigrate schema and kept current by dual-writes";
             if (!same) {
@@ -357,7 +367,7 @@ public final class Verifier {
         }
 
         private List<TimeRange> ranges(Plan.Hypertable h, TimeType type, Window window) throws SQLException {
-            List<TimeRange> stored = Backfill.storedRanges(target, h.table(), type);
+            List<TimeRange> stored = BackfillRanges.stored(target, h.table(), type);
             long until = TimeAxis.position(window.until(), type);
             boolean storedFits = !stored.isEmpty() && window.from().isEmpty() && stored.get(stored.size() - 1).end() == until;
             if (storedFits) {
