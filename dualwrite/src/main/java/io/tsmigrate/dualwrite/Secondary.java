@@ -112,6 +112,21 @@ final class Secondary implements AutoCloseable {
         }
     }
 
+    /** Registers now, once; false when the target cannot be reached (registration is tried again at the next direct write). */
+    boolean registerNow() {
+        if (registered.get()) {
+            return true;
+        }
+        try (Connection own = target.dataSource.getConnection()) {
+            register(own);
+            registered.set(true);
+            return true;
+        } catch (SQLException e) {
+            LOG.log(Level.WARNING, "tsmigrate dual-write: cannot register the writer: " + e.getMessage());
+            return false;
+        }
+    }
+
     private void register(Connection c) throws SQLException {
         StateTables.ensure(c);
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.writer (name, application, host, pid, started_at, "

@@ -17,10 +17,11 @@ import java.util.Locale;
  *       the start overrides the rule (for example to mirror {@code SELECT my_side_effect()}).</li>
  * </ul>
  */
-enum SqlKind {
+public enum SqlKind {
     READ, WRITE;
 
-    static SqlKind of(String sql) {
+    /** The kind of one statement (or of a simple-protocol string of several: its first decides). */
+    public static SqlKind of(String sql) {
         String s = sql.strip();
         if (s.startsWith("/*")) {
             int end = s.indexOf("*/");

@@ -1,0 +1,171 @@
+package io.tsmigrate.dualwrite;
+
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * Dual-write for a process that sees each committed transaction as SQL text rather than JDBC calls
+ * (the wire-protocol proxy): it repeats the transaction on the secondary, or journals it, with the
+ * same sides, journal, writer registration, health checks and primary-following as
+ * {@link DualWriteDataSource}. One instance per process; one {@link Session} per client
+ * connection. Thread-safe.
+ */
+public final class TransactionMirror implements AutoCloseable {
+
+    /** One write as the primary ran it: a statement with its values inlined, or a COPY FROM STDIN with its data. */
+    public record Op(String sql, byte[] copyData) {
+
+        public static Op sql(String sql) {
+            return new Op(sql, null);
+        }
+
+        public static Op copy(String sql, byte[] data) {
+            return new Op(sql, data);
+        }
+
+        Write write() {
+            return new Write(sql, List.of(), copyData);
+        }
+    }
+
+    /** What became of a committed transaction on the secondary. */
+    public enum Outcome { APPLIED, JOURNALED, FAILED }
+
+    private final Secondary secondary;
+
+    public TransactionMirror(DataSource source, DataSource target, DualWriteConfig config) throws IOException {
+        this.secondary = new Secondary(source, target, config);
+    }
+
+    /** Registers the writer now (it otherwise registers at its first direct write); false when the target is not reachable. */
+    public boolean register() {
+        return secondary.registerNow();
+    }
+
+    public boolean targetIsPrimary() {
+        return secondary.targetIsPrimary();
+    }
+
+    public DualWriteStats stats() {
+        return secondary.stats();
+    }
+
+    /** Runs the background check now: replays what is owed, follows the primary, flushes shadow reads. */
+    public void checkNow() {
+        secondary.checkNow();
+    }
+
+    /**
+     * A client connection's view: the roles as they were when it opened, and its own connection to
+     * the secondary.
+     *
+     * @param prelude statements run on each new connection to the secondary before its first
+     *                transaction (the client's session settings, such as {@code SET TimeZone})
+     */
+    public Session session(List<String> prelude) {
+        return new Session(secondary.roles(), List.copyOf(prelude));
+    }
+
+    @Override
+    public void close() {
+        secondary.close();
+    }
+
+    /** Not thread-safe: one client connection's transactions, in order. */
+    public final class Session implements AutoCloseable {
+        private final Secondary.Roles roles;
+        private final List<String> prelude;
+        private Connection connection;
+
+        private Session(Secondary.Roles roles, List<String> prelude) {
+            this.roles = roles;
+            this.prelude = prelude;
+        }
+
+        /** Whether this session's primary is the target. */
+        public boolean targetIsPrimary() {
+            return roles.primary().name.equals("target");
+        }
+
+        /**
+         * Repeats a transaction the primary committed on the secondary, in one transaction; when the
+         * secondary is diverted or fails, the transaction goes to its journal (policy JOURNAL) and
+         * later ones follow it until the journal is replayed. Blocks; call off any event loop.
+         */
+        public Outcome apply(List<Op> ops) {
+            if (ops.isEmpty()) {
+                return Outcome.APPLIED;
+            }
+            List<Write> writes = new ArrayList<>(ops.size());
+            ops.forEach(op -> writes.add(op.write()));
+            Side side = roles.secondary();
+            if (!side.beginDirect()) {
+                return journal(side, writes, true);
+            }
+            try {
+                if (connection == null) {
+                    connection = side.dataSource.getConnection();
+                    try (java.sql.Statement st = connection.createStatement()) {
+                        for (String p : prelude) {
+                            st.execute(p);
+                        }
+                    }
+                    connection.setAutoCommit(false);
+                }
+                for (Write w : writes) {
+                    JournalReplayer.apply(connection, w);
+                }
+                connection.commit();
+                secondary.wroteDirectly();
+                return Outcome.APPLIED;
+            } catch (SQLException e) {
+                closeConnection();
+                if (secondary.config().policy() == FailurePolicy.JOURNAL) {
+                    secondary.divert(side, e);
+                    side.joinJournal();
+                    return journal(side, writes, true);
+                }
+                secondary.failures.increment();
+                return Outcome.FAILED;
+            }
+        }
+
+        private Outcome journal(Side side, List<Write> writes, boolean joined) {
+            // The replayer runs entries of many sessions on one connection: the session's settings hold for its entry only.
+            List<Write> entry = new ArrayList<>();
+            prelude.forEach(p -> entry.add(Write.sql(p.replaceFirst("^(?i)SET\\s+(?!LOCAL\\b)", "SET LOCAL "))));
+            entry.addAll(writes);
+            try {
+                secondary.journal(side, entry);
+                return Outcome.JOURNALED;
+            } catch (SQLException e) {
+                secondary.failures.increment();
+                return Outcome.FAILED;
+            } finally {
+                if (joined) {
+                    side.endJournalTransaction();
+                }
+            }
+        }
+
+        private void closeConnection() {
+            if (connection != null) {
+                try {
+                    connection.close();
+                } catch (SQLException ignored) {
+                    // Gone already; a new one is opened for the next transaction.
+                }
+                connection = null;
+            }
+        }
+
+        @Override
+        public void close() {
+            closeConnection();
+        }
+    }
+}

@@ -1,0 +1,259 @@
+package io.tsmigrate.it;
+
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.pgtools.PgInstallations;
+import io.tsmigrate.dualwrite.DualWriteConfig;
+import io.tsmigrate.dualwrite.FailurePolicy;
+import io.tsmigrate.proxy.ProxyServer;
+import io.tsmigrate.testkit.Await;
+import io.tsmigrate.testkit.PgServersExtension;
+import io.tsmigrate.testkit.TestDatabases;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * {@code tsmigrate proxy} with real clients (psql, pgbench in each query mode, pgjdbc) against the
+ * real servers: every committed write lands on the target, nothing rolled back does, and clients
+ * see what the source answers.
+ */
+@ExtendWith(PgServersExtension.class)
+class ProxyIT {
+
+    private static ConnectionSpec source;
+    private static ConnectionSpec target;
+    private static ProxyServer proxy;
+    private static Path journals;
+    private static Path bindir;
+
+    @BeforeAll
+    static void start(TestDatabases db) throws Exception {
+        source = db.newSourceDatabase("proxy");
+        target = db.newTargetDatabase("proxy", true);
+        String schema = "CREATE TYPE mood AS ENUM ('calm', 'odd', 'alarmed'); "
+                + "CREATE TABLE readings (id bigint PRIMARY KEY, device text NOT NULL, at timestamptz NOT NULL, "
+                + "value double precision, mood mood, note text)";
+        TestDatabases.execute(source, schema);
+        TestDatabases.execute(target, "CREATE TYPE filler AS ENUM ('x')", schema); // mood gets another OID on the target
+        bindir = PgInstallations.find().stream().max(Comparator.comparingInt(PgInstallations.Installation::major)).orElseThrow().bindir();
+        for (ConnectionSpec side : List.of(source, target)) {
+            run(List.of(bindir.resolve("pgbench").toString(), "-i", "-q", "-s", "1", side.libpqConninfo()), "", side);
+        }
+        journals = Files.createTempDirectory("tsmigrate-proxy-it");
+        proxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target, ProxyServer.AuthMode.TRUST,
+                new DualWriteConfig(FailurePolicy.JOURNAL, journals, "proxy-it", "proxy-it", Duration.ofSeconds(1), 0),
+                Duration.ofSeconds(5)));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (journals != null) {
+            try (var files = Files.walk(journals)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static String proxyConninfo() {
+        return "host=127.0.0.1 port=" + proxy.address().getPort() + " user=app dbname=" + source.database();
+    }
+
+    @Test
+    void psqlWritesCommittedTransactionsAndCopyToBothSidesAndNothingItRolledBack() throws Exception {
+        String script = String.join("\n",
+                "INSERT INTO readings VALUES (1, 'a', '2026-01-01 00:00:00+00', 1.5, 'calm', 'it''s');",
+                "BEGIN;",
+                "INSERT INTO readings VALUES (2, 'rolled back', '2026-01-01 00:01:00+00', 2, 'odd', NULL);",
+                "ROLLBACK;",
+                "BEGIN;",
+                "INSERT INTO readings VALUES (3, 'b', '2026-01-01 00:02:00+00', 3, 'odd', NULL);",
+                "SAVEPOINT s;",
+                "INSERT INTO readings VALUES (3, 'duplicate', '2026-01-01 00:02:00+00', 3, 'odd', NULL);",
+                "ROLLBACK TO SAVEPOINT s;",
+                "INSERT INTO readings VALUES (4, 'c', '2026-01-01 00:03:00+00', NULL, NULL, $$dollar 'quoted'$$);",
+                "COMMIT;",
+                "INSERT INTO readings VALUES (1, 'fails: duplicate key', now(), 0, NULL, NULL);",
+                "\\copy readings (id, device, at, value, mood, note) from stdin",
+                "5\tcopied\t2026-01-01 00:04:00+00\t5.25\talarmed\t\\N",
+                "6\tcopied too\t2026-01-01 00:05:00+00\t\\N\tcalm\ttab\\there",
+                "\\.",
+                "UPDATE readings SET value = value * 2 WHERE id IN (1, 5);",
+                "DELETE FROM readings WHERE id = 6;",
+                "SELECT count(*) AS proxied FROM readings;");
+        Output out = run(List.of(bindir.resolve("psql").toString(), "-X", "-v", "ON_ERROR_STOP=0", "-d", proxyConninfo()),
+                script, null);
+        assertThat(out.stdout()).contains("proxied").containsPattern("\\n\\s+4\\n");
+        assertThat(out.stderr()).contains("duplicate key value violates unique constraint \"readings_pkey\"");
+        assertThat(rows(target, "SELECT id, device, at, value, mood, note FROM readings ORDER BY id"))
+                .isEqualTo(rows(source, "SELECT id, device, at, value, mood, note FROM readings ORDER BY id"))
+                .extracting(r -> r.get(0)).containsExactly("1", "3", "4", "5");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"simple", "extended", "prepared"})
+    void pgbenchInEachQueryModeLeavesBothSidesIdentical(String mode) throws Exception {
+        long before = TestDatabases.queryLong(source, "SELECT count(*) FROM pgbench_history");
+        Output out = run(List.of(bindir.resolve("pgbench").toString(), "-n", "-M", mode, "-c", "3", "-j", "1", "-t", "40",
+                proxyConninfo()), "", null);
+        assertThat(out.stdout()).contains("number of failed transactions: 0");
+        assertThat(TestDatabases.queryLong(source, "SELECT count(*) FROM pgbench_history")).isEqualTo(before + 120);
+        for (String q : List.of("SELECT aid, abalance FROM pgbench_accounts WHERE abalance <> 0 ORDER BY aid",
+                "SELECT bid, bbalance FROM pgbench_branches ORDER BY bid", "SELECT tid, tbalance FROM pgbench_tellers ORDER BY tid",
+                // mtime is each side's own CURRENT_TIMESTAMP: compared apart from it
+                "SELECT tid, bid, aid, delta, count(*) FROM pgbench_history GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")) {
+            assertThat(rows(target, q)).as(q).isEqualTo(rows(source, q));
+        }
+    }
+
+    @Test
+    void pgjdbcPreparedStatementsWithBinaryValuesAnEnumAndABatchLandOnTheTarget() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + source.database() + "?user=app&prepareThreshold=1")) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO readings (id, device, at, value, mood, note) "
+                    + "VALUES (?, ?, ?, ?, ?, ?)")) {
+                for (int i = 0; i < 5; i++) { // past prepareThreshold: named statements, binary integers
+                    ps.setLong(1, 100 + i);
+                    ps.setString(2, "jdbc");
+                    ps.setTimestamp(3, Timestamp.from(Instant.parse("2026-02-01T00:00:00Z").plusSeconds(i)));
+                    ps.setDouble(4, i / 3.0);
+                    ps.setObject(5, i % 2 == 0 ? "calm" : "alarmed", Types.OTHER);
+                    ps.setString(6, i == 3 ? null : "note $1 ? " + i);
+                    ps.executeUpdate();
+                }
+            }
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO readings (id, device, at, value) VALUES (?, 'batch', now(), ?)")) {
+                for (int i = 0; i < 50; i++) {
+                    ps.setInt(1, 200 + i);
+                    ps.setBigDecimal(2, new java.math.BigDecimal("12.345").add(java.math.BigDecimal.valueOf(i)));
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            c.commit();
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (300, 'rolled back', now())");
+            }
+            c.rollback();
+            c.setAutoCommit(true);
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM readings WHERE device = 'jdbc'")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(5);
+            }
+        }
+        // now() is each side's own: compared apart from it (the proxy's log says so)
+        String q = "SELECT id, device, value, mood, note FROM readings WHERE id >= 100 ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).hasSize(55);
+        assertThat(TestDatabases.queryString(target, "SELECT mood::text FROM readings WHERE id = 101")).isEqualTo("alarmed");
+    }
+
+    @Test
+    void aCancelThroughTheProxyStopsTheQueryOnTheSource() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + source.database() + "?user=app&ApplicationName=cancel-me")) {
+            Statement st = c.createStatement();
+            CompletableFuture<Void> running = CompletableFuture.runAsync(() -> {
+                try {
+                    st.execute("SELECT pg_sleep(600)");
+                } catch (SQLException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            Await.until("the sleep runs on the source", () -> TestDatabases.queryLong(source, "SELECT count(*) FROM pg_stat_activity "
+                    + "WHERE application_name = 'cancel-me' AND query LIKE 'SELECT pg_sleep%' AND state = 'active'") == 1);
+            st.cancel();
+            assertThatThrownBy(() -> running.get(60, TimeUnit.SECONDS)).hasRootCauseInstanceOf(SQLException.class)
+                    .rootCause().satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("57014"));
+        }
+    }
+
+    @Test
+    void writesTheTargetMissedGoToTheJournalAndAreReplayedInOrder() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + source.database() + "?user=app")) {
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (400, 'before', '2026-03-01 00:00:00+00')");
+            }
+            // The proxy's own connections to the target die: the next commit cannot be repeated there.
+            TestDatabases.execute(target, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = "
+                    + "'client backend' AND datname = current_database() AND pid <> pg_backend_pid()");
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (401, 'journaled', '2026-03-01 00:00:01+00')");
+                st.executeUpdate("UPDATE readings SET device = 'journaled, then changed' WHERE id = 401");
+            }
+        }
+        Await.until("the journal is replayed", () -> {
+            proxy.checkNow();
+            return proxy.stats().dualWrite().journaled() > 0 && !proxy.stats().dualWrite().diverted();
+        });
+        String q = "SELECT id, device FROM readings WHERE id >= 400 ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q))
+                .containsExactly(List.of("400", "before"), List.of("401", "journaled, then changed"));
+    }
+
+    // ---- helpers
+
+    private record Output(int exit, String stdout, String stderr) {
+    }
+
+    /** Runs a client to completion, with {@code input} on stdin; fails the test on a non-zero exit. */
+    private static Output run(List<String> command, String input, ConnectionSpec passwordOf) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        if (passwordOf != null) {
+            passwordOf.password().ifPresent(p -> pb.environment().put("PGPASSWORD", p));
+        }
+        Path out = Files.createTempFile("proxy-it", ".out");
+        Path err = Files.createTempFile("proxy-it", ".err");
+        try {
+            pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+            Process p = pb.start();
+            try {
+                p.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().close();
+                if (!p.waitFor(300, TimeUnit.SECONDS)) {
+                    throw new AssertionError(command.get(0) + " did not finish");
+                }
+            } finally {
+                p.destroyForcibly();
+            }
+            Output o = new Output(p.exitValue(), Files.readString(out), Files.readString(err));
+            assertThat(o.exit()).as(command + "\n" + o.stdout() + o.stderr()).isZero();
+            return o;
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    private static List<List<String>> rows(ConnectionSpec spec, String sql) {
+        return new ArrayList<>(TestDatabases.rows(spec, sql));
+    }
+}

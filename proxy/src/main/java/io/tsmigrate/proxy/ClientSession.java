@@ -1,0 +1,368 @@
+package io.tsmigrate.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.tsmigrate.dualwrite.TransactionMirror;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One client connection: the startup (the proxy answers SSL and GSS requests with 'N', cancels on
+ * behalf of the client, authenticates it), then its own connection to the primary, to which every
+ * message goes as the client sent it and from which every answer comes back as the server sent it.
+ * Writes the primary committed are repeated on the secondary before the client sees the
+ * ReadyForQuery that ends them, so a client never runs ahead of its own mirrored writes and the
+ * proxy's memory stays bounded. Runs on one event loop; the secondary is written from a worker thread.
+ */
+final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implements Backend.Listener {
+
+    /** Startup parameters that are settings the secondary must share (they change how literals read). */
+    private static final Set<String> SETTINGS = Set.of("timezone", "datestyle", "intervalstyle", "extra_float_digits",
+            "search_path", "bytea_output", "standard_conforming_strings");
+
+    private enum State { STARTUP, CONNECTING, RELAY, CLOSED }
+
+    private final ProxyServer server;
+    private final FrameDecoder decoder;
+    private final int pid = ThreadLocalRandom.current().nextInt(1, Integer.MAX_VALUE);
+    private final int key = ThreadLocalRandom.current().nextInt();
+    private final MirrorTracker tracker = new MirrorTracker();
+    private final Deque<ByteBuf> early = new ArrayDeque<>();
+    private final Deque<ByteBuf> held = new ArrayDeque<>();
+    private State state = State.STARTUP;
+    private Channel client;
+    private Channel backend;
+    private ServerAddress primary;
+    private int backendPid;
+    private int backendKey;
+    private String user = "";
+    private TransactionMirror.Session mirror;
+    private boolean gated;
+    private char lastStatus = 'I';
+
+    ClientSession(ProxyServer server, FrameDecoder decoder) {
+        super(false);
+        this.server = server;
+        this.decoder = decoder;
+    }
+
+    int pid() {
+        return pid;
+    }
+
+    boolean idle() {
+        return state != State.RELAY || (lastStatus == 'I' && !gated);
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
+        switch (state) {
+            case STARTUP -> {
+                try {
+                    startup(ctx, msg);
+                } finally {
+                    msg.release();
+                }
+            }
+            case CONNECTING -> early.add(msg);
+            case RELAY -> relay(msg);
+            default -> msg.release();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (backend != null) {
+            backend.flush();
+        }
+    }
+
+    // ---- startup
+
+    private void startup(ChannelHandlerContext ctx, ByteBuf msg) {
+        msg.skipBytes(4);
+        int code = msg.readInt();
+        if (code == Wire.SSL_REQUEST || code == Wire.GSSENC_REQUEST) {
+            ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('N'));
+            return;
+        }
+        if (code == Wire.CANCEL_REQUEST) {
+            server.cancel(msg.readInt(), msg.readInt());
+            ctx.close();
+            return;
+        }
+        if (code >> 16 != 3) {
+            fatal("0A000", "unsupported frontend protocol " + (code >> 16) + "." + (code & 0xFFFF)
+                    + ": the proxy speaks protocol 3.0");
+            return;
+        }
+        Map<String, String> parameters = new LinkedHashMap<>();
+        while (msg.isReadable() && msg.getByte(msg.readerIndex()) != 0) {
+            String k = Wire.cstring(msg);
+            parameters.put(k, Wire.cstring(msg));
+        }
+        String replication = parameters.getOrDefault("replication", "false").toLowerCase(java.util.Locale.ROOT);
+        if (!Set.of("false", "off", "no", "0").contains(replication)) {
+            fatal("0A000", "replication connections are not supported by tsmigrate proxy: connect to the server itself");
+            return;
+        }
+        user = parameters.getOrDefault("user", "");
+        if (user.isEmpty()) {
+            fatal("28000", "no PostgreSQL user name specified in startup packet");
+            return;
+        }
+        decoder.typed();
+        state = State.CONNECTING;
+        server.authenticator().authenticate(ctx, user, () -> connect(ctx, parameters), this::fatal);
+    }
+
+    /** Called once the client is authenticated: opens its connection to the primary. */
+    private void connect(ChannelHandlerContext ctx, Map<String, String> parameters) {
+        List<String> prelude = new ArrayList<>();
+        parameters.forEach((k, v) -> {
+            if (SETTINGS.contains(k.toLowerCase(java.util.Locale.ROOT))) {
+                prelude.add("SET " + k + " = '" + v.replace("'", "''") + "'");
+            }
+        });
+        mirror = server.mirror().session(prelude);
+        primary = mirror.targetIsPrimary() ? server.target() : server.source();
+        Map<String, String> forwarded = new LinkedHashMap<>(parameters);
+        forwarded.remove("replication");
+        Backend.connect(ctx.channel().eventLoop(), primary, forwarded, this).addListener(f -> {
+            if (!f.isSuccess()) {
+                if (f.cause() instanceof Backend.Refused r) {
+                    client.writeAndFlush(r.errorResponse).addListener(ChannelFutureListener.CLOSE);
+                } else {
+                    fatal("08006", "tsmigrate proxy cannot reach the " + primary + ": " + f.cause().getMessage());
+                }
+                return;
+            }
+            Backend.Ready ready = (Backend.Ready) f.getNow();
+            backend = ready.channel();
+            backendPid = ready.pid();
+            backendKey = ready.key();
+            client.write(Wire.authenticationOk(client.alloc()));
+            ready.parameterStatus().forEach(client::write);
+            client.write(Wire.backendKeyData(client.alloc(), pid, key));
+            client.writeAndFlush(Wire.readyForQuery(client.alloc(), 'I'));
+            state = State.RELAY;
+            server.opened(this);
+            while (!early.isEmpty()) {
+                relay(early.poll());
+            }
+            backend.flush();
+        });
+    }
+
+    /** A CancelRequest for this session: sent to the backend it runs on, with that backend's own key. */
+    void cancel(int key) {
+        if (key == this.key && backend != null) {
+            Backend.cancel(client.eventLoop(), primary, backendPid, backendKey);
+        }
+    }
+
+    // ---- client to primary
+
+    private void relay(ByteBuf msg) {
+        char type = (char) msg.getByte(0);
+        ByteBuf body = msg.slice(5, msg.readableBytes() - 5);
+        try {
+            switch (type) {
+                case 'Q' -> tracker.query(Wire.cstring(body));
+                case 'P' -> {
+                    String name = Wire.cstring(body);
+                    String sql = Wire.cstring(body);
+                    int[] oids = new int[body.readUnsignedShort()];
+                    for (int i = 0; i < oids.length; i++) {
+                        oids[i] = body.readInt();
+                    }
+                    tracker.parse(name, sql, oids);
+                }
+                case 'B' -> {
+                    String portal = Wire.cstring(body);
+                    String statement = Wire.cstring(body);
+                    int[] formats = new int[body.readUnsignedShort()];
+                    for (int i = 0; i < formats.length; i++) {
+                        formats[i] = body.readShort();
+                    }
+                    byte[][] values = new byte[body.readUnsignedShort()][];
+                    for (int i = 0; i < values.length; i++) {
+                        int length = body.readInt();
+                        values[i] = length < 0 ? null : ByteBufUtil.getBytes(body.readSlice(length));
+                    }
+                    tracker.bind(portal, statement, formats, values);
+                }
+                case 'E' -> tracker.execute(Wire.cstring(body));
+                case 'S' -> tracker.sync();
+                case 'C' -> {
+                    char kind = (char) body.readByte();
+                    tracker.close(kind, Wire.cstring(body));
+                }
+                case 'd' -> tracker.copyData(ByteBufUtil.getBytes(body));
+                default -> {
+                    // Describe, Flush, CopyDone, CopyFail, Terminate: relayed, nothing to learn.
+                }
+            }
+        } catch (RuntimeException e) {
+            server.log().warning("tsmigrate proxy: a message from " + user + " could not be read (" + e.getMessage()
+                    + "); it is relayed, and writes it carries are not mirrored");
+        }
+        backend.write(msg);
+        if (type == 'X') {
+            backend.flush();
+            client.close();
+        } else if (!backend.isWritable()) {
+            client.config().setAutoRead(false);
+        }
+    }
+
+    // ---- primary to client
+
+    @Override
+    public void message(ByteBuf msg) {
+        if (gated) {
+            held.add(msg);
+            return;
+        }
+        forward(msg);
+    }
+
+    private void forward(ByteBuf msg) {
+        char type = (char) msg.getByte(0);
+        ByteBuf body = msg.slice(5, msg.readableBytes() - 5);
+        switch (type) {
+            case 'C' -> tracker.commandComplete(firstWord(Wire.cstring(body)));
+            case 'E' -> tracker.error();
+            case 'I' -> tracker.emptyQuery();
+            case 'Z' -> {
+                lastStatus = (char) body.getByte(0);
+                List<MirrorTracker.PendingWrite> writes = tracker.ready(lastStatus);
+                if (!writes.isEmpty()) {
+                    gate(msg, writes);
+                    return;
+                }
+                client.write(msg);
+                return;
+            }
+            default -> {
+            }
+        }
+        client.write(msg);
+        if (!client.isWritable()) {
+            backend.config().setAutoRead(false);
+        }
+    }
+
+    /** Holds the ReadyForQuery, and what follows it, until the committed writes are on the secondary or its journal. */
+    private void gate(ByteBuf ready, List<MirrorTracker.PendingWrite> writes) {
+        gated = true;
+        held.addFirst(ready);
+        client.flush();
+        backend.config().setAutoRead(false);
+        server.mirrorInBackground(mirror, writes, () -> client.eventLoop().execute(this::release));
+    }
+
+    private void release() {
+        gated = false;
+        client.write(held.poll()); // the ReadyForQuery, already followed
+        while (!held.isEmpty() && !gated) {
+            forward(held.poll());
+        }
+        client.flush();
+        if (!gated && state == State.RELAY) {
+            backend.config().setAutoRead(client.isWritable());
+        }
+        if (state == State.CLOSED) {
+            finish();
+        }
+    }
+
+    @Override
+    public void readComplete() {
+        client.flush();
+    }
+
+    @Override
+    public void closed() {
+        client.close();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (backend != null && !gated) {
+            backend.config().setAutoRead(ctx.channel().isWritable());
+        }
+    }
+
+    @Override
+    public void backendWritable(boolean writable) {
+        client.config().setAutoRead(writable);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        State was = state;
+        state = State.CLOSED;
+        early.forEach(ByteBuf::release);
+        early.clear();
+        if (backend != null) {
+            backend.close();
+        }
+        if (was == State.RELAY) {
+            server.closed(this);
+        }
+        if (!gated) {
+            finish();
+        }
+    }
+
+    private void finish() {
+        held.forEach(ByteBuf::release);
+        held.clear();
+        if (mirror != null) {
+            TransactionMirror.Session m = mirror;
+            mirror = null;
+            server.closeInBackground(m);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (state == State.RELAY) {
+            server.log().warning("tsmigrate proxy: connection of " + user + " closed: " + cause.getMessage());
+            ctx.close();
+        } else {
+            fatal("08P01", String.valueOf(cause.getMessage()));
+        }
+    }
+
+    private void fatal(String sqlState, String message) {
+        client.writeAndFlush(Wire.error(client.alloc(), "FATAL", sqlState, message)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private static String firstWord(String tag) {
+        int space = tag.indexOf(' ');
+        return space < 0 ? tag : tag.substring(0, space);
+    }
+
+    static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,235 @@
+package io.tsmigrate.proxy;
+
+import io.tsmigrate.dualwrite.SqlKind;
+
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Follows one client session's traffic to learn which writes the primary committed, in the order
+ * it committed them, without holding the traffic up. Client messages say what was asked
+ * (a simple Query, or Parse/Bind/Execute up to Sync); the server's answers say what happened
+ * (CommandComplete, ErrorResponse, and ReadyForQuery with the transaction status). A write joins
+ * the open transaction when it completes, leaves it when it fails, and the transaction's writes
+ * are handed over when a {@code COMMIT} completes or an implicit transaction ends without an error.
+ * Not thread-safe: the session's event loop calls it.
+ */
+final class MirrorTracker {
+
+    /** A write the session will repeat: SQL with its values inlined later (off the event loop), or a COPY with its data. */
+    static final class PendingWrite {
+        final String sql;
+        final Inliner.Value[] values;
+        final ByteArrayOutputStream copyData;
+
+        PendingWrite(String sql, Inliner.Value[] values, boolean copy) {
+            this.sql = sql;
+            this.values = values;
+            this.copyData = copy ? new ByteArrayOutputStream() : null;
+        }
+    }
+
+    private record Statement(String sql, int[] typeOids) {
+    }
+
+    private record Portal(Statement statement, Inliner.Value[] values) {
+    }
+
+    /** What the client asked for, in order: each answered by the server in the same order. */
+    private sealed interface Asked permits Query, Execute, Sync {
+    }
+
+    private record Query(PendingWrite write) implements Asked {
+    }
+
+    private record Execute(PendingWrite write) implements Asked {
+    }
+
+    private record Sync() implements Asked {
+    }
+
+    private final Deque<Asked> asked = new ArrayDeque<>();
+    private final Map<String, Statement> statements = new HashMap<>();
+    private final Map<String, Portal> portals = new HashMap<>();
+    private final List<PendingWrite> transaction = new ArrayList<>();
+    private final List<PendingWrite> committed = new ArrayList<>();
+    private PendingWrite copying;
+    private boolean errorSinceReady;
+    private boolean skippingToSync;
+    private long copyBytes;
+
+    // ---- what the client sends
+
+    void query(String sql) {
+        PendingWrite w = mirrored(sql) ? new PendingWrite(sql, new Inliner.Value[0], isCopyIn(sql)) : null;
+        copying = w != null && w.copyData != null ? w : null;
+        asked.add(new Query(w));
+    }
+
+    void parse(String name, String sql, int[] typeOids) {
+        statements.put(name, new Statement(sql, typeOids));
+    }
+
+    void bind(String portal, String statement, int[] formats, byte[][] values) {
+        Statement s = statements.get(statement);
+        if (s == null) {
+            portals.remove(portal);
+            return;
+        }
+        Inliner.Value[] v = new Inliner.Value[values.length];
+        for (int i = 0; i < values.length; i++) {
+            int format = formats.length == 0 ? 0 : formats.length == 1 ? formats[0] : formats[i];
+            int oid = i < s.typeOids().length ? s.typeOids()[i] : 0;
+            v[i] = new Inliner.Value(oid, format, values[i]);
+        }
+        portals.put(portal, new Portal(s, v));
+    }
+
+    void execute(String portal) {
+        Portal p = portals.get(portal);
+        PendingWrite w = p != null && mirrored(p.statement().sql())
+                ? new PendingWrite(p.statement().sql(), p.values(), isCopyIn(p.statement().sql())) : null;
+        copying = w != null && w.copyData != null ? w : null;
+        asked.add(new Execute(w));
+    }
+
+    void close(char kind, String name) {
+        if (kind == 'S') {
+            statements.remove(name);
+        } else {
+            portals.remove(name);
+        }
+    }
+
+    void sync() {
+        asked.add(new Sync());
+    }
+
+    void copyData(byte[] data) {
+        if (copying != null) {
+            copying.copyData.writeBytes(data);
+            copyBytes += data.length;
+        }
+    }
+
+    // ---- what the server answers
+
+    void commandComplete(String tag) {
+        Asked head = asked.peek();
+        PendingWrite completed = null;
+        if (head instanceof Execute e) {
+            asked.poll();
+            completed = e.write();
+            if (completed != null) {
+                transaction.add(completed);
+            }
+        } else if (head instanceof Query q) {
+            // A simple Query's writes join the transaction at its ReadyForQuery; one that wrote and
+            // also ended a transaction (several statements in one string) ends it there, as one.
+            completed = q.write();
+        }
+        if (completed != null) {
+            return; // ROLLBACK TO SAVEPOINT and its kind: mirrored, so the secondary undoes the same
+        }
+        String word = tag.toUpperCase(Locale.ROOT);
+        if (word.equals("COMMIT")) {
+            committed.addAll(transaction);
+            transaction.clear();
+        } else if (word.equals("ROLLBACK")) {
+            transaction.clear();
+        }
+    }
+
+    void emptyQuery() {
+        if (asked.peek() instanceof Execute) {
+            asked.poll();
+        }
+    }
+
+    void error() {
+        errorSinceReady = true;
+        Asked head = asked.peek();
+        if (head instanceof Execute) {
+            asked.poll();
+            skippingToSync = true;
+        } else if (head instanceof Query q) {
+            asked.poll();
+            asked.addFirst(new Query(null)); // the Query's writes did not happen
+        } else if (head == null || head instanceof Sync) {
+            skippingToSync = true;
+        }
+        copying = null;
+    }
+
+    /**
+     * A ReadyForQuery: ends a Query or a Sync. Returns the writes to repeat now (the transactions
+     * that committed since the last ReadyForQuery), in commit order; empty when none.
+     */
+    List<PendingWrite> ready(char status) {
+        // Executes the server skipped after an error answer nothing: their writes never happened.
+        while (!asked.isEmpty()) {
+            Asked a = asked.poll();
+            if (a instanceof Query q) {
+                if (q.write() != null && !errorSinceReady) {
+                    transaction.add(q.write());
+                }
+                break;
+            }
+            if (a instanceof Sync) {
+                break;
+            }
+        }
+        skippingToSync = false;
+        copying = null;
+        if (status == 'I') {
+            if (!errorSinceReady) {
+                committed.addAll(transaction);
+            }
+            transaction.clear();
+        }
+        errorSinceReady = false;
+        if (committed.isEmpty()) {
+            return List.of();
+        }
+        List<PendingWrite> out = List.copyOf(committed);
+        committed.clear();
+        copyBytes = 0;
+        return out;
+    }
+
+    /** Bytes of COPY data held for the open transaction. */
+    long heldCopyBytes() {
+        return copyBytes;
+    }
+
+    boolean skippingToSync() {
+        return skippingToSync;
+    }
+
+    /** Writes are mirrored; transaction control is not (the secondary's transaction is the proxy's own). */
+    static boolean mirrored(String sql) {
+        if (SqlKind.of(sql) != SqlKind.WRITE) {
+            return false;
+        }
+        String s = sql.strip().toUpperCase(Locale.ROOT);
+        String first = s.split("[\\s;(]+", 2)[0];
+        return switch (first) {
+            case "BEGIN", "START", "COMMIT", "END", "ABORT" -> false;
+            case "ROLLBACK" -> s.matches("(?s)ROLLBACK\\s+(WORK\\s+|TRANSACTION\\s+)?TO\\b.*"); // to a savepoint: mirrored
+            case "PREPARE" -> !s.matches("(?s)PREPARE\\s+TRANSACTION\\b.*");
+            case "" -> false;
+            default -> true;
+        };
+    }
+
+    static boolean isCopyIn(String sql) {
+        String s = sql.strip().toUpperCase(Locale.ROOT);
+        return s.startsWith("COPY") && s.matches("(?s).*\\bFROM\\s+STDIN\\b.*");
+    }
+}

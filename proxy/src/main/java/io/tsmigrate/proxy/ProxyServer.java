@@ -1,0 +1,266 @@
+package io.tsmigrate.proxy;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.dualwrite.DualWriteConfig;
+import io.tsmigrate.dualwrite.DualWriteStats;
+import io.tsmigrate.dualwrite.TransactionMirror;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+
+/**
+ * {@code tsmigrate proxy}: listens like a PostgreSQL server, relays each client's session to the
+ * primary, and repeats the writes the primary committed on the secondary through the dual-write
+ * library's {@link TransactionMirror} (so journal, replay, writer registration and following the
+ * cutover are the library's). Start with {@link #start}, stop with {@link #close}.
+ */
+public final class ProxyServer implements AutoCloseable {
+
+    /** How to run: where to listen, the two sides, how clients log in, and the library's settings. */
+    public record Config(String listenHost, int listenPort, ConnectionSpec source, ConnectionSpec target, AuthMode auth,
+                         DualWriteConfig dualWrite, Duration shutdownGrace) {
+    }
+
+    /** How clients log in to the proxy. */
+    public enum AuthMode { TRUST }
+
+    /** Counters since start. */
+    public record Stats(long connections, long open, long transactionsMirrored, long unmirrorable, DualWriteStats dualWrite) {
+    }
+
+    private static final Logger LOG = Logger.getLogger("io.tsmigrate.proxy");
+
+    /** The application_name of the proxy's own connections to both sides. */
+    public static final String APPLICATION_NAME = "tsmigrate-proxy";
+
+    private final Config config;
+    private final ServerAddress source;
+    private final ServerAddress target;
+    private final TransactionMirror mirror;
+    private final TypeNames sourceTypes;
+    private final TypeNames targetTypes;
+    private final Authenticator authenticator;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final ExecutorService blocking = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "tsmigrate-proxy-mirror");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<Integer, ClientSession> sessions = new ConcurrentHashMap<>();
+    private final AtomicLong connections = new AtomicLong();
+    private final LongAdder mirrored = new LongAdder();
+    private final LongAdder unmirrorable = new LongAdder();
+    private Channel listener;
+
+    private ProxyServer(Config config) throws IOException {
+        this.config = config;
+        this.source = ServerAddress.of(config.source());
+        this.target = ServerAddress.of(config.target());
+        DataSource sourceDs = dataSource(config.source());
+        DataSource targetDs = dataSource(config.target());
+        this.sourceTypes = new TypeNames(sourceDs);
+        this.targetTypes = new TypeNames(targetDs);
+        this.mirror = new TransactionMirror(sourceDs, targetDs, config.dualWrite());
+        this.authenticator = Authenticator.trust();
+        this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        this.workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    }
+
+    /** Binds and starts accepting clients; returns once it listens. */
+    public static ProxyServer start(Config config) throws IOException, InterruptedException {
+        ProxyServer server = new ProxyServer(config);
+        try {
+            server.bind();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    private void bind() throws IOException, InterruptedException {
+        if (mirror.register()) {
+            LOG.info("tsmigrate proxy: registered as writer " + config.dualWrite().writerName() + " on the target");
+        } else {
+            LOG.warning("tsmigrate proxy: the target is not reachable; writes go to the journal in "
+                    + config.dualWrite().journalDirectory() + " until it is");
+        }
+        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        connections.incrementAndGet();
+                        FrameDecoder decoder = new FrameDecoder(false);
+                        ch.pipeline().addLast(decoder, new ClientSession(ProxyServer.this, decoder));
+                    }
+                });
+        try {
+            listener = b.bind(config.listenHost(), config.listenPort()).sync().channel();
+        } catch (Exception e) {
+            throw new IOException("cannot listen on " + config.listenHost() + ":" + config.listenPort() + ": " + e.getMessage(), e);
+        }
+        LOG.info("tsmigrate proxy: listening on " + address() + "; the primary is the " + (mirror.targetIsPrimary() ? target : source)
+                + ", writes are repeated on the " + (mirror.targetIsPrimary() ? source : target));
+    }
+
+    /** The address it listens on (the port chosen when 0 was asked for). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    public Stats stats() {
+        return new Stats(connections.get(), sessions.size(), mirrored.sum(), unmirrorable.sum(), mirror.stats());
+    }
+
+    /** Runs the library's background check now: replays journals, follows the primary. */
+    public void checkNow() {
+        mirror.checkNow();
+    }
+
+    // ---- for sessions
+
+    ServerAddress source() {
+        return source;
+    }
+
+    ServerAddress target() {
+        return target;
+    }
+
+    TransactionMirror mirror() {
+        return mirror;
+    }
+
+    Authenticator authenticator() {
+        return authenticator;
+    }
+
+    Logger log() {
+        return LOG;
+    }
+
+    void opened(ClientSession s) {
+        sessions.put(s.pid(), s);
+    }
+
+    void closed(ClientSession s) {
+        sessions.remove(s.pid());
+    }
+
+    void cancel(int pid, int key) {
+        ClientSession s = sessions.get(pid);
+        if (s != null) {
+            s.cancel(key);
+        }
+    }
+
+    /** Repeats committed writes on the secondary off the event loop; {@code done} runs after, whatever happened. */
+    void mirrorInBackground(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes, Runnable done) {
+        blocking.execute(() -> {
+            try {
+                TypeNames types = session.targetIsPrimary() ? targetTypes : sourceTypes;
+                List<TransactionMirror.Op> ops = new ArrayList<>(writes.size());
+                for (MirrorTracker.PendingWrite w : writes) {
+                    try {
+                        ops.add(w.copyData != null ? TransactionMirror.Op.copy(w.sql, w.copyData.toByteArray())
+                                : TransactionMirror.Op.sql(w.values.length == 0 ? w.sql : Inliner.inline(w.sql, w.values, types::name)));
+                    } catch (IllegalArgumentException e) {
+                        unmirrorable.increment();
+                        LOG.severe("tsmigrate proxy: a committed write cannot be repeated on the secondary (" + e.getMessage()
+                                + "); verify will show its rows: " + abbreviate(w.sql));
+                    }
+                }
+                TransactionMirror.Outcome outcome = session.apply(ops);
+                if (outcome == TransactionMirror.Outcome.FAILED) {
+                    LOG.severe("tsmigrate proxy: a committed transaction could not be repeated on the secondary nor journaled");
+                }
+                mirrored.increment();
+            } catch (RuntimeException e) {
+                LOG.severe("tsmigrate proxy: mirroring failed: " + e);
+            } finally {
+                done.run();
+            }
+        });
+    }
+
+    void closeInBackground(TransactionMirror.Session session) {
+        blocking.execute(session::close);
+    }
+
+    private static String abbreviate(String sql) {
+        String s = sql.replaceAll("\\s+", " ").strip();
+        return s.length() > 120 ? s.substring(0, 117) + "..." : s;
+    }
+
+    /** A pool-less DataSource with every setting of the side's URI (TLS included); sessions keep their connections. */
+    private static DataSource dataSource(ConnectionSpec spec) {
+        ConnectionSpec.JdbcSettings jdbc = spec.jdbc();
+        org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
+        ds.setURL(jdbc.url());
+        try {
+            for (String name : jdbc.properties().stringPropertyNames()) {
+                ds.setProperty(name, jdbc.properties().getProperty(name));
+            }
+            ds.setProperty("ApplicationName", APPLICATION_NAME);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalArgumentException("the " + spec.label() + " URI has a setting the driver refuses: " + e.getMessage(), e);
+        }
+        return ds;
+    }
+
+    /**
+     * Stops accepting, lets open transactions finish (up to the grace period), then closes every
+     * connection and the library (its journals stay for the next start or tsmigrate replay).
+     */
+    @Override
+    public void close() {
+        if (listener != null) {
+            listener.close().syncUninterruptibly();
+        }
+        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+        while (System.nanoTime() < deadline && !sessions.values().stream().allMatch(ClientSession::idle)) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        boss.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        blocking.shutdown();
+        try {
+            blocking.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        mirror.close();
+        sourceTypes.close();
+        targetTypes.close();
+        LOG.info("tsmigrate proxy: stopped");
+    }
+}
