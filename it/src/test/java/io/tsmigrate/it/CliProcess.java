@@ -22,13 +22,21 @@ final class CliProcess implements AutoCloseable {
     private CliProcess(Process process) {
         this.process = process;
         this.reader = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = lines.readLine()) != null) {
-                    output.append(line).append('\n');
+            // When the process exits while a read is blocked, the JDK drains the pipe into a buffer and
+            // closes it under the read ("Stream closed"): what was drained is read from the same stream after.
+            for (int attempt = 0; attempt < 3; attempt++) {
+                try {
+                    BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+                    String line;
+                    while ((line = lines.readLine()) != null) {
+                        output.append(line).append('\n');
+                    }
+                    return;
+                } catch (IOException e) {
+                    if (attempt == 2) {
+                        output.append("(output ended: ").append(e.getMessage()).append(")\n");
+                    }
                 }
-            } catch (IOException e) {
-                output.append("(output ended: ").append(e.getMessage()).append(")\n");
             }
         }, "cli-process-output");
         reader.start();
@@ -62,14 +70,26 @@ final class CliProcess implements AutoCloseable {
         }
     }
 
+    /** SIGTERM, as a service manager stops a service (not Process.destroy, which also closes the output). */
+    void terminate() throws IOException, InterruptedException {
+        if (new ProcessBuilder("kill", "-TERM", Long.toString(process.pid())).start().waitFor() != 0) {
+            throw new IllegalStateException("kill -TERM " + process.pid() + " failed");
+        }
+    }
+
     /** SIGKILL: no shutdown hook runs, transactions are cut wherever they are. */
     void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
+    /** Waits for the process to exit and for its output to be read to the end. */
     boolean waitFor(long seconds) throws InterruptedException {
-        return process.waitFor(seconds, TimeUnit.SECONDS);
+        boolean exited = process.waitFor(seconds, TimeUnit.SECONDS);
+        if (exited) {
+            reader.join(TimeUnit.SECONDS.toMillis(10));
+        }
+        return exited;
     }
 
     int exitValue() {

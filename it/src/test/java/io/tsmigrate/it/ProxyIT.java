@@ -57,7 +57,7 @@ class ProxyIT {
         target = db.newTargetDatabase("proxy", true);
         String schema = "CREATE TYPE mood AS ENUM ('calm', 'odd', 'alarmed'); "
                 + "CREATE TABLE readings (id bigint PRIMARY KEY, device text NOT NULL, at timestamptz NOT NULL, "
-                + "value double precision, mood mood, note text)";
+                + "value double precision, mood mood, note text); CREATE TABLE logins (id int PRIMARY KEY, who text)";
         TestDatabases.execute(source, schema);
         TestDatabases.execute(target, "CREATE TYPE filler AS ENUM ('x')", schema); // mood gets another OID on the target
         bindir = PgInstallations.find().stream().max(Comparator.comparingInt(PgInstallations.Installation::major)).orElseThrow().bindir();
@@ -65,7 +65,7 @@ class ProxyIT {
             run(List.of(bindir.resolve("pgbench").toString(), "-i", "-q", "-s", "1", side.libpqConninfo()), "", side);
         }
         journals = Files.createTempDirectory("tsmigrate-proxy-it");
-        proxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target, ProxyServer.AuthMode.TRUST,
+        proxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target, ProxyServer.AuthMode.TRUST, java.util.Optional.empty(),
                 new DualWriteConfig(FailurePolicy.JOURNAL, journals, "proxy-it", "proxy-it", Duration.ofSeconds(1), 0),
                 Duration.ofSeconds(5)));
     }
@@ -219,7 +219,52 @@ class ProxyIT {
                 .containsExactly(List.of("400", "before"), List.of("401", "journaled, then changed"));
     }
 
+    @Test
+    void theCommandAuthenticatesClientsWithScramAndStopsOnSigterm(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        TestDatabases.execute(source, "DROP ROLE IF EXISTS proxy_scram", "CREATE ROLE proxy_scram LOGIN PASSWORD 'hashed secret'");
+        String verifier = TestDatabases.queryString(source, "SELECT rolpassword FROM pg_authid WHERE rolname = 'proxy_scram'");
+        assertThat(verifier).startsWith("SCRAM-SHA-256$");
+        Path users = dir.resolve("users.txt");
+        Files.writeString(users, "; clients of the proxy\n\"app\" \"s3cret \"\"quoted\"\"\"\n\"scrammed\" \"" + verifier + "\"\n");
+        try (CliProcess p = CliProcess.start(List.of("proxy", "--source", TestDatabases.uri(source), "--target",
+                TestDatabases.uri(target), "--listen", "127.0.0.1:0", "--auth-file", users.toString(), "--journal",
+                dir.resolve("journal").toString(), "--writer-name", "proxy-cli", "--health-check", "1s"))) {
+            Await.until("the proxy listens", () -> p.output().contains("listening on /127.0.0.1:") || !p.isAlive());
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("listening on /127.0.0.1:(\\d+)").matcher(p.output());
+            assertThat(m.find()).as(p.output()).isTrue();
+            String conninfo = "host=127.0.0.1 port=" + m.group(1) + " dbname=" + source.database();
+            Output ok = psql(conninfo + " user=app", "s3cret \"quoted\"",
+                    "INSERT INTO logins VALUES (1, current_user)");
+            assertThat(ok.exit()).as(ok.stderr()).isZero();
+            Output byVerifier = psql(conninfo + " user=scrammed", "hashed secret", "SELECT 41 + 1");
+            assertThat(byVerifier.stdout()).contains("42");
+            Output wrong = psql(conninfo + " user=app", "not the password", "SELECT 1");
+            assertThat(wrong.exit()).isEqualTo(2);
+            assertThat(wrong.stderr()).contains("password authentication failed for user \"app\"");
+            Output unknown = psql(conninfo + " user=nobody", "whatever", "SELECT 1");
+            assertThat(unknown.stderr()).contains("password authentication failed for user \"nobody\"");
+            // The proxy logs in to the source with the source URI's role: that is the user the row names, on both sides.
+            assertThat(rows(target, "SELECT id, who FROM logins")).isEqualTo(rows(source, "SELECT id, who FROM logins")).hasSize(1);
+            assertThat(TestDatabases.queryLong(target, "SELECT count(*) FROM tsmigrate.writer WHERE name = 'proxy-cli'")).isEqualTo(1);
+            p.terminate();
+            assertThat(p.waitFor(60)).isTrue();
+            assertThat(p.exitValue()).as(p.output()).isZero();
+            assertThat(p.output()).contains("tsmigrate proxy: stopped").doesNotContain("not the password").doesNotContain("s3cret");
+        }
+    }
+
     // ---- helpers
+
+    private static Output psql(String conninfo, String password, String sql) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(bindir.resolve("psql").toString(), "-X", "-At", "-d", conninfo, "-c", sql);
+        pb.environment().put("PGPASSWORD", password);
+        pb.environment().remove("PGSSLMODE");
+        Process proc = pb.start();
+        byte[] out = proc.getInputStream().readAllBytes();
+        byte[] err = proc.getErrorStream().readAllBytes();
+        assertThat(proc.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return new Output(proc.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
 
     private record Output(int exit, String stdout, String stderr) {
     }

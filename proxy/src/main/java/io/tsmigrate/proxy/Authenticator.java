@@ -1,8 +1,7 @@
 package io.tsmigrate.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-
-import java.util.function.BiConsumer;
 
 /**
  * How the proxy checks who a client is. The proxy ends client authentication itself (a SCRAM
@@ -11,14 +10,21 @@ import java.util.function.BiConsumer;
  */
 interface Authenticator {
 
-    /**
-     * Runs the exchange on the client's channel; then either {@code accepted} runs, or
-     * {@code refused} with a SQLSTATE and a message for a FATAL error.
-     */
-    void authenticate(ChannelHandlerContext ctx, String user, Runnable accepted, BiConsumer<String, String> refused);
+    /** What an exchange step decided. */
+    enum Step { CONTINUE, ACCEPTED, REFUSED }
+
+    /** One client's exchange: it writes its own requests to the client; the session sends AuthenticationOk. */
+    interface Exchange {
+        /**
+         * @param response the client's PasswordMessage/SASL body, or null for the first step
+         */
+        Step step(ChannelHandlerContext ctx, ByteBuf response);
+    }
+
+    Exchange begin(String user);
 
     /** Every client is who it says it is: for local use only. */
     static Authenticator trust() {
-        return (ctx, user, accepted, refused) -> accepted.run();
+        return user -> (ctx, response) -> Step.ACCEPTED;
     }
 }

@@ -32,7 +32,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
     private static final Set<String> SETTINGS = Set.of("timezone", "datestyle", "intervalstyle", "extra_float_digits",
             "search_path", "bytea_output", "standard_conforming_strings");
 
-    private enum State { STARTUP, CONNECTING, RELAY, CLOSED }
+    private enum State { STARTUP, AUTHENTICATING, CONNECTING, RELAY, CLOSED }
 
     private final ProxyServer server;
     private final FrameDecoder decoder;
@@ -49,6 +49,8 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
     private int backendKey;
     private String user = "";
     private TransactionMirror.Session mirror;
+    private Authenticator.Exchange exchange;
+    private Map<String, String> parameters;
     private boolean gated;
     private char lastStatus = 'I';
 
@@ -77,6 +79,17 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
             case STARTUP -> {
                 try {
                     startup(ctx, msg);
+                } finally {
+                    msg.release();
+                }
+            }
+            case AUTHENTICATING -> {
+                try {
+                    if (msg.getByte(0) != 'p') {
+                        fatal("08P01", "expected a password message during authentication");
+                    } else {
+                        authenticate(ctx, msg.slice(5, msg.readableBytes() - 5));
+                    }
                 } finally {
                     msg.release();
                 }
@@ -113,7 +126,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
                     + ": the proxy speaks protocol 3.0");
             return;
         }
-        Map<String, String> parameters = new LinkedHashMap<>();
+        parameters = new LinkedHashMap<>();
         while (msg.isReadable() && msg.getByte(msg.readerIndex()) != 0) {
             String k = Wire.cstring(msg);
             parameters.put(k, Wire.cstring(msg));
@@ -129,8 +142,26 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
             return;
         }
         decoder.typed();
-        state = State.CONNECTING;
-        server.authenticator().authenticate(ctx, user, () -> connect(ctx, parameters), this::fatal);
+        state = State.AUTHENTICATING;
+        exchange = server.authenticator().begin(user);
+        authenticate(ctx, null);
+    }
+
+    private void authenticate(ChannelHandlerContext ctx, ByteBuf response) {
+        switch (exchange.step(ctx, response)) {
+            case CONTINUE -> {
+            }
+            case ACCEPTED -> {
+                state = State.CONNECTING;
+                connect(ctx, parameters);
+            }
+            case REFUSED -> {
+                // What a server says, and nothing more: the user name only, never the password.
+                server.log().info("tsmigrate proxy: password authentication failed for user \"" + user + "\" from "
+                        + ctx.channel().remoteAddress());
+                fatal("28P01", "password authentication failed for user \"" + user + "\"");
+            }
+        }
     }
 
     /** Called once the client is authenticated: opens its connection to the primary. */

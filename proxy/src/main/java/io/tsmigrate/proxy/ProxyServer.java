@@ -39,11 +39,11 @@ public final class ProxyServer implements AutoCloseable {
 
     /** How to run: where to listen, the two sides, how clients log in, and the library's settings. */
     public record Config(String listenHost, int listenPort, ConnectionSpec source, ConnectionSpec target, AuthMode auth,
-                         DualWriteConfig dualWrite, Duration shutdownGrace) {
+                         java.util.Optional<java.nio.file.Path> authFile, DualWriteConfig dualWrite, Duration shutdownGrace) {
     }
 
-    /** How clients log in to the proxy. */
-    public enum AuthMode { TRUST }
+    /** How clients log in to the proxy: SCRAM-SHA-256 against the users file, or trust (local use only). */
+    public enum AuthMode { SCRAM, TRUST }
 
     /** Counters since start. */
     public record Stats(long connections, long open, long transactionsMirrored, long unmirrorable, DualWriteStats dualWrite) {
@@ -76,6 +76,13 @@ public final class ProxyServer implements AutoCloseable {
 
     private ProxyServer(Config config) throws IOException {
         this.config = config;
+        if (config.auth() == AuthMode.TRUST) {
+            this.authenticator = Authenticator.trust();
+        } else {
+            java.nio.file.Path file = config.authFile().orElseThrow(() -> new IllegalArgumentException(
+                    "SCRAM authentication needs a users file (\"user\" \"password\" per line, as PgBouncer's auth_file)"));
+            this.authenticator = ScramAuthenticator.fromFile(file);
+        }
         this.source = ServerAddress.of(config.source());
         this.target = ServerAddress.of(config.target());
         DataSource sourceDs = dataSource(config.source());
@@ -83,7 +90,6 @@ public final class ProxyServer implements AutoCloseable {
         this.sourceTypes = new TypeNames(sourceDs);
         this.targetTypes = new TypeNames(targetDs);
         this.mirror = new TransactionMirror(sourceDs, targetDs, config.dualWrite());
-        this.authenticator = Authenticator.trust();
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
     }

@@ -1,0 +1,131 @@
+package io.tsmigrate.cli;
+
+import io.tsmigrate.core.Human;
+import io.tsmigrate.core.TsmigrateException;
+import io.tsmigrate.core.TsmigrateException.Kind;
+import io.tsmigrate.dualwrite.DualWriteConfig;
+import io.tsmigrate.dualwrite.FailurePolicy;
+import io.tsmigrate.proxy.ProxyServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code tsmigrate proxy}: dual-write for applications in any language. */
+@Command(name = "proxy", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+        description = {
+            "Dual-writes for applications in any language, as a PostgreSQL wire-protocol proxy (runbook steps 2 and 4).",
+            "",
+            "Listens like a PostgreSQL server and dual-writes for every client that connects: each session runs on the "
+                + "primary (the source until tsmigrate cutover), and each transaction the primary committed is repeated on the "
+                + "other side before the client sees its end. Applications change only the host and port they connect to.",
+            "",
+            "When the secondary fails, its transactions go to a journal (the dual-write library's format) and later ones "
+                + "follow until a health check finds it back and the journal is replayed in order; tsmigrate replay applies "
+                + "the same journals. The proxy registers as a writer, so completion-point, status and cutover see it.",
+            "",
+            "Session mode: one connection to each side per client connection (transaction pooling would move a client's "
+                + "session state between server connections, which a dual-writing proxy cannot repeat faithfully).",
+            ""
+        },
+        footer = {"%nClients log in to the proxy (SCRAM-SHA-256 against --auth-file, PgBouncer's \"user\" \"password\" "
+            + "format, plain or SCRAM secrets); the proxy logs in to each side with the credentials of --source/--target.",
+            "%nRuns in the foreground; SIGTERM or Ctrl-C stops accepting, lets open transactions finish (--shutdown-grace), "
+            + "then closes.",
+            "%nExit codes: 0 stopped on request, 2 bad input, 3 cannot listen."})
+final class ProxyCommand implements Callable<Integer> {
+
+    @Mixin
+    ConnectionOptions connections;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:6432",
+            description = "Where clients connect. Default: ${DEFAULT-VALUE}.")
+    String listen;
+
+    @Option(names = "--auth", paramLabel = "scram|trust", defaultValue = "scram",
+            description = "How clients log in: scram (against --auth-file) or trust (anyone, as any user: local use only). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String auth;
+
+    @Option(names = "--auth-file", paramLabel = "FILE",
+            description = "The users clients may log in as: one \"user\" \"password\" per line (PgBouncer's auth_file format); "
+                    + "the password plain or a SCRAM-SHA-256 secret as in pg_authid.")
+    Path authFile;
+
+    @Option(names = "--journal", paramLabel = "DIR", defaultValue = "tsmigrate-journal",
+            description = "Where transactions the secondary could not take are kept until replayed. Default: ${DEFAULT-VALUE}.")
+    Path journal;
+
+    @Option(names = "--writer-name", paramLabel = "NAME",
+            description = "The proxy's name among the writers (tsmigrate status). Default: proxy-HOST-PORT.")
+    String writerName;
+
+    @Option(names = "--health-check", paramLabel = "DURATION", defaultValue = "5s",
+            description = "How often the secondary is checked, journals replayed and the primary that cutover sets is read. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String healthCheck;
+
+    @Option(names = "--shutdown-grace", paramLabel = "DURATION", defaultValue = "30s",
+            description = "On SIGTERM, how long open transactions may take to finish. Default: ${DEFAULT-VALUE}.")
+    String shutdownGrace;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        int colon = listen.lastIndexOf(':');
+        int port;
+        try {
+            port = Integer.parseInt(listen.substring(colon + 1));
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+            port = -1;
+        }
+        if (colon <= 0 || port < 0 || port > 65535) {
+            throw TsmigrateException.usage("--listen " + listen + " is not HOST:PORT (for example 127.0.0.1:6432).");
+        }
+        String host = listen.substring(0, colon).replaceAll("^\\[|]$", "");
+        ProxyServer.AuthMode mode = switch (auth.toLowerCase(Locale.ROOT)) {
+            case "scram" -> ProxyServer.AuthMode.SCRAM;
+            case "trust" -> ProxyServer.AuthMode.TRUST;
+            default -> throw TsmigrateException.usage("--auth " + auth + " is not scram or trust.");
+        };
+        if (mode == ProxyServer.AuthMode.SCRAM && authFile == null) {
+            throw TsmigrateException.usage("--auth scram needs --auth-file FILE with the users clients log in as (\"user\" "
+                    + "\"password\" per line), or pass --auth trust for local use.");
+        }
+        if (authFile != null && !Files.isReadable(authFile)) {
+            throw TsmigrateException.usage("--auth-file " + authFile + " cannot be read.");
+        }
+        Duration interval = Human.parseDuration(healthCheck, "--health-check");
+        Duration grace = Human.parseDuration(shutdownGrace, "--shutdown-grace");
+        String name = writerName != null ? writerName : "proxy-" + InetAddress.getLocalHost().getHostName() + "-" + port;
+        Files.createDirectories(journal);
+        ProxyServer.Config config = new ProxyServer.Config(host, port, connections.source(), connections.target(), mode,
+                Optional.ofNullable(authFile), new DualWriteConfig(FailurePolicy.JOURNAL, journal, name, "tsmigrate proxy",
+                interval, 0), grace);
+        ProxyServer server;
+        try {
+            server = ProxyServer.start(config);
+        } catch (IllegalArgumentException e) {
+            throw TsmigrateException.usage(e.getMessage() + ".");
+        } catch (IOException e) {
+            throw new TsmigrateException(Kind.CONNECTION, e.getMessage() + ".", e);
+        }
+        // SIGTERM (a service manager) and SIGINT (Ctrl-C) are requests to stop: handled, so the exit code is 0.
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String signalName : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signalName), signal -> stop.countDown());
+        }
+        stop.await();
+        System.err.println("tsmigrate: stopping the proxy: open transactions may finish for up to " + Human.duration(grace));
+        server.close();
+        return 0;
+    }
+}
