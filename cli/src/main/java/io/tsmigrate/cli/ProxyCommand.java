@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,19 +79,17 @@ final class ProxyCommand implements Callable<Integer> {
             description = "On SIGTERM, how long open transactions may take to finish. Default: ${DEFAULT-VALUE}.")
     String shutdownGrace;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics on http://HOST:PORT/metrics (connections, transactions mirrored and "
+                    + "journaled, journal bytes pending, the latency the proxy adds to a commit). Default: not served.")
+    String metrics;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
-        int colon = listen.lastIndexOf(':');
-        int port;
-        try {
-            port = Integer.parseInt(listen.substring(colon + 1));
-        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
-            port = -1;
-        }
-        if (colon <= 0 || port < 0 || port > 65535) {
-            throw TsmigrateException.usage("--listen " + listen + " is not HOST:PORT (for example 127.0.0.1:6432).");
-        }
-        String host = listen.substring(0, colon).replaceAll("^\\[|]$", "");
+        InetSocketAddress listenAddress = hostPort("--listen", listen);
+        Optional<InetSocketAddress> metricsAddress = metrics == null ? Optional.empty() : Optional.of(hostPort("--metrics", metrics));
+        String host = listenAddress.getHostString();
+        int port = listenAddress.getPort();
         ProxyServer.AuthMode mode = switch (auth.toLowerCase(Locale.ROOT)) {
             case "scram" -> ProxyServer.AuthMode.SCRAM;
             case "trust" -> ProxyServer.AuthMode.TRUST;
@@ -109,7 +108,7 @@ final class ProxyCommand implements Callable<Integer> {
         Files.createDirectories(journal);
         ProxyServer.Config config = new ProxyServer.Config(host, port, connections.source(), connections.target(), mode,
                 Optional.ofNullable(authFile), new DualWriteConfig(FailurePolicy.JOURNAL, journal, name, "tsmigrate proxy",
-                interval, 0), grace);
+                interval, 0), grace, metricsAddress);
         ProxyServer server;
         try {
             server = ProxyServer.start(config);
@@ -117,6 +116,10 @@ final class ProxyCommand implements Callable<Integer> {
             throw TsmigrateException.usage(e.getMessage() + ".");
         } catch (IOException e) {
             throw new TsmigrateException(Kind.CONNECTION, e.getMessage() + ".", e);
+        }
+        if (server.metricsPort().isPresent()) {
+            System.err.println("tsmigrate: proxy metrics on http://" + metricsAddress.get().getHostString() + ":"
+                    + server.metricsPort().getAsInt() + "/metrics");
         }
         // SIGTERM (a service manager) and SIGINT (Ctrl-C) are requests to stop: handled, so the exit code is 0.
         CountDownLatch stop = new CountDownLatch(1);
@@ -127,5 +130,20 @@ final class ProxyCommand implements Callable<Integer> {
         System.err.println("tsmigrate: stopping the proxy: open transactions may finish for up to " + Human.duration(grace));
         server.close();
         return 0;
+    }
+
+    /** HOST:PORT ([v6]:PORT too), unresolved: the server binds to it. */
+    private static InetSocketAddress hostPort(String flag, String value) {
+        int colon = value.lastIndexOf(':');
+        int port;
+        try {
+            port = Integer.parseInt(value.substring(colon + 1));
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+            port = -1;
+        }
+        if (colon <= 0 || port < 0 || port > 65535) {
+            throw TsmigrateException.usage(flag + " " + value + " is not HOST:PORT (for example 127.0.0.1:6432).");
+        }
+        return InetSocketAddress.createUnresolved(value.substring(0, colon).replaceAll("^\\[|]$", ""), port);
     }
 }

@@ -67,7 +67,7 @@ class ProxyIT {
         journals = Files.createTempDirectory("tsmigrate-proxy-it");
         proxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target, ProxyServer.AuthMode.TRUST, java.util.Optional.empty(),
                 new DualWriteConfig(FailurePolicy.JOURNAL, journals, "proxy-it", "proxy-it", Duration.ofSeconds(1), 0),
-                Duration.ofSeconds(5)));
+                Duration.ofSeconds(5), java.util.Optional.of(new java.net.InetSocketAddress("127.0.0.1", 0))));
     }
 
     @AfterAll
@@ -107,13 +107,13 @@ class ProxyIT {
                 "\\.",
                 "UPDATE readings SET value = value * 2 WHERE id IN (1, 5);",
                 "DELETE FROM readings WHERE id = 6;",
-                "SELECT count(*) AS proxied FROM readings;");
+                "SELECT count(*) AS proxied FROM readings WHERE id < 100;");
         Output out = run(List.of(bindir.resolve("psql").toString(), "-X", "-v", "ON_ERROR_STOP=0", "-d", proxyConninfo()),
                 script, null);
         assertThat(out.stdout()).contains("proxied").containsPattern("\\n\\s+4\\n");
         assertThat(out.stderr()).contains("duplicate key value violates unique constraint \"readings_pkey\"");
-        assertThat(rows(target, "SELECT id, device, at, value, mood, note FROM readings ORDER BY id"))
-                .isEqualTo(rows(source, "SELECT id, device, at, value, mood, note FROM readings ORDER BY id"))
+        assertThat(rows(target, "SELECT id, device, at, value, mood, note FROM readings WHERE id < 100 ORDER BY id"))
+                .isEqualTo(rows(source, "SELECT id, device, at, value, mood, note FROM readings WHERE id < 100 ORDER BY id"))
                 .extracting(r -> r.get(0)).containsExactly("1", "3", "4", "5");
     }
 
@@ -170,9 +170,63 @@ class ProxyIT {
             }
         }
         // now() is each side's own: compared apart from it (the proxy's log says so)
-        String q = "SELECT id, device, value, mood, note FROM readings WHERE id >= 100 ORDER BY id";
+        String q = "SELECT id, device, value, mood, note FROM readings WHERE id BETWEEN 100 AND 299 ORDER BY id";
         assertThat(rows(target, q)).isEqualTo(rows(source, q)).hasSize(55);
         assertThat(TestDatabases.queryString(target, "SELECT mood::text FROM readings WHERE id = 101")).isEqualTo("alarmed");
+    }
+
+    @Test
+    void nodePostgresWritesThroughTheProxyAndReadsWhatTheSourceHolds() throws Exception {
+        Path dir = Path.of("clients", "node").toAbsolutePath();
+        io.tsmigrate.testkit.NpmPackages.ensure(dir, "pg", "8.23.1");
+        String url = "postgres://app@127.0.0.1:" + proxy.address().getPort() + "/" + source.database();
+        Output out = run(List.of("node", dir.resolve("client.mjs").toString(), url, "600"), "", null);
+        String q = "SELECT id, device, value, mood FROM readings WHERE id BETWEEN 600 AND 609 ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).extracting(r -> r.get(0)).containsExactly("600", "601", "602");
+        // What the client read through the proxy is what the source holds.
+        assertThat(out.stdout().strip()).isEqualTo("[{\"id\":\"600\",\"device\":\"node\",\"value\":2.25,\"mood\":\"odd\"},"
+                + "{\"id\":\"601\",\"device\":\"node prepared\",\"value\":10,\"mood\":null},"
+                + "{\"id\":\"602\",\"device\":\"node prepared\",\"value\":20,\"mood\":null}]");
+    }
+
+    @Test
+    void psycopgWritesPreparedManyAndCopyThroughTheProxy() throws Exception {
+        String conninfo = proxyConninfo();
+        Output out = run(List.of("/usr/bin/python3", Path.of("clients", "python", "client.py").toAbsolutePath().toString(),
+                conninfo, "700"), "", null);
+        String q = "SELECT id, device, at, value, mood, note FROM readings WHERE id BETWEEN 700 AND 709 ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).hasSize(8);
+        assertThat(out.stdout()).startsWith("[[700, \"python\", 0.0, \"calm\"], [701, \"python\", 0.25, \"calm\"]")
+                .contains("[707, \"python copy\", null, null]");
+        assertThat(TestDatabases.queryString(target, "SELECT note FROM readings WHERE id = 706")).isEqualTo("tab\there");
+    }
+
+    @Test
+    void metricsCountMirroredTransactionsAndTheLatencyAdded() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + source.database() + "?user=app"); Statement st = c.createStatement()) {
+            // Counted from here: pgjdbc's own settings at connect (SET extra_float_digits) are mirrored too.
+            double before = metric("tsmigrate_proxy_transactions_mirrored_total");
+            double latencies = metric("tsmigrate_proxy_added_latency_seconds_count");
+            st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (800, 'counted', '2026-07-01 00:00:00+00')");
+            st.executeUpdate("UPDATE readings SET device = 'counted twice' WHERE id = 800");
+            st.executeQuery("SELECT count(*) FROM readings").close(); // a read: nothing to mirror
+            assertThat(metric("tsmigrate_proxy_connections_open")).isGreaterThanOrEqualTo(1);
+            assertThat(metric("tsmigrate_proxy_transactions_mirrored_total")).isEqualTo(before + 2);
+            assertThat(metric("tsmigrate_proxy_added_latency_seconds_count")).isEqualTo(latencies + 2);
+        }
+        assertThat(metric("tsmigrate_proxy_secondary_diverted")).isZero();
+    }
+
+    /** One sample of the proxy's /metrics, as Prometheus scrapes it. */
+    private static double metric(String name) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + proxy.metricsPort().getAsInt() + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + name + "(?:\\{[^}]*})? ([0-9.eE+-]+)$").matcher(r.body());
+        assertThat(m.find()).as(name + " in\n" + r.body()).isTrue();
+        return Double.parseDouble(m.group(1));
     }
 
     @Test
@@ -203,8 +257,8 @@ class ProxyIT {
                 st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (400, 'before', '2026-03-01 00:00:00+00')");
             }
             // The proxy's own connections to the target die: the next commit cannot be repeated there.
-            TestDatabases.execute(target, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = "
-                    + "'client backend' AND datname = current_database() AND pid <> pg_backend_pid()");
+            TestDatabases.execute(target, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '"
+                    + ProxyServer.APPLICATION_NAME + "' AND datname = current_database()");
             try (Statement st = c.createStatement()) {
                 st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (401, 'journaled', '2026-03-01 00:00:01+00')");
                 st.executeUpdate("UPDATE readings SET device = 'journaled, then changed' WHERE id = 401");
@@ -214,7 +268,7 @@ class ProxyIT {
             proxy.checkNow();
             return proxy.stats().dualWrite().journaled() > 0 && !proxy.stats().dualWrite().diverted();
         });
-        String q = "SELECT id, device FROM readings WHERE id >= 400 ORDER BY id";
+        String q = "SELECT id, device FROM readings WHERE id BETWEEN 400 AND 499 ORDER BY id";
         assertThat(rows(target, q)).isEqualTo(rows(source, q))
                 .containsExactly(List.of("400", "before"), List.of("401", "journaled, then changed"));
     }

@@ -52,6 +52,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
     private Authenticator.Exchange exchange;
     private Map<String, String> parameters;
     private boolean gated;
+    private long gatedAt;
     private char lastStatus = 'I';
 
     ClientSession(ProxyServer server, FrameDecoder decoder) {
@@ -304,6 +305,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
     /** Holds the ReadyForQuery, and what follows it, until the committed writes are on the secondary or its journal. */
     private void gate(ByteBuf ready, List<MirrorTracker.PendingWrite> writes) {
         gated = true;
+        gatedAt = System.nanoTime();
         held.addFirst(ready);
         client.flush();
         backend.config().setAutoRead(false);
@@ -312,6 +314,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
 
     private void release() {
         gated = false;
+        server.addedLatency(System.nanoTime() - gatedAt);
         client.write(held.poll()); // the ReadyForQuery, already followed
         while (!held.isEmpty() && !gated) {
             forward(held.poll());

@@ -223,6 +223,8 @@ final class MirrorTracker {
             case "BEGIN", "START", "COMMIT", "END", "ABORT" -> false;
             case "ROLLBACK" -> s.matches("(?s)ROLLBACK\\s+(WORK\\s+|TRANSACTION\\s+)?TO\\b.*"); // to a savepoint: mirrored
             case "PREPARE" -> !s.matches("(?s)PREPARE\\s+TRANSACTION\\b.*");
+            // The proxy's own connection keeps its name (tsmigrate-proxy) in the secondary's pg_stat_activity.
+            case "SET" -> !s.matches("(?s)SET\\s+(SESSION\\s+)?APPLICATION_NAME\\b.*");
             case "" -> false;
             default -> true;
         };

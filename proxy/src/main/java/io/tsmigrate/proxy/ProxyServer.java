@@ -39,7 +39,8 @@ public final class ProxyServer implements AutoCloseable {
 
     /** How to run: where to listen, the two sides, how clients log in, and the library's settings. */
     public record Config(String listenHost, int listenPort, ConnectionSpec source, ConnectionSpec target, AuthMode auth,
-                         java.util.Optional<java.nio.file.Path> authFile, DualWriteConfig dualWrite, Duration shutdownGrace) {
+                         java.util.Optional<java.nio.file.Path> authFile, DualWriteConfig dualWrite, Duration shutdownGrace,
+                         java.util.Optional<InetSocketAddress> metrics) {
     }
 
     /** How clients log in to the proxy: SCRAM-SHA-256 against the users file, or trust (local use only). */
@@ -73,6 +74,7 @@ public final class ProxyServer implements AutoCloseable {
     private final LongAdder mirrored = new LongAdder();
     private final LongAdder unmirrorable = new LongAdder();
     private Channel listener;
+    private final ProxyMetrics metrics;
 
     private ProxyServer(Config config) throws IOException {
         this.config = config;
@@ -90,6 +92,7 @@ public final class ProxyServer implements AutoCloseable {
         this.sourceTypes = new TypeNames(sourceDs);
         this.targetTypes = new TypeNames(targetDs);
         this.mirror = new TransactionMirror(sourceDs, targetDs, config.dualWrite());
+        this.metrics = new ProxyMetrics(this::stats, config.dualWrite().journalDirectory());
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
     }
@@ -112,6 +115,14 @@ public final class ProxyServer implements AutoCloseable {
         } else {
             LOG.warning("tsmigrate proxy: the target is not reachable; writes go to the journal in "
                     + config.dualWrite().journalDirectory() + " until it is");
+        }
+        if (config.metrics().isPresent()) {
+            try {
+                metrics.serve(config.metrics().get());
+            } catch (IOException e) {
+                throw new IOException("cannot serve metrics on " + config.metrics().get() + ": " + e.getMessage(), e);
+            }
+            LOG.info("tsmigrate proxy: metrics on http://" + config.metrics().get().getHostString() + ":" + metrics.port() + "/metrics");
         }
         ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -140,6 +151,11 @@ public final class ProxyServer implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(connections.get(), sessions.size(), mirrored.sum(), unmirrorable.sum(), mirror.stats());
+    }
+
+    /** The port metrics are served on, when they are. */
+    public java.util.OptionalInt metricsPort() {
+        return config.metrics().isPresent() ? java.util.OptionalInt.of(metrics.port()) : java.util.OptionalInt.empty();
     }
 
     /** Runs the library's background check now: replays journals, follows the primary. */
@@ -213,6 +229,10 @@ public final class ProxyServer implements AutoCloseable {
         });
     }
 
+    void addedLatency(long nanos) {
+        metrics.observeAddedLatency(nanos);
+    }
+
     void closeInBackground(TransactionMirror.Session session) {
         blocking.execute(session::close);
     }
@@ -265,6 +285,7 @@ public final class ProxyServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         mirror.close();
+        metrics.close();
         sourceTypes.close();
         targetTypes.close();
         LOG.info("tsmigrate proxy: stopped");

@@ -139,6 +139,7 @@ class MirrorTrackerTest {
         assertThat(MirrorTracker.mirrored("rollback")).isFalse();
         assertThat(MirrorTracker.mirrored("ROLLBACK TO SAVEPOINT s")).isTrue();
         assertThat(MirrorTracker.mirrored("SET TimeZone = 'UTC'")).isTrue();
+        assertThat(MirrorTracker.mirrored("SET application_name = 'PostgreSQL JDBC Driver'")).isFalse();
         assertThat(MirrorTracker.mirrored("SELECT * FROM t")).isFalse();
         assertThat(MirrorTracker.mirrored("PREPARE TRANSACTION 'x'")).isFalse();
     }

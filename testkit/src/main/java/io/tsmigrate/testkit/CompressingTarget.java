@@ -199,32 +199,10 @@ public final class CompressingTarget implements AutoCloseable {
     /** {@code npm ci} from the lock file, once per JVM and only when the pinned version is not there. */
     private static void install(Path dir) {
         synchronized (INSTALL_LOCK) {
-            if (installed) {
-                return;
+            if (!installed) {
+                NpmPackages.ensure(dir, PACKAGE, VERSION);
+                installed = true;
             }
-            Path manifest = dir.resolve("node_modules").resolve(PACKAGE).resolve("package.json");
-            boolean present;
-            try {
-                present = Files.exists(manifest) && Files.readString(manifest).contains("\"version\": \"" + VERSION + "\"");
-            } catch (IOException e) {
-                present = false;
-            }
-            if (!present) {
-                try {
-                    Process npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(dir.toFile())
-                            .redirectErrorStream(true).start();
-                    String output = new String(npm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                    if (!npm.waitFor(300, TimeUnit.SECONDS) || npm.exitValue() != 0) {
-                        throw new IllegalStateException("npm ci in " + dir + " failed: " + output.strip());
-                    }
-                } catch (IOException e) {
-                    throw new IllegalStateException("cannot run npm ci in " + dir + ": " + e.getMessage(), e);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while installing the compressing target", e);
-                }
-            }
-            installed = true;
         }
     }
 
