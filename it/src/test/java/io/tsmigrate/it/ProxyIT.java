@@ -202,6 +202,58 @@ class ProxyIT {
     }
 
     @Test
+    void anOpenSessionFollowsTheCutoverAtItsNextTransactionWithItsPreparedStatementsAndSettings() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + source.database() + "?user=app&prepareThreshold=1&ApplicationName=follower")) {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET TimeZone = 'Asia/Kolkata'");
+            }
+            PreparedStatement ins = c.prepareStatement("INSERT INTO readings (id, device, at) VALUES (?, ?, ?::timestamp)");
+            insert(ins, 900, "before cutover");
+            insert(ins, 901, "before cutover"); // named on the server by now
+            assertThat(TestDatabases.queryLong(source, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'follower'"))
+                    .isEqualTo(1);
+            try {
+                switchPrimary("target");
+                insert(ins, 902, "after cutover");
+                assertThat(TestDatabases.queryLong(target, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'follower'"))
+                        .as("the session runs on the target now: " + rows(target, "SELECT application_name, state, query FROM "
+                                + "pg_stat_activity WHERE datname = current_database()")).isEqualTo(1);
+                try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_setting('TimeZone')")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("Asia/Kolkata");
+                }
+            } finally {
+                switchPrimary("source");
+            }
+            insert(ins, 903, "after rollback");
+        }
+        // Written first on whichever side was primary, then repeated on the other: identical, the session's
+        // time zone applied to the timestamp literal on both.
+        String q = "SELECT id, device, at FROM readings WHERE id BETWEEN 900 AND 999 ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).hasSize(4);
+        assertThat(TestDatabases.queryString(source, "SELECT at FROM readings WHERE id = 902")).startsWith("2026-08-01 06:30:00");
+    }
+
+    private static void insert(PreparedStatement ins, int id, String device) throws SQLException {
+        ins.setInt(1, id);
+        ins.setString(2, device);
+        ins.setString(3, "2026-08-01 12:00:00");
+        ins.executeUpdate();
+    }
+
+    /** What tsmigrate cutover (and --rollback) writes last, then the proxy's health check that reads it. */
+    private static void switchPrimary(String side) throws SQLException {
+        try (Connection c = io.tsmigrate.core.connect.PgConnector.open(target)) {
+            io.tsmigrate.core.state.StateSchema.ensure(c); // as tsmigrate schema leaves it
+        }
+        TestDatabases.execute(target, "INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', '" + side + "') "
+                + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value");
+        proxy.checkNow();
+        assertThat(proxy.stats().dualWrite().targetIsPrimary()).isEqualTo(side.equals("target"));
+    }
+
+    @Test
     void metricsCountMirroredTransactionsAndTheLatencyAdded() throws Exception {
         try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
                 + source.database() + "?user=app"); Statement st = c.createStatement()) {

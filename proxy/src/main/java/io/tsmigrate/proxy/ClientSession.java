@@ -26,7 +26,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * ReadyForQuery that ends them, so a client never runs ahead of its own mirrored writes and the
  * proxy's memory stays bounded. Runs on one event loop; the secondary is written from a worker thread.
  */
-final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implements Backend.Listener {
+final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
     /** Startup parameters that are settings the secondary must share (they change how literals read). */
     private static final Set<String> SETTINGS = Set.of("timezone", "datestyle", "intervalstyle", "extra_float_digits",
@@ -53,6 +53,9 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
     private Map<String, String> parameters;
     private boolean gated;
     private long gatedAt;
+    private Map<String, String> forwarded;
+    private BackendEvents events;
+    private boolean replaying;
     private char lastStatus = 'I';
 
     ClientSession(ProxyServer server, FrameDecoder decoder) {
@@ -96,7 +99,13 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
                 }
             }
             case CONNECTING -> early.add(msg);
-            case RELAY -> relay(msg);
+            case RELAY -> {
+                if (msg.getByte(0) != 'X' && moveIfPrimaryChanged(ctx)) {
+                    early.add(msg);
+                } else {
+                    relay(msg);
+                }
+            }
             default -> msg.release();
         }
     }
@@ -173,13 +182,30 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
                 prelude.add("SET " + k + " = '" + v.replace("'", "''") + "'");
             }
         });
-        mirror = server.mirror().session(prelude);
-        primary = mirror.targetIsPrimary() ? server.target() : server.source();
-        Map<String, String> forwarded = new LinkedHashMap<>(parameters);
+        this.prelude = prelude;
+        forwarded = new LinkedHashMap<>(parameters);
         forwarded.remove("replication");
-        Backend.connect(ctx.channel().eventLoop(), primary, forwarded, this).addListener(f -> {
+        open(ctx, true);
+    }
+
+    private List<String> prelude;
+
+    /**
+     * Opens the session's connection to the primary of the roles as they are now. The first time it
+     * greets the client; when it moves the session after a cutover, it prepares the session's named
+     * statements and settings there again, out of the client's sight.
+     */
+    private void open(ChannelHandlerContext ctx, boolean greet) {
+        // The secondary's connection gets the client's settings so far (its later SETs are mirrored).
+        List<String> settings = new ArrayList<>(prelude);
+        tracker.settings().stream().filter(MirrorTracker::mirrored).forEach(settings::add);
+        mirror = server.mirror().session(settings);
+        primary = mirror.targetIsPrimary() ? server.target() : server.source();
+        BackendEvents listener = new BackendEvents();
+        events = listener;
+        Backend.connect(ctx.channel().eventLoop(), primary, forwarded, listener).addListener(f -> {
             if (!f.isSuccess()) {
-                if (f.cause() instanceof Backend.Refused r) {
+                if (greet && f.cause() instanceof Backend.Refused r) {
                     client.writeAndFlush(r.errorResponse).addListener(ChannelFutureListener.CLOSE);
                 } else {
                     fatal("08006", "tsmigrate proxy cannot reach the " + primary + ": " + f.cause().getMessage());
@@ -190,17 +216,71 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
             backend = ready.channel();
             backendPid = ready.pid();
             backendKey = ready.key();
-            client.write(Wire.authenticationOk(client.alloc()));
-            ready.parameterStatus().forEach(client::write);
-            client.write(Wire.backendKeyData(client.alloc(), pid, key));
-            client.writeAndFlush(Wire.readyForQuery(client.alloc(), 'I'));
-            state = State.RELAY;
-            server.opened(this);
-            while (!early.isEmpty()) {
-                relay(early.poll());
+            if (greet) {
+                client.write(Wire.authenticationOk(client.alloc()));
+                ready.parameterStatus().forEach(client::write);
+                client.write(Wire.backendKeyData(client.alloc(), pid, key));
+                client.writeAndFlush(Wire.readyForQuery(client.alloc(), 'I'));
+                server.opened(this);
+                relayEarly();
+            } else {
+                ready.parameterStatus().forEach(ByteBuf::release);
+                prepareAgain();
             }
-            backend.flush();
         });
+    }
+
+    private void relayEarly() {
+        state = State.RELAY;
+        while (!early.isEmpty() && state == State.RELAY) {
+            relay(early.poll());
+        }
+        backend.flush();
+        client.config().setAutoRead(true);
+    }
+
+    /** After a move: the named statements and settings the client made, sent to the new primary; its answers swallowed. */
+    private void prepareAgain() {
+        replaying = true;
+        List<String> settings = tracker.settings();
+        if (!settings.isEmpty()) {
+            ByteBuf q = Wire.begin(backend.alloc(), 'Q');
+            Wire.cstring(q, String.join("; ", settings));
+            backend.write(Wire.end(q));
+        }
+        for (Object[] st : tracker.namedStatements()) {
+            ByteBuf p = Wire.begin(backend.alloc(), 'P');
+            Wire.cstring(p, (String) st[0]);
+            Wire.cstring(p, (String) st[1]);
+            int[] oids = (int[]) st[2];
+            p.writeShort(oids.length);
+            for (int oid : oids) {
+                p.writeInt(oid == 0 ? 0 : oid);
+            }
+            backend.write(Wire.end(p));
+        }
+        backend.writeAndFlush(Wire.end(Wire.begin(backend.alloc(), 'S')));
+        pendingReplayReadies = settings.isEmpty() ? 1 : 2;
+    }
+
+    private int pendingReplayReadies;
+
+    /** Moves an idle session to the primary that cutover set, before the client's next message runs. */
+    private boolean moveIfPrimaryChanged(ChannelHandlerContext ctx) {
+        if (server.mirror().targetIsPrimary() == mirror.targetIsPrimary() || gated || lastStatus != 'I' || !tracker.quiet()) {
+            return false;
+        }
+        ServerAddress from = primary;
+        state = State.CONNECTING;
+        client.config().setAutoRead(false);
+        Channel old = backend;
+        backend = null;
+        old.writeAndFlush(Wire.end(Wire.begin(old.alloc(), 'X'))).addListener(ChannelFutureListener.CLOSE);
+        server.closeInBackground(mirror);
+        open(ctx, false);
+        server.log().info("tsmigrate proxy: a session of " + user + " moves from the " + from + " to the " + primary
+                + " (the primary since cutover)");
+        return true;
     }
 
     /** A CancelRequest for this session: sent to the backend it runs on, with that backend's own key. */
@@ -267,8 +347,53 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
 
     // ---- primary to client
 
-    @Override
-    public void message(ByteBuf msg) {
+    /** What one backend connection says; a connection the session has moved away from is ignored. */
+    private final class BackendEvents implements Backend.Listener {
+        @Override
+        public void message(ByteBuf msg) {
+            if (events != this) {
+                msg.release();
+                return;
+            }
+            ClientSession.this.message(msg);
+        }
+
+        @Override
+        public void readComplete() {
+            if (events == this) {
+                client.flush();
+            }
+        }
+
+        @Override
+        public void closed() {
+            if (events == this) {
+                client.close();
+            }
+        }
+
+        @Override
+        public void backendWritable(boolean writable) {
+            if (events == this && state == State.RELAY) {
+                client.config().setAutoRead(writable);
+            }
+        }
+    }
+
+    private void message(ByteBuf msg) {
+        if (replaying) {
+            char type = (char) msg.getByte(0);
+            if (type == 'E') {
+                server.log().warning("tsmigrate proxy: preparing a session's statements again on the " + primary + " failed: "
+                        + Wire.fields(msg.slice(5, msg.readableBytes() - 5)).getOrDefault('M', "?"));
+            }
+            msg.release();
+            if (type == 'Z' && --pendingReplayReadies == 0) {
+                replaying = false;
+                relayEarly();
+            }
+            return;
+        }
         if (gated) {
             held.add(msg);
             return;
@@ -329,25 +454,10 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> implement
     }
 
     @Override
-    public void readComplete() {
-        client.flush();
-    }
-
-    @Override
-    public void closed() {
-        client.close();
-    }
-
-    @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (backend != null && !gated) {
             backend.config().setAutoRead(ctx.channel().isWritable());
         }
-    }
-
-    @Override
-    public void backendWritable(boolean writable) {
-        client.config().setAutoRead(writable);
     }
 
     @Override

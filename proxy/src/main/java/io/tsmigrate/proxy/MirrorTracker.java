@@ -45,10 +45,10 @@ final class MirrorTracker {
     private sealed interface Asked permits Query, Execute, Sync {
     }
 
-    private record Query(PendingWrite write) implements Asked {
+    private record Query(String sql, PendingWrite write) implements Asked {
     }
 
-    private record Execute(PendingWrite write) implements Asked {
+    private record Execute(String sql, PendingWrite write) implements Asked {
     }
 
     private record Sync() implements Asked {
@@ -63,13 +63,14 @@ final class MirrorTracker {
     private boolean errorSinceReady;
     private boolean skippingToSync;
     private long copyBytes;
+    private final List<String> settings = new ArrayList<>();
 
     // ---- what the client sends
 
     void query(String sql) {
         PendingWrite w = mirrored(sql) ? new PendingWrite(sql, new Inliner.Value[0], isCopyIn(sql)) : null;
         copying = w != null && w.copyData != null ? w : null;
-        asked.add(new Query(w));
+        asked.add(new Query(sql, w));
     }
 
     void parse(String name, String sql, int[] typeOids) {
@@ -96,7 +97,7 @@ final class MirrorTracker {
         PendingWrite w = p != null && mirrored(p.statement().sql())
                 ? new PendingWrite(p.statement().sql(), p.values(), isCopyIn(p.statement().sql())) : null;
         copying = w != null && w.copyData != null ? w : null;
-        asked.add(new Execute(w));
+        asked.add(new Execute(p == null ? "" : p.statement().sql(), w));
     }
 
     void close(char kind, String name) {
@@ -122,6 +123,12 @@ final class MirrorTracker {
 
     void commandComplete(String tag) {
         Asked head = asked.peek();
+        if (tag.equalsIgnoreCase("SET")) {
+            String sql = head instanceof Query q ? q.sql() : head instanceof Execute e ? e.sql() : "";
+            if (sql.strip().matches("(?is)SET\\s+(?!LOCAL\\b|TRANSACTION\\b|SESSION\\s+CHARACTERISTICS\\b)[^;]*;?\\s*")) {
+                settings.add(sql.strip());
+            }
+        }
         PendingWrite completed = null;
         if (head instanceof Execute e) {
             asked.poll();
@@ -160,7 +167,7 @@ final class MirrorTracker {
             skippingToSync = true;
         } else if (head instanceof Query q) {
             asked.poll();
-            asked.addFirst(new Query(null)); // the Query's writes did not happen
+            asked.addFirst(new Query(q.sql(), null)); // the Query's writes did not happen
         } else if (head == null || head instanceof Sync) {
             skippingToSync = true;
         }
@@ -201,6 +208,27 @@ final class MirrorTracker {
         committed.clear();
         copyBytes = 0;
         return out;
+    }
+
+    /** Nothing asked is unanswered and no transaction is open: the session may move to another server. */
+    boolean quiet() {
+        return asked.isEmpty() && transaction.isEmpty() && committed.isEmpty() && copying == null;
+    }
+
+    /** The session's named prepared statements: name, SQL, parameter type OIDs (to prepare them again elsewhere). */
+    List<Object[]> namedStatements() {
+        List<Object[]> out = new ArrayList<>();
+        statements.forEach((name, st) -> {
+            if (!name.isEmpty()) {
+                out.add(new Object[] {name, st.sql(), st.typeOids()});
+            }
+        });
+        return out;
+    }
+
+    /** The session settings ({@code SET ...}, one statement each) the server accepted, in order. */
+    List<String> settings() {
+        return List.copyOf(settings);
     }
 
     /** Bytes of COPY data held for the open transaction. */
