@@ -116,7 +116,7 @@ public final class TransactionMirror implements AutoCloseable {
                     }
                     connection.setAutoCommit(false);
                 }
-                for (Write w : writes) {
+                for (Write w : batched(writes)) {
                     JournalReplayer.apply(connection, w);
                 }
                 connection.commit();
@@ -132,6 +132,31 @@ public final class TransactionMirror implements AutoCloseable {
                 secondary.failures.increment();
                 return Outcome.FAILED;
             }
+        }
+
+        /**
+         * Consecutive statements joined into one string: the driver sends them in one round trip
+         * (one Sync), and the transaction's writes reach the secondary in two (its statements, its commit).
+         */
+        private static List<Write> batched(List<Write> writes) {
+            List<Write> out = new ArrayList<>();
+            StringBuilder run = new StringBuilder();
+            for (Write w : writes) {
+                if (w.isCopy() || !w.parameterSets().isEmpty()) {
+                    if (run.length() > 0) {
+                        out.add(Write.sql(run.toString()));
+                        run.setLength(0);
+                    }
+                    out.add(w);
+                } else {
+                    // A newline first: a statement may end in a -- comment.
+                    run.append(run.length() == 0 ? "" : "\n;\n").append(w.sql());
+                }
+            }
+            if (run.length() > 0) {
+                out.add(Write.sql(run.toString()));
+            }
+            return out;
         }
 
         private Outcome journal(Side side, List<Write> writes, boolean joined) {

@@ -310,6 +310,10 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
                 case 'B' -> {
                     String portal = Wire.cstring(body);
                     String statement = Wire.cstring(body);
+                    if (!tracker.needsValues(statement)) {
+                        tracker.bind(portal, statement, new int[0], new byte[0][]);
+                        break;
+                    }
                     int[] formats = new int[body.readUnsignedShort()];
                     for (int i = 0; i < formats.length; i++) {
                         formats[i] = body.readShort();

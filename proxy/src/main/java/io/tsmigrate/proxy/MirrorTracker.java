@@ -35,7 +35,8 @@ final class MirrorTracker {
         }
     }
 
-    private record Statement(String sql, int[] typeOids) {
+    /** A parsed statement, with whether it writes decided once (Execute runs it many times). */
+    private record Statement(String sql, int[] typeOids, boolean mirrored) {
     }
 
     private record Portal(Statement statement, Inliner.Value[] values) {
@@ -74,7 +75,13 @@ final class MirrorTracker {
     }
 
     void parse(String name, String sql, int[] typeOids) {
-        statements.put(name, new Statement(sql, typeOids));
+        statements.put(name, new Statement(sql, typeOids, mirrored(sql)));
+    }
+
+    /** Whether a Bind of this statement carries values the tracker needs (a write's); a read's are not read at all. */
+    boolean needsValues(String statement) {
+        Statement s = statements.get(statement);
+        return s != null && s.mirrored();
     }
 
     void bind(String portal, String statement, int[] formats, byte[][] values) {
@@ -94,7 +101,7 @@ final class MirrorTracker {
 
     void execute(String portal) {
         Portal p = portals.get(portal);
-        PendingWrite w = p != null && mirrored(p.statement().sql())
+        PendingWrite w = p != null && p.statement().mirrored()
                 ? new PendingWrite(p.statement().sql(), p.values(), isCopyIn(p.statement().sql())) : null;
         copying = w != null && w.copyData != null ? w : null;
         asked.add(new Execute(p == null ? "" : p.statement().sql(), w));
