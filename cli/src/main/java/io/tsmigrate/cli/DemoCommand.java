@@ -11,7 +11,10 @@ import io.tsmigrate.core.plan.TablePattern;
 import io.tsmigrate.core.verify.Verifier;
 import io.tsmigrate.core.verify.VerifyOptions;
 import io.tsmigrate.core.verify.VerifyResult;
+import io.tsmigrate.dualwrite.DualWriteConfig;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
+import io.tsmigrate.dualwrite.FailurePolicy;
+import io.tsmigrate.proxy.ProxyServer;
 import io.tsmigrate.testkit.ServerPair;
 import io.tsmigrate.testkit.TestDatabases;
 import picocli.CommandLine.Command;
@@ -78,6 +81,8 @@ final class DemoCommand implements Callable<Integer> {
         ServerPair servers = null;
         DualWriteDataSource dataSource = null;
         DemoApplication app = null;
+        ProxyServer proxy = null;
+        Process billing = null;
         boolean detached = false;
         try {
             say(err, "starting a source PostgreSQL and a target PostgreSQL + TimescaleDB under " + work);
@@ -107,6 +112,18 @@ final class DemoCommand implements Callable<Integer> {
                     .application("demo-app").healthCheckInterval(Duration.ofSeconds(1)).shadowReadShare(0.2).build();
             DemoApplication application = new DemoApplication(dataSource);
             app = application;
+            // A second application, not on the JVM: pgbench as a billing job, writing through tsmigrate proxy.
+            ProxyServer billingProxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target,
+                    ProxyServer.AuthMode.TRUST, Optional.empty(), new DualWriteConfig(FailurePolicy.JOURNAL,
+                    work.resolve("proxy-journal"), "demo-proxy", "demo billing (pgbench)", Duration.ofSeconds(1), 0),
+                    Duration.ofSeconds(10), Optional.empty()));
+            proxy = billingProxy;
+            Path billingScript = work.resolve("billing.sql");
+            // One client: its updates of one order reach both sides in the order it made them.
+            Files.writeString(billingScript, "\\set id random(1, " + DemoDatabase.ORDERS + ")\n\\set cents random(100, 50000)\n"
+                    + "BEGIN;\nUPDATE orders SET amount = :cents / 100.0 WHERE id = :id AND status = 'delivered';\nCOMMIT;\n");
+            Process[] billingProcess = new Process[1];
+            Path pgbench = servers.source().installation().tool("pgbench");
 
             Duration lateness = DemoApplication.LATENESS.plusSeconds(2);
             Migration.Options options = Migration.Options.builder(new PlanOptions(PlanOptions.DEFAULT_MIN_SIZE,
@@ -120,15 +137,34 @@ final class DemoCommand implements Callable<Integer> {
                 if (step.equals("dual-write")) {
                     say(err, "the application starts: it writes and reads through the dual-write library from now on");
                     application.start();
+                    say(err, "a billing job in another language starts too: pgbench, through tsmigrate proxy on port "
+                            + billingProxy.address().getPort());
+                    try {
+                        billingProcess[0] = new ProcessBuilder(pgbench.toString(), "-n",
+                                "-M", "prepared", "-c", "1", "-R", "20", "-T", "86400", "-f", billingScript.toString(),
+                                "postgres://billing@127.0.0.1:" + billingProxy.address().getPort() + "/app")
+                                .redirectErrorStream(true).redirectOutput(work.resolve("billing.log").toFile()).start();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
                 }
             });
             if (code != ExitCodes.OK) {
                 return code;
             }
+            billing = billingProcess[0];
             say(err, "the application keeps writing, now to the target first and to the source as a backup ...");
             Thread.sleep(3000);
             app.close();
             dataSource.close();
+            if (billing != null) {
+                billing.destroy();
+                billing.waitFor();
+            }
+            proxy.close();
+            say(err, "the billing job stopped: " + Human.count(billingProxy.stats().transactionsMirrored())
+                    + " transactions went through tsmigrate proxy to both sides, " + billingProxy.stats().dualWrite().journaled()
+                    + " journaled");
             say(err, "the application stopped: " + Human.count(application.transactions()) + " write transactions ("
                     + Human.count(application.writesOnTarget()) + " after the switch), " + Human.count(application.readings())
                     + " readings, " + Human.count(application.reads()) + " reads, " + application.errors() + " errors"
@@ -167,6 +203,12 @@ final class DemoCommand implements Callable<Integer> {
             }
             return ExitCodes.OK;
         } finally {
+            if (billing != null) {
+                billing.destroyForcibly();
+            }
+            if (proxy != null) {
+                proxy.close();
+            }
             if (app != null) {
                 app.close();
             }

@@ -74,6 +74,7 @@ public final class ProxyServer implements AutoCloseable {
     private final LongAdder mirrored = new LongAdder();
     private final LongAdder unmirrorable = new LongAdder();
     private Channel listener;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final ProxyMetrics metrics;
 
     private ProxyServer(Config config) throws IOException {
@@ -264,8 +265,11 @@ public final class ProxyServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         if (listener != null) {
-            listener.close().syncUninterruptibly();
+            listener.close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
         }
         long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
         while (System.nanoTime() < deadline && !sessions.values().stream().allMatch(ClientSession::idle)) {
@@ -276,8 +280,12 @@ public final class ProxyServer implements AutoCloseable {
                 break;
             }
         }
-        workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-        boss.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        // Bounded: a stop must end even if an event loop does not (the process exits after this).
+        if (!workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly(15,
+                java.util.concurrent.TimeUnit.SECONDS)) {
+            LOG.warning("tsmigrate proxy: connections did not close within 15 s; stopping anyway");
+        }
+        boss.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly(15, java.util.concurrent.TimeUnit.SECONDS);
         blocking.shutdown();
         try {
             blocking.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
