@@ -116,7 +116,7 @@ final class DemoCommand implements Callable<Integer> {
             ProxyServer billingProxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target,
                     ProxyServer.AuthMode.TRUST, Optional.empty(), new DualWriteConfig(FailurePolicy.JOURNAL,
                     work.resolve("proxy-journal"), "demo-proxy", "demo billing (pgbench)", Duration.ofSeconds(1), 0),
-                    Duration.ofSeconds(10), Optional.empty()));
+                    Duration.ofSeconds(10), Optional.empty(), Optional.empty()));
             proxy = billingProxy;
             Path billingScript = work.resolve("billing.sql");
             // One client: its updates of one order reach both sides in the order it made them.

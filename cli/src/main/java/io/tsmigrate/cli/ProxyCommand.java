@@ -84,8 +84,24 @@ final class ProxyCommand implements Callable<Integer> {
                     + "journaled, journal bytes pending, the latency the proxy adds to a commit). Default: not served.")
     String metrics;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "The certificate chain (PEM) to answer clients' SSLRequest with; with --tls-key. Default: no TLS "
+                    + "towards clients (the proxy answers SSLRequest with 'N', so sslmode=prefer connects in the clear).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "The private key (PEM, PKCS#8) of --tls-cert.")
+    Path tlsKey;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw TsmigrateException.usage("--tls-cert and --tls-key go together: give both, or neither for no TLS.");
+        }
+        for (Path p : new Path[] {tlsCert, tlsKey}) {
+            if (p != null && !Files.isReadable(p)) {
+                throw TsmigrateException.usage(p + " cannot be read.");
+            }
+        }
         InetSocketAddress listenAddress = hostPort("--listen", listen);
         Optional<InetSocketAddress> metricsAddress = metrics == null ? Optional.empty() : Optional.of(hostPort("--metrics", metrics));
         String host = listenAddress.getHostString();
@@ -108,7 +124,8 @@ final class ProxyCommand implements Callable<Integer> {
         Files.createDirectories(journal);
         ProxyServer.Config config = new ProxyServer.Config(host, port, connections.source(), connections.target(), mode,
                 Optional.ofNullable(authFile), new DualWriteConfig(FailurePolicy.JOURNAL, journal, name, "tsmigrate proxy",
-                interval, 0), grace, metricsAddress);
+                interval, 0), grace, metricsAddress,
+                tlsCert == null ? Optional.empty() : Optional.of(new ProxyServer.Tls(tlsCert, tlsKey)));
         ProxyServer server;
         try {
             server = ProxyServer.start(config);

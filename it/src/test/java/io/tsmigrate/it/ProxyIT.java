@@ -67,7 +67,7 @@ class ProxyIT {
         journals = Files.createTempDirectory("tsmigrate-proxy-it");
         proxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target, ProxyServer.AuthMode.TRUST, java.util.Optional.empty(),
                 new DualWriteConfig(FailurePolicy.JOURNAL, journals, "proxy-it", "proxy-it", Duration.ofSeconds(1), 0),
-                Duration.ofSeconds(5), java.util.Optional.of(new java.net.InetSocketAddress("127.0.0.1", 0))));
+                Duration.ofSeconds(5), java.util.Optional.of(new java.net.InetSocketAddress("127.0.0.1", 0)), java.util.Optional.empty()));
     }
 
     @AfterAll
@@ -347,6 +347,9 @@ class ProxyIT {
             Output wrong = psql(conninfo + " user=app", "not the password", "SELECT 1");
             assertThat(wrong.exit()).isEqualTo(2);
             assertThat(wrong.stderr()).contains("password authentication failed for user \"app\"");
+            Output plain = psql(conninfo + " user=app sslmode=require", "s3cret \"quoted\"", "SELECT 1");
+            assertThat(plain.exit()).as("no --tls-cert: no TLS").isEqualTo(2);
+            assertThat(plain.stderr()).contains("server does not support SSL");
             Output unknown = psql(conninfo + " user=nobody", "whatever", "SELECT 1");
             assertThat(unknown.stderr()).contains("password authentication failed for user \"nobody\"");
             // The proxy logs in to the source with the source URI's role: that is the user the row names, on both sides.
@@ -357,6 +360,28 @@ class ProxyIT {
             assertThat(p.exitValue()).as(p.output()).isZero();
             assertThat(p.output()).contains("tsmigrate proxy: stopped").doesNotContain("not the password").doesNotContain("s3cret");
         }
+    }
+
+    @Test
+    void withACertificateClientsConnectOverVerifiedTls(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path cert = dir.resolve("proxy.crt");
+        Path key = dir.resolve("proxy.key");
+        run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(), "-out", cert.toString(),
+                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"), "", null);
+        try (ProxyServer tls = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target, ProxyServer.AuthMode.TRUST,
+                java.util.Optional.empty(), new DualWriteConfig(FailurePolicy.JOURNAL, dir.resolve("journal"), "proxy-tls", "proxy-it",
+                Duration.ofSeconds(1), 0), Duration.ofSeconds(5), java.util.Optional.empty(),
+                java.util.Optional.of(new ProxyServer.Tls(cert, key))))) {
+            String conninfo = "host=127.0.0.1 port=" + tls.address().getPort() + " dbname=" + source.database() + " user=app";
+            Output verified = psql(conninfo + " sslmode=verify-full sslrootcert=" + cert, "", "\\conninfo");
+            assertThat(verified.exit()).as(verified.stderr()).isZero();
+            assertThat(verified.stdout()).contains("SSL connection (protocol: TLSv1.");
+            Output written = psql(conninfo + " sslmode=require", "", "INSERT INTO logins VALUES (2, 'over tls')");
+            assertThat(written.exit()).as(written.stderr()).isZero();
+            Output clear = psql(conninfo + " sslmode=disable", "", "SELECT 'in the clear'");
+            assertThat(clear.stdout()).contains("in the clear");
+        }
+        assertThat(rows(target, "SELECT who FROM logins WHERE id = 2")).isEqualTo(List.of(List.of("over tls")));
     }
 
     // ---- helpers

@@ -122,6 +122,12 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     private void startup(ChannelHandlerContext ctx, ByteBuf msg) {
         msg.skipBytes(4);
         int code = msg.readInt();
+        if (code == Wire.SSL_REQUEST && server.tls().isPresent() && ctx.pipeline().get("tls") == null) {
+            // 'S' goes out in the clear, then everything is TLS: the handler joins after the answer left.
+            ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('S'));
+            ctx.pipeline().addFirst("tls", server.tls().get().newHandler(ctx.alloc()));
+            return;
+        }
         if (code == Wire.SSL_REQUEST || code == Wire.GSSENC_REQUEST) {
             ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('N'));
             return;

@@ -40,7 +40,11 @@ public final class ProxyServer implements AutoCloseable {
     /** How to run: where to listen, the two sides, how clients log in, and the library's settings. */
     public record Config(String listenHost, int listenPort, ConnectionSpec source, ConnectionSpec target, AuthMode auth,
                          java.util.Optional<java.nio.file.Path> authFile, DualWriteConfig dualWrite, Duration shutdownGrace,
-                         java.util.Optional<InetSocketAddress> metrics) {
+                         java.util.Optional<InetSocketAddress> metrics, java.util.Optional<Tls> tls) {
+    }
+
+    /** The certificate chain and private key (PEM, the key in PKCS#8) the proxy answers SSLRequest with. */
+    public record Tls(java.nio.file.Path certificateChain, java.nio.file.Path privateKey) {
     }
 
     /** How clients log in to the proxy: SCRAM-SHA-256 against the users file, or trust (local use only). */
@@ -62,6 +66,7 @@ public final class ProxyServer implements AutoCloseable {
     private final TypeNames sourceTypes;
     private final TypeNames targetTypes;
     private final Authenticator authenticator;
+    private final io.netty.handler.ssl.SslContext tls;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ExecutorService blocking = Executors.newCachedThreadPool(r -> {
@@ -85,6 +90,17 @@ public final class ProxyServer implements AutoCloseable {
             java.nio.file.Path file = config.authFile().orElseThrow(() -> new IllegalArgumentException(
                     "SCRAM authentication needs a users file (\"user\" \"password\" per line, as PgBouncer's auth_file)"));
             this.authenticator = ScramAuthenticator.fromFile(file);
+        }
+        if (config.tls().isPresent()) {
+            try {
+                this.tls = io.netty.handler.ssl.SslContextBuilder.forServer(config.tls().get().certificateChain().toFile(),
+                        config.tls().get().privateKey().toFile()).build();
+            } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("cannot use " + config.tls().get().certificateChain() + " and "
+                        + config.tls().get().privateKey() + " for TLS: " + e.getMessage(), e);
+            }
+        } else {
+            this.tls = null;
         }
         this.source = ServerAddress.of(config.source());
         this.target = ServerAddress.of(config.target());
@@ -180,6 +196,11 @@ public final class ProxyServer implements AutoCloseable {
 
     Authenticator authenticator() {
         return authenticator;
+    }
+
+    /** TLS towards clients, when configured. */
+    java.util.Optional<io.netty.handler.ssl.SslContext> tls() {
+        return java.util.Optional.ofNullable(tls);
     }
 
     Logger log() {
