@@ -4,12 +4,13 @@ package io.tsmigrate.dualwrite;
  * A query's shape: its SQL with literals replaced by {@code ?} and white space folded, so that the
  * same query with other values aggregates together ({@code SELECT * FROM t WHERE id = ?}).
  */
-final class QueryShape {
+public final class QueryShape {
 
     private QueryShape() {
     }
 
-    static String of(String sql) {
+    /** The shape of one statement. */
+    public static String of(String sql) {
         String s = sql.strip();
         s = s.replaceAll("'(?:[^']|'')*'", "?");
         s = s.replaceAll("(?<![A-Za-z_$0-9])-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?(?![A-Za-z_$0-9])", "?");

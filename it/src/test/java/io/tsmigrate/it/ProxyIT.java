@@ -57,7 +57,8 @@ class ProxyIT {
         target = db.newTargetDatabase("proxy", true);
         String schema = "CREATE TYPE mood AS ENUM ('calm', 'odd', 'alarmed'); "
                 + "CREATE TABLE readings (id bigint PRIMARY KEY, device text NOT NULL, at timestamptz NOT NULL, "
-                + "value double precision, mood mood, note text); CREATE TABLE logins (id int PRIMARY KEY, who text)";
+                + "value double precision, mood mood, note text); CREATE TABLE logins (id int PRIMARY KEY, who text); "
+                + "CREATE TABLE notes (id serial PRIMARY KEY, body text, at timestamptz NOT NULL DEFAULT now())";
         TestDatabases.execute(source, schema);
         TestDatabases.execute(target, "CREATE TYPE filler AS ENUM ('x')", schema); // mood gets another OID on the target
         bindir = PgInstallations.find().stream().max(Comparator.comparingInt(PgInstallations.Installation::major)).orElseThrow().bindir();
@@ -251,6 +252,24 @@ class ProxyIT {
                 + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value");
         proxy.checkNow();
         assertThat(proxy.stats().dualWrite().targetIsPrimary()).isEqualTo(side.equals("target"));
+    }
+
+    @Test
+    void writesWhoseValuesEachSideComputesAreReportedOncePerShape() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + source.database() + "?user=app"); Statement st = c.createStatement()) {
+            for (int i = 0; i < 3; i++) {
+                st.executeUpdate("INSERT INTO notes (body) VALUES ('note " + i + "')");
+            }
+            st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (1000, 'clock', clock_timestamp())");
+            st.executeUpdate("INSERT INTO logins VALUES (1000, 'nothing computed')");
+        }
+        assertThat(proxy.computedValues())
+                .containsEntry("INSERT INTO notes (body) VALUES (?)", "column id (nextval('notes_id_seq'::regclass)) left to its "
+                        + "default; column at (now()) left to its default")
+                .containsEntry("INSERT INTO readings (id, device, at) VALUES (?, ?, clock_timestamp())", "clock_timestamp() in the statement")
+                .doesNotContainKey("INSERT INTO logins VALUES (?, ?)");
+        assertThat(metric("tsmigrate_proxy_write_shapes_computed_per_side")).isGreaterThanOrEqualTo(2);
     }
 
     @Test

@@ -25,7 +25,7 @@ final class ProxyMetrics implements AutoCloseable {
     private final Histogram addedLatency;
     private HTTPServer http;
 
-    ProxyMetrics(Supplier<ProxyServer.Stats> stats, Path journalDirectory) {
+    ProxyMetrics(Supplier<ProxyServer.Stats> stats, Path journalDirectory, Supplier<Number> computedShapes) {
         counter("tsmigrate_proxy_connections_total", "Client connections accepted.", () -> stats.get().connections());
         gauge("tsmigrate_proxy_connections_open", "Client sessions open now.", () -> stats.get().open());
         counter("tsmigrate_proxy_transactions_mirrored_total", "Committed transactions repeated on the secondary or journaled.",
@@ -39,6 +39,8 @@ final class ProxyMetrics implements AutoCloseable {
         gauge("tsmigrate_proxy_secondary_diverted", "1 while writes for the secondary go to its journal.",
                 () -> stats.get().dualWrite().diverted() ? 1 : 0);
         gauge("tsmigrate_proxy_journal_pending_bytes", "Bytes in journal files not yet known replayed.", () -> size(journalDirectory));
+        gauge("tsmigrate_proxy_write_shapes_computed_per_side", "Query shapes whose values each side computes for itself "
+                + "(now(), sequences, volatile defaults): the sides differ in those columns.", computedShapes);
         addedLatency = Histogram.builder().name("tsmigrate_proxy_added_latency_seconds")
                 .help("How long a client's end of transaction waited for the secondary (or the journal).")
                 .classicOnly().classicUpperBounds(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)

@@ -63,8 +63,8 @@ public final class ProxyServer implements AutoCloseable {
     private final ServerAddress source;
     private final ServerAddress target;
     private final TransactionMirror mirror;
-    private final TypeNames sourceTypes;
-    private final TypeNames targetTypes;
+    private final PrimaryCatalog sourceTypes;
+    private final PrimaryCatalog targetTypes;
     private final Authenticator authenticator;
     private final io.netty.handler.ssl.SslContext tls;
     private final EventLoopGroup boss;
@@ -78,6 +78,7 @@ public final class ProxyServer implements AutoCloseable {
     private final AtomicLong connections = new AtomicLong();
     private final LongAdder mirrored = new LongAdder();
     private final LongAdder unmirrorable = new LongAdder();
+    private final Map<String, String> computed = new ConcurrentHashMap<>();
     private Channel listener;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final ProxyMetrics metrics;
@@ -106,10 +107,10 @@ public final class ProxyServer implements AutoCloseable {
         this.target = ServerAddress.of(config.target());
         DataSource sourceDs = dataSource(config.source());
         DataSource targetDs = dataSource(config.target());
-        this.sourceTypes = new TypeNames(sourceDs);
-        this.targetTypes = new TypeNames(targetDs);
+        this.sourceTypes = new PrimaryCatalog(sourceDs);
+        this.targetTypes = new PrimaryCatalog(targetDs);
         this.mirror = new TransactionMirror(sourceDs, targetDs, config.dualWrite());
-        this.metrics = new ProxyMetrics(this::stats, config.dualWrite().journalDirectory());
+        this.metrics = new ProxyMetrics(this::stats, config.dualWrite().journalDirectory(), () -> computedValues().size());
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
     }
@@ -226,9 +227,10 @@ public final class ProxyServer implements AutoCloseable {
     void mirrorInBackground(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes, Runnable done) {
         blocking.execute(() -> {
             try {
-                TypeNames types = session.targetIsPrimary() ? targetTypes : sourceTypes;
+                PrimaryCatalog types = session.targetIsPrimary() ? targetTypes : sourceTypes;
                 List<TransactionMirror.Op> ops = new ArrayList<>(writes.size());
                 for (MirrorTracker.PendingWrite w : writes) {
+                    noteComputedValues(w.sql, types);
                     try {
                         ops.add(w.copyData != null ? TransactionMirror.Op.copy(w.sql, w.copyData.toByteArray())
                                 : TransactionMirror.Op.sql(w.values.length == 0 ? w.sql : Inliner.inline(w.sql, w.values, types::name)));
@@ -253,6 +255,37 @@ public final class ProxyServer implements AutoCloseable {
 
     void addedLatency(long nanos) {
         metrics.observeAddedLatency(nanos);
+    }
+
+    /**
+     * Once per query shape: says (log, metrics, {@link #computedValues}) when a write's values are
+     * computed by each side for itself, so that the two sides will differ in those columns.
+     */
+    private void noteComputedValues(String sql, PrimaryCatalog catalog) {
+        String shape = io.tsmigrate.dualwrite.QueryShape.of(sql);
+        if (computed.containsKey(shape) || computed.size() > 10_000) {
+            return;
+        }
+        List<String> reasons = new ArrayList<>();
+        io.tsmigrate.dualwrite.ComputedValues.inStatement(sql).forEach(f -> reasons.add(f + " in the statement"));
+        catalog.computedDefaults(sql).forEach(c -> reasons.add("column " + c + " left to its default"));
+        String reason = String.join("; ", reasons);
+        if (computed.putIfAbsent(shape, reason) == null && !reason.isEmpty()) {
+            LOG.warning("tsmigrate proxy: each side computes values of " + abbreviate(shape) + " for itself (" + reason
+                    + "): the two sides will differ there; send the value from the application, or accept the difference for "
+                    + "that column (verify will list its rows)");
+        }
+    }
+
+    /** Query shapes whose values each side computes for itself, with why. */
+    public Map<String, String> computedValues() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        computed.forEach((shape, reason) -> {
+            if (!reason.isEmpty()) {
+                out.put(shape, reason);
+            }
+        });
+        return out;
     }
 
     void closeInBackground(TransactionMirror.Session session) {

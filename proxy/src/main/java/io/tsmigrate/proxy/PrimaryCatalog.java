@@ -1,5 +1,7 @@
 package io.tsmigrate.proxy;
 
+import io.tsmigrate.dualwrite.ComputedValues;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -9,17 +11,18 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 /**
- * The names of one server's type OIDs ({@code format_type}), looked up once each: a client names a
- * parameter's type by the primary's OID, and the secondary must be told the type by name (enums,
- * domains and other user types have other OIDs there). Thread-safe; blocks on a lookup.
+ * What the proxy asks a primary's catalog, on one connection of its own: the names of type OIDs
+ * ({@code format_type}), looked up once each (a client names a parameter's type by the primary's
+ * OID, and the secondary must be told the type by name: enums, domains and other user types have
+ * other OIDs there); and the defaults an INSERT leaves each side to compute. Thread-safe; blocks.
  */
-final class TypeNames {
+final class PrimaryCatalog {
 
     private final DataSource server;
     private final Map<Integer, String> names = new ConcurrentHashMap<>();
     private Connection connection;
 
-    TypeNames(DataSource server) {
+    PrimaryCatalog(DataSource server) {
         this.server = server;
     }
 
@@ -27,11 +30,26 @@ final class TypeNames {
         return names.computeIfAbsent(oid, this::lookUp);
     }
 
+    /** The columns an INSERT leaves to defaults each side computes for itself ({@link ComputedValues}). */
+    synchronized java.util.List<String> computedDefaults(String sql) {
+        try {
+            return ComputedValues.fromDefaults(connection(), sql);
+        } catch (SQLException e) {
+            connection = null;
+            return java.util.List.of();
+        }
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            connection = server.getConnection();
+        }
+        return connection;
+    }
+
     private synchronized String lookUp(int oid) {
         try {
-            if (connection == null || connection.isClosed()) {
-                connection = server.getConnection();
-            }
+            Connection connection = connection();
             try (PreparedStatement ps = connection.prepareStatement("SELECT format_type(?::oid, NULL)")) {
                 ps.setLong(1, oid & 0xFFFFFFFFL);
                 try (ResultSet rs = ps.executeQuery()) {
