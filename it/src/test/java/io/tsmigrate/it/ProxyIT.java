@@ -250,8 +250,11 @@ class ProxyIT {
         }
         TestDatabases.execute(target, "INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', '" + side + "') "
                 + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value");
-        proxy.checkNow();
-        assertThat(proxy.stats().dualWrite().targetIsPrimary()).isEqualTo(side.equals("target"));
+        // The health check reads it; a check already under way when this one is asked for does not.
+        Await.until("the proxy follows the " + side, () -> {
+            proxy.checkNow();
+            return proxy.stats().dualWrite().targetIsPrimary() == side.equals("target");
+        });
     }
 
     @Test
@@ -270,6 +273,81 @@ class ProxyIT {
                 .containsEntry("INSERT INTO readings (id, device, at) VALUES (?, ?, clock_timestamp())", "clock_timestamp() in the statement")
                 .doesNotContainKey("INSERT INTO logins VALUES (?, ?)");
         assertThat(metric("tsmigrate_proxy_write_shapes_computed_per_side")).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void cutoverAndRollbackUnderPgbenchLoadLoseAndDoubleNothing() throws Exception {
+        long before = TestDatabases.queryLong(source, "SELECT count(*) FROM pgbench_history");
+        ProcessBuilder pb = new ProcessBuilder(bindir.resolve("pgbench").toString(), "-n", "-M", "prepared", "-c", "3", "-j", "1",
+                "-t", "300", proxyConninfo()).redirectErrorStream(true);
+        Path log = Files.createTempFile("proxy-it-pgbench", ".log");
+        try {
+            Process load = pb.redirectOutput(log.toFile()).start();
+            try {
+                double start = proxy.stats().transactionsMirrored();
+                Await.until("pgbench writes through the proxy", () -> proxy.stats().transactionsMirrored() > start + 50 || !load.isAlive());
+                try {
+                    switchPrimary("target");
+                    double switched = proxy.stats().transactionsMirrored();
+                    Await.until("pgbench writes with the target as primary",
+                            () -> proxy.stats().transactionsMirrored() > switched + 100 || !load.isAlive());
+                } finally {
+                    switchPrimary("source");
+                }
+                assertThat(load.waitFor(300, TimeUnit.SECONDS)).isTrue();
+                assertThat(load.exitValue()).as(Files.readString(log)).isZero();
+                assertThat(Files.readString(log)).contains("number of failed transactions: 0");
+            } finally {
+                load.destroyForcibly();
+            }
+        } finally {
+            Files.deleteIfExists(log);
+        }
+        assertThat(TestDatabases.queryLong(source, "SELECT count(*) FROM pgbench_history")).isEqualTo(before + 900);
+        for (String q : List.of("SELECT aid, abalance FROM pgbench_accounts WHERE abalance <> 0 ORDER BY aid",
+                "SELECT bid, bbalance FROM pgbench_branches ORDER BY bid", "SELECT tid, tbalance FROM pgbench_tellers ORDER BY tid",
+                "SELECT tid, bid, aid, delta, count(*) FROM pgbench_history GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")) {
+            assertThat(rows(target, q)).as(q).isEqualTo(rows(source, q));
+        }
+    }
+
+    @Test
+    void aReplicationConnectionAndAnUnknownProtocolAreRefusedAsAServerWould() throws Exception {
+        Output replication = psqlRaw(proxyConninfo() + " replication=database", "IDENTIFY_SYSTEM");
+        assertThat(replication.exit()).isEqualTo(2);
+        assertThat(replication.stderr()).contains("replication connections are not supported by tsmigrate proxy");
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", proxy.address().getPort())) {
+            java.io.DataOutputStream out = new java.io.DataOutputStream(socket.getOutputStream());
+            out.writeInt(8);
+            out.writeInt(2 << 16); // protocol 2.0
+            out.flush();
+            byte[] answer = socket.getInputStream().readAllBytes();
+            assertThat((char) answer[0]).isEqualTo('E');
+            assertThat(new String(answer, StandardCharsets.UTF_8)).contains("0A000").contains("unsupported frontend protocol 2.0");
+        }
+    }
+
+    @Test
+    void aTargetUnreachableAtStartDoesNotStopTheProxyItsWritesAreJournaled(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        ConnectionSpec nowhere = ConnectionSpec.parse("postgres://nobody@127.0.0.1:" + closed + "/none?connect_timeout=2", "target");
+        try (ProxyServer alone = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, nowhere, ProxyServer.AuthMode.TRUST,
+                java.util.Optional.empty(), new DualWriteConfig(FailurePolicy.JOURNAL, dir, "proxy-alone", "proxy-it",
+                Duration.ofSeconds(1), 0), Duration.ofSeconds(5), java.util.Optional.empty(), java.util.Optional.empty()))) {
+            Output w = psqlRaw("host=127.0.0.1 port=" + alone.address().getPort() + " user=app dbname=" + source.database(),
+                    "INSERT INTO logins VALUES (3, 'while the target was away')");
+            assertThat(w.exit()).as(w.stderr()).isZero();
+            assertThat(alone.stats().dualWrite().journaled()).isEqualTo(1);
+            assertThat(alone.stats().dualWrite().diverted()).isTrue();
+        }
+        assertThat(Files.size(dir.resolve("proxy-alone-target.journal"))).isPositive();
+    }
+
+    private static Output psqlRaw(String conninfo, String sql) throws Exception {
+        return psql(conninfo, "", sql);
     }
 
     @Test
