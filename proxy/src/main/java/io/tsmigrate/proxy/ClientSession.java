@@ -285,7 +285,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         server.closeInBackground(mirror);
         open(ctx, false);
         server.log().info("tsmigrate proxy: a session of " + user + " moves from the " + from + " to the " + primary
-                + " (the primary since cutover)");
+                + " (the primary that tsmigrate cutover set)");
         return true;
     }
 
