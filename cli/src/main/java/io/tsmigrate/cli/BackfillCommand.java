@@ -1,11 +1,9 @@
 package io.tsmigrate.cli;
 
 import io.tsmigrate.core.Human;
-import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.backfill.Backfill;
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.backfill.BackfillResult;
-import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.json.Json;
 import picocli.CommandLine.Command;
@@ -58,9 +56,6 @@ final class BackfillCommand implements Callable<Integer> {
     @Option(names = "--table", paramLabel = "TABLE", description = "Backfill only this hypertable (repeatable). Default: all of the plan.")
     List<String> tables = new ArrayList<>();
 
-    @Option(names = "--workers", paramLabel = "N", defaultValue = "2",
-            description = "Parallel workers, each with one source and one target connection. Default: ${DEFAULT-VALUE}.")
-    int workers;
 
     @Option(names = "--max-source-connections", paramLabel = "N",
             description = "Never open more than N connections to the source (caps --workers). Default: no cap.")
@@ -70,9 +65,8 @@ final class BackfillCommand implements Callable<Integer> {
             description = "Split ranges estimated above this many rows. Default: ${DEFAULT-VALUE}.")
     long maxRangeRows;
 
-    @Option(names = "--max-rate", paramLabel = "RATE",
-            description = "Cap the copy across all workers: rows per second (50000) or bytes per second (20MB/s).")
-    String maxRate;
+    @Mixin
+    PaceOptions pace;
 
     @Option(names = "--max-attempts", paramLabel = "N", defaultValue = "5",
             description = "Attempts per range on transient errors before it is marked failed. Default: ${DEFAULT-VALUE}.")
@@ -89,16 +83,16 @@ final class BackfillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Flags.atLeast("--workers", workers, 1);
         Flags.atLeast("--max-range-rows", maxRangeRows, 1);
         Flags.atLeast("--max-attempts", maxAttempts, 1);
         if (maxSourceConnections != null) {
             Flags.atLeast("--max-source-connections", maxSourceConnections, 1);
         }
+        int workers = pace.workers();
         int effectiveWorkers = maxSourceConnections == null ? workers : Math.min(workers, maxSourceConnections);
         BackfillOptions options = new BackfillOptions(Optional.ofNullable(until), Optional.ofNullable(from),
                 tables.stream().map(TableRef::parse).toList(), effectiveWorkers, maxRangeRows,
-                Optional.ofNullable(maxRate).map(MaxRate::parse), maxAttempts, compress,
+                pace.maxRate(), maxAttempts, compress,
                 Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

@@ -3,7 +3,6 @@ package io.tsmigrate.cli;
 import io.tsmigrate.core.Human;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
-import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.migrate.Migration;
 import io.tsmigrate.core.plan.PlanOptions;

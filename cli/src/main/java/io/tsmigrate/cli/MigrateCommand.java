@@ -1,9 +1,7 @@
 package io.tsmigrate.cli;
 
 import io.tsmigrate.core.Human;
-import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.backfill.BackfillListener;
-import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.migrate.Migration;
@@ -18,7 +16,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
@@ -68,16 +65,13 @@ final class MigrateCommand implements Callable<Integer> {
             description = "How long to wait for a dual-writing application to register before stopping. Default: ${DEFAULT-VALUE}.")
     String waitForWriters;
 
-    @Option(names = "--workers", paramLabel = "N", defaultValue = "2",
-            description = "Parallel backfill and verify workers. Default: ${DEFAULT-VALUE}.")
-    int workers;
 
     @Option(names = "--max-range-rows", paramLabel = "ROWS", defaultValue = "1000000",
             description = "Split backfill ranges estimated above this many rows. Default: ${DEFAULT-VALUE}.")
     long maxRangeRows;
 
-    @Option(names = "--max-rate", paramLabel = "RATE", description = "Cap the backfill: rows per second (50000) or bytes per second (20MB/s).")
-    String maxRate;
+    @Mixin
+    PaceOptions pace;
 
     @Option(names = "--compress", description = "After the backfill, compress the chunks the compression policy would compress.")
     boolean compress;
@@ -109,7 +103,6 @@ final class MigrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Flags.atLeast("--workers", workers, 1);
         Flags.atLeast("--verify-attempts", verifyAttempts, 1);
         Flags.atLeast("--max-range-rows", maxRangeRows, 1);
         Flags.notNegative("--advance-sequences", advanceSequences);
@@ -117,8 +110,8 @@ final class MigrateCommand implements Callable<Integer> {
         Migration.Options options = Migration.Options.builder(planning.toOptions(Clock.systemUTC())).planFile(planFile)
                 .skipRoles(skipRoles).pgBindir(tools.pgBindir()).dualWriteStartedAt(point.dualWriteStartedAt())
                 .waitForWriters(Human.parseDuration(waitForWriters, "--wait-for-writers")).maxLateness(point.maxLateness())
-                .clockSkew(point.clockSkew()).timeUnit(point.timeUnit()).workers(workers).maxRangeRows(maxRangeRows)
-                .maxRate(Optional.ofNullable(maxRate).map(MaxRate::parse)).compress(compress).repair(repair)
+                .clockSkew(point.clockSkew()).timeUnit(point.timeUnit()).workers(pace.workers()).maxRangeRows(maxRangeRows)
+                .maxRate(pace.maxRate()).compress(compress).repair(repair)
                 .verifyAttempts(verifyAttempts).maxSlowdown(maxSlowdown).cutover(cutover).advanceSequences(advanceSequences)
                 .workerName(BackfillCommand.defaultWorkerName()).build();
         return run(connections.source(), connections.target(), options, report, format.json, spec.commandLine().getOut(),

@@ -66,12 +66,9 @@ final class VerifyCommand implements Callable<Integer> {
                     + "reached one side only, such as one a crashed application lost; --repair copies those ranges again.")
     String pastT;
 
-    @Option(names = "--workers", paramLabel = "N", defaultValue = "2",
-            description = "Checks running at once on each side (one connection each). Default: ${DEFAULT-VALUE}.")
-    int workers;
 
-    @Option(names = "--max-rate", paramLabel = "ROWS", description = "Read at most this many rows per second on each side.")
-    String maxRate;
+    @Mixin
+    PaceOptions pace;
 
     @Option(names = "--max-rows", paramLabel = "N", defaultValue = "20",
             description = "List at most N differing rows (all are counted). Default: ${DEFAULT-VALUE}.")
@@ -82,7 +79,6 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Flags.atLeast("--workers", workers, 1);
         Flags.notNegative("--max-rows", maxRows);
         if (pastT != null && (until != null || estimate)) {
             throw TsmigrateException.usage("--past-t extends the check past T; it does not go with --until or --estimate.");
@@ -92,9 +88,10 @@ final class VerifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Optional<MaxRate> rate = Optional.ofNullable(maxRate).map(MaxRate::parse);
+        int workers = pace.workers();
+        Optional<MaxRate> rate = pace.maxRate();
         if (rate.filter(MaxRate::bytes).isPresent()) {
-            throw TsmigrateException.usage("--max-rate " + maxRate + " is a byte rate, and verify limits rows: give rows per second "
+            throw TsmigrateException.usage("--max-rate " + pace.maxRate + " is a byte rate, and verify limits rows: give rows per second "
                     + "(for example 50000).");
         }
         VerifyOptions options = new VerifyOptions(estimate, repair, tables.stream().map(TableRef::parse).toList(),

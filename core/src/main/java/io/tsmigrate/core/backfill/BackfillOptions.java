@@ -23,6 +23,8 @@ public record BackfillOptions(Optional<String> until, Optional<String> from, Lis
                               long maxRangeRows, Optional<MaxRate> maxRate, int maxAttempts, boolean compress,
                               String workerName, Clock clock) {
 
+    /** Workers of a backfill or a verify when none are asked for: each holds one connection to each side. */
+    public static final int DEFAULT_WORKERS = 2;
     public static final long DEFAULT_MAX_RANGE_ROWS = 1_000_000;
     public static final int DEFAULT_MAX_ATTEMPTS = 5;
 

@@ -21,9 +21,7 @@ import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.time.TimeInput;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;

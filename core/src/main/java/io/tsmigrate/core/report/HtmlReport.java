@@ -10,10 +10,7 @@ import io.tsmigrate.core.state.Steps;
 import io.tsmigrate.core.state.VerificationRuns;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
