@@ -397,14 +397,8 @@ final class DualConnection implements InvocationHandler {
     }
 
     private void closeSide() {
-        if (side != null) {
-            try {
-                side.close();
-            } catch (SQLException ignored) {
-                // A broken secondary connection: nothing more to do with it.
-            }
-            side = null;
-        }
+        Quietly.close(side);
+        side = null;
     }
 
     private static boolean sameCount(Object primaryResult, Object sideResult) {

@@ -168,15 +168,9 @@ final class DualStatement implements InvocationHandler {
     }
 
     private void closeTwin() {
-        if (twin != null) {
-            try {
-                twin.close();
-            } catch (SQLException ignored) {
-                // Its connection may be gone already.
-            }
-            twin = null;
-            twinConnection = null;
-        }
+        Quietly.close(twin);
+        twin = null;
+        twinConnection = null;
     }
 
     private Object call(Method method, Object[] args) throws Throwable {

@@ -226,14 +226,8 @@ final class ShadowReads implements AutoCloseable {
     }
 
     private void closeConnection() {
-        if (connection != null) {
-            try {
-                connection.close();
-            } catch (SQLException ignored) {
-                // Broken anyway.
-            }
-            connection = null;
-        }
+        Quietly.close(connection);
+        connection = null;
     }
 
     @Override

@@ -178,14 +178,8 @@ public final class TransactionMirror implements AutoCloseable {
         }
 
         private void closeConnection() {
-            if (connection != null) {
-                try {
-                    connection.close();
-                } catch (SQLException ignored) {
-                    // Gone already; a new one is opened for the next transaction.
-                }
-                connection = null;
-            }
+            Quietly.close(connection);
+            connection = null;
         }
 
         @Override

@@ -126,12 +126,7 @@ class ProxyIT {
                 proxyConninfo()), "", null);
         assertThat(out.stdout()).contains("number of failed transactions: 0");
         assertThat(TestDatabases.queryLong(source, "SELECT count(*) FROM pgbench_history")).isEqualTo(before + 120);
-        for (String q : List.of("SELECT aid, abalance FROM pgbench_accounts WHERE abalance <> 0 ORDER BY aid",
-                "SELECT bid, bbalance FROM pgbench_branches ORDER BY bid", "SELECT tid, tbalance FROM pgbench_tellers ORDER BY tid",
-                // mtime is each side's own CURRENT_TIMESTAMP: compared apart from it
-                "SELECT tid, bid, aid, delta, count(*) FROM pgbench_history GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")) {
-            assertThat(rows(target, q)).as(q).isEqualTo(rows(source, q));
-        }
+        assertPgbenchTablesEqual();
     }
 
     @Test
@@ -304,11 +299,7 @@ class ProxyIT {
             Files.deleteIfExists(log);
         }
         assertThat(TestDatabases.queryLong(source, "SELECT count(*) FROM pgbench_history")).isEqualTo(before + 900);
-        for (String q : List.of("SELECT aid, abalance FROM pgbench_accounts WHERE abalance <> 0 ORDER BY aid",
-                "SELECT bid, bbalance FROM pgbench_branches ORDER BY bid", "SELECT tid, tbalance FROM pgbench_tellers ORDER BY tid",
-                "SELECT tid, bid, aid, delta, count(*) FROM pgbench_history GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")) {
-            assertThat(rows(target, q)).as(q).isEqualTo(rows(source, q));
-        }
+        assertPgbenchTablesEqual();
     }
 
     @Test
@@ -482,6 +473,15 @@ class ProxyIT {
     }
 
     // ---- helpers
+
+    private static void assertPgbenchTablesEqual() {
+        for (String q : List.of("SELECT aid, abalance FROM pgbench_accounts WHERE abalance <> 0 ORDER BY aid",
+                "SELECT bid, bbalance FROM pgbench_branches ORDER BY bid", "SELECT tid, tbalance FROM pgbench_tellers ORDER BY tid",
+                // mtime is each side's own CURRENT_TIMESTAMP: compared apart from it
+                "SELECT tid, bid, aid, delta, count(*) FROM pgbench_history GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")) {
+            assertThat(rows(target, q)).as(q).isEqualTo(rows(source, q));
+        }
+    }
 
     private static Output psql(String conninfo, String password, String sql) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(bindir.resolve("psql").toString(), "-X", "-At", "-d", conninfo, "-c", sql);
