@@ -5,6 +5,7 @@ import io.tsmigrate.core.backfill.Backfill;
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.backfill.BackfillResult;
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.throttle.LoadLimits;
 import io.tsmigrate.core.json.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -81,6 +82,18 @@ final class BackfillCommand implements Callable<Integer> {
     @Mixin
     JsonOutput format;
 
+    @Option(names = "--max-load", paramLabel = "SIGNALS",
+            description = "Slow the copy down (halve its rate, then grow it back slowly) while the source's own signals reach "
+                    + "these limits, checked every second: probe-latency=2x (a trivial query takes twice as long as before the "
+                    + "copy), active-sessions=20 (others' sessions running a statement), replica-lag=30s (its standbys' replay "
+                    + "lag); comma-separated. Default: none.")
+    String maxLoad;
+
+    @Option(names = "--critical-load", paramLabel = "SIGNALS",
+            description = "Pause the copy (between ranges) while the source's signals reach these limits, in the same form as "
+                    + "--max-load; it resumes by itself once they are back under them. Default: none.")
+    String criticalLoad;
+
     @Override
     public Integer call() {
         Flags.atLeast("--max-range-rows", maxRangeRows, 1);
@@ -93,7 +106,9 @@ final class BackfillCommand implements Callable<Integer> {
         BackfillOptions options = new BackfillOptions(Optional.ofNullable(until), Optional.ofNullable(from),
                 tables.stream().map(TableRef::parse).toList(), effectiveWorkers, maxRangeRows,
                 pace.maxRate(), maxAttempts, compress,
-                Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC());
+                Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC(),
+                maxLoad == null ? LoadLimits.NONE : LoadLimits.parse("--max-load", maxLoad),
+                criticalLoad == null ? LoadLimits.NONE : LoadLimits.parse("--critical-load", criticalLoad));
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.

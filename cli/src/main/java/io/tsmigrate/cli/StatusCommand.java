@@ -113,6 +113,14 @@ final class StatusCommand implements Callable<Integer> {
                         Human.count(t.rowsDone()), Human.count(t.rowsLeftEstimate()), pace, t.until());
                 t.lastError().ifPresent(e -> out.println("      last error: " + e));
             }
+            for (MigrationStatus.Throttle t : r.throttles()) {
+                out.printf(Locale.ROOT, "  throttle of %s: %s%s, checked %s ago%n", t.process(), t.paused() ? "PAUSED" : t.rowsPerSecond()
+                        .map(v -> Human.rate(v).replace("/s", " rows/s")).orElse("no limit"), t.paused() ? "" : " (" + t.reason() + ")",
+                        Human.duration(Duration.between(t.checkedAt(), r.at()).abs()));
+                if (t.paused()) {
+                    out.println("      " + t.reason());
+                }
+            }
         }
         out.println("Writers:" + (r.writers().isEmpty() ? " none registered" : ""));
         for (MigrationStatus.Writer w : r.writers()) {

@@ -1,5 +1,8 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.throttle.RateLimiter;
+import io.tsmigrate.core.throttle.Throttle;
+
 import io.tsmigrate.core.state.BackfillRange;
 import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.TsmigrateException;
@@ -27,6 +30,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -151,9 +155,20 @@ public final class Backfill {
     private static void runWorkers(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
                                    BackfillListener counting, AtomicBoolean stop, Map<TableRef, TableCopy> tables,
                                    Instant runStart) {
-        RateLimiter limiter = options.maxRate().map(r -> new RateLimiter(r.perSecond())).orElse(null);
+        try (RecordedThrottle recorded = RecordedThrottle.open(sourceSpec, targetSpec, options, counting)) {
+            runWorkers(sourceSpec, targetSpec, options, counting, stop, tables, runStart,
+                    Optional.ofNullable(recorded).map(RecordedThrottle::throttle));
+        }
+    }
+
+    private static void runWorkers(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
+                                   BackfillListener counting, AtomicBoolean stop, Map<TableRef, TableCopy> tables,
+                                   Instant runStart, Optional<Throttle> throttle) {
+        RateLimiter limiter = throttle.map(Throttle::limiter)
+                .orElse(options.maxRate().map(r -> new RateLimiter(r.perSecond())).orElse(null));
         BackfillWorker.Shared shared = BackfillWorker.Shared.of(sourceSpec, targetSpec, tables, new ArrayList<>(tables.keySet()),
-                limiter, options.maxRate().map(MaxRate::bytes).orElse(false), options.maxAttempts(), counting, stop, runStart);
+                limiter, options.maxRate().map(MaxRate::bytes).orElse(false), options.maxAttempts(), counting, stop, runStart,
+                throttle);
         AtomicInteger counter = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(options.workers(), r -> {
             Thread t = new Thread(r, "tsmigrate-backfill-" + counter.incrementAndGet());

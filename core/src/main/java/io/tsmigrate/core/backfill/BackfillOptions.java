@@ -1,6 +1,7 @@
 package io.tsmigrate.core.backfill;
 
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.throttle.LoadLimits;
 
 import java.time.Clock;
 import java.util.List;
@@ -18,18 +19,31 @@ import java.util.Optional;
  * @param maxAttempts  attempts per range on transient errors before it is marked failed
  * @param compress     compress finished chunks at the end, as the compression policy would
  * @param workerName   prefix for worker names in the state (host and pid by default)
+ * @param maxLoad      slow down when the source's signals reach these limits
+ * @param criticalLoad pause when they reach these
  */
 public record BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers,
                               long maxRangeRows, Optional<MaxRate> maxRate, int maxAttempts, boolean compress,
-                              String workerName, Clock clock) {
+                              String workerName, Clock clock, LoadLimits maxLoad, LoadLimits criticalLoad) {
 
     /** Workers of a backfill or a verify when none are asked for: each holds one connection to each side. */
     public static final int DEFAULT_WORKERS = 2;
     public static final long DEFAULT_MAX_RANGE_ROWS = 1_000_000;
     public static final int DEFAULT_MAX_ATTEMPTS = 5;
 
+    /** Without limits on the source's load. */
+    public BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers, long maxRangeRows,
+                           Optional<MaxRate> maxRate, int maxAttempts, boolean compress, String workerName, Clock clock) {
+        this(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, LoadLimits.NONE,
+                LoadLimits.NONE);
+    }
+
     public BackfillOptions {
         tables = List.copyOf(tables);
+        if ((maxLoad.any() || criticalLoad.any()) && maxRate.filter(MaxRate::bytes).isPresent()) {
+            throw io.tsmigrate.core.TsmigrateException.usage("--max-load and --critical-load pace rows: give --max-rate in rows "
+                    + "per second (50000), not bytes, with them.");
+        }
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be at least 1, got " + workers);
         }

@@ -1,5 +1,8 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.throttle.RateLimiter;
+import io.tsmigrate.core.throttle.Throttle;
+
 import io.tsmigrate.core.state.BackfillRange;
 import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.TsmigrateException;
@@ -33,14 +36,15 @@ final class BackfillWorker implements Runnable {
     /** What all workers of one run share. */
     record Shared(ConnectionSpec source, ConnectionSpec target, Map<TableRef, TableCopy> tables, List<TableRef> order,
                   RateLimiter limiter, boolean limitBytes, int maxAttempts, BackfillListener listener,
-                  Set<Long> givenUp, Map<Long, Integer> attempts, AtomicBoolean stop, java.time.Instant runStart) {
+                  Set<Long> givenUp, Map<Long, Integer> attempts, AtomicBoolean stop, java.time.Instant runStart,
+                  Optional<Throttle> throttle) {
         /** Thread-safe sets and maps for a new run. */
         /** @param runStart the target server's clock when this run began */
         static Shared of(ConnectionSpec source, ConnectionSpec target, Map<TableRef, TableCopy> tables, List<TableRef> order,
                          RateLimiter limiter, boolean limitBytes, int maxAttempts, BackfillListener listener, AtomicBoolean stop,
-                         java.time.Instant runStart) {
+                         java.time.Instant runStart, Optional<Throttle> throttle) {
             return new Shared(source, target, tables, order, limiter, limitBytes, maxAttempts, listener,
-                    ConcurrentHashMap.newKeySet(), new ConcurrentHashMap<>(), stop, runStart);
+                    ConcurrentHashMap.newKeySet(), new ConcurrentHashMap<>(), stop, runStart, throttle);
         }
     }
 
@@ -61,6 +65,10 @@ final class BackfillWorker implements Runnable {
         int idleFailures = 0;
         try {
             while (!shared.stop().get() && !Thread.currentThread().isInterrupted()) {
+                // Paused by the source's load: between ranges, holding no claim and no snapshot.
+                if (shared.throttle().isPresent() && !shared.throttle().get().awaitOpen(shared.stop())) {
+                    break;
+                }
                 Optional<BackfillRange> claimed;
                 try {
                     ensureConnections();
@@ -126,6 +134,7 @@ final class BackfillWorker implements Runnable {
             long[] lastBeat = {System.nanoTime()};
             CopyPipe.Moved moved = RangeCopier.copy(source, target, table, range, shared.limiter(), shared.limitBytes(), rows -> {
                 shared.listener().rowsMoving(range.table(), rows);
+                shared.throttle().ifPresent(t -> t.moved(rows)); // rows of this batch
                 if (System.nanoTime() - lastBeat[0] > BEAT_NANOS) {
                     lastBeat[0] = System.nanoTime();
                     beat(range, rows);

@@ -1,5 +1,7 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.throttle.RateLimiter;
+
 import io.tsmigrate.core.connect.PgConnector;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyOut;

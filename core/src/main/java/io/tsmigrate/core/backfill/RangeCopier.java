@@ -1,5 +1,7 @@
 package io.tsmigrate.core.backfill;
 
+import io.tsmigrate.core.throttle.RateLimiter;
+
 import io.tsmigrate.core.state.BackfillRange;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;

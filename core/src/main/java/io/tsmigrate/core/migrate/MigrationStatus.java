@@ -7,6 +7,7 @@ import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.ShadowReadRecords;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.state.Steps;
+import io.tsmigrate.core.state.ThrottleRecords;
 import io.tsmigrate.core.state.VerificationRuns;
 import io.tsmigrate.core.state.Writers;
 
@@ -31,7 +32,15 @@ public final class MigrationStatus {
     /** Everything {@code tsmigrate status} shows. {@code phase} is one line derived from the facts below. */
     public record Report(Instant at, boolean started, String phase, String primary, List<StepRow> steps, List<TableProgress> tables,
                          List<Writer> writers, List<CompletionPointRow> completionPoints, List<VerificationRun> verifications,
-                         List<PausedJobs.PausedJob> pausedJobs, ShadowReads shadowReads) {
+                         List<PausedJobs.PausedJob> pausedJobs, ShadowReads shadowReads, List<Throttle> throttles) {
+    }
+
+    /**
+     * One backfill process's throttle on the source's load, as it last checked ({@code rowsPerSecond}
+     * empty for no limit); {@code stale} when it has not checked for a while (the process is gone).
+     */
+    public record Throttle(String process, boolean paused, Optional<Double> rowsPerSecond, String reason, Instant checkedAt,
+                           boolean stale) {
     }
 
     public record StepRow(String name, String status, Instant startedAt, Optional<Instant> finishedAt, Optional<String> message) {
@@ -77,7 +86,7 @@ public final class MigrationStatus {
         if (!StateSchema.exists(target)) {
             return new Report(now, false, "not started: the target holds no tsmigrate state (run tsmigrate migrate, or "
                     + "tsmigrate schema)", "source", List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
-                    new ShadowReads(0, 0, 0, 0, 0));
+                    new ShadowReads(0, 0, 0, 0, 0), List.of());
         }
         String primary = StateSchema.primary(target);
         List<StepRow> steps = new Steps(target).all().stream()
@@ -97,7 +106,9 @@ public final class MigrationStatus {
                 shapes.stream().mapToLong(ShadowReadRecords.Shape::expectedMismatches).sum(),
                 shapes.stream().mapToLong(ShadowReadRecords.Shape::dropped).sum());
         String phase = phase(target, primary, steps, tables, writers, points, runs);
-        return new Report(now, true, phase, primary, steps, tables, writers, points, runs, jobs, shadow);
+        List<Throttle> throttles = ThrottleRecords.all(target).stream().map(t -> new Throttle(t.process(), t.paused(),
+                t.rowsPerSecond(), t.reason(), t.updatedAt(), t.updatedAt().isBefore(now.minus(WORKER_SILENCE)))).toList();
+        return new Report(now, true, phase, primary, steps, tables, writers, points, runs, jobs, shadow, throttles);
     }
 
     private static String phase(Connection target, String primary, List<StepRow> steps, List<TableProgress> tables,

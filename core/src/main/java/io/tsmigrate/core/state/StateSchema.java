@@ -90,7 +90,11 @@ public final class StateSchema {
                             + "PRIMARY KEY (table_name, constraint_name))",
                     "CREATE TABLE tsmigrate.constraint_check (id bigserial PRIMARY KEY, checked_at timestamptz NOT NULL DEFAULT now(), "
                             + "table_name text NOT NULL, name text NOT NULL, kind text NOT NULL, outcome text NOT NULL, "
-                            + "offending bigint NOT NULL DEFAULT 0, detail text)"));
+                            + "offending bigint NOT NULL DEFAULT 0, detail text)"),
+            // The backfill's throttle, per process: what it decided at its last check, and why.
+            List.of(
+                    "CREATE TABLE tsmigrate.throttle (process text PRIMARY KEY, paused boolean NOT NULL, "
+                            + "rows_per_second double precision, reason text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

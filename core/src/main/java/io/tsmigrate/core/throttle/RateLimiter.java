@@ -1,0 +1,39 @@
+package io.tsmigrate.core.throttle;
+
+/**
+ * Spaces out work so that the permits taken by all threads together do not exceed a rate, which
+ * may change while they work. A thread that takes permits sleeps until its share of time has come.
+ * Thread-safe.
+ */
+public final class RateLimiter {
+
+    private double nanosPerPermit;
+    private long nextFree = System.nanoTime();
+
+    /** @param permitsPerSecond positive; {@code Double.POSITIVE_INFINITY} for no limit */
+    public RateLimiter(double permitsPerSecond) {
+        setRate(permitsPerSecond);
+    }
+
+    public synchronized void setRate(double permitsPerSecond) {
+        if (!(permitsPerSecond > 0)) {
+            throw new IllegalArgumentException("a rate must be positive, got " + permitsPerSecond);
+        }
+        this.nanosPerPermit = 1e9 / permitsPerSecond;
+    }
+
+    /** Takes {@code permits}, sleeping as long as the rate requires. */
+    public void acquire(long permits) throws InterruptedException {
+        long wait;
+        synchronized (this) {
+            long now = System.nanoTime();
+            // Unused time does not accumulate beyond a second: a burst after a pause stays short.
+            long start = Math.max(nextFree, now - 1_000_000_000L);
+            nextFree = start + (long) (permits * nanosPerPermit);
+            wait = start - now;
+        }
+        if (wait > 0) {
+            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package io.tsmigrate.core.throttle;
+
+import io.tsmigrate.core.Human;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Paces one process's copy by the source's own signals, checked about once a second: past
+ * {@code maxLoad} the rate is halved (multiplicative decrease), under it for a few checks in a row
+ * it grows back by a tenth of the rate first measured (additive increase) up to the cap; past
+ * {@code criticalLoad} the copy pauses until the signals are back under it. The workers ask
+ * {@link #awaitOpen} before each range and take rows through {@link #limiter}. Each change is said
+ * (with its reason) to the listener and recorded by the caller.
+ */
+public final class Throttle implements AutoCloseable {
+
+    /** What the throttle decided last. */
+    public record State(boolean paused, Optional<Double> rowsPerSecond, String reason) {
+    }
+
+    /** Told after every check, on the throttle's thread. */
+    public interface Listener {
+        /** @param changed whether the state differs from the one before (a line worth logging) */
+        void checked(State state, boolean changed);
+    }
+
+    private static final int BASELINE_PROBES = 5;
+    private static final int CALM_CHECKS = 3;
+
+    private final LoadLimits maxLoad;
+    private final LoadLimits criticalLoad;
+    private final Optional<Double> cap;
+    private final RateLimiter limiter;
+    private final Connection source;
+    private final Listener changes;
+    private final LongAdder rows = new LongAdder();
+    private final Object gate = new Object();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Thread thread;
+    private final double baselineMillis;
+    private volatile State state;
+    private int calm;
+    private long lastRows;
+    private long lastAt = System.nanoTime();
+    private double measured;
+
+    /**
+     * @param cap     the most rows per second ({@code --max-rate} in rows), if any
+     * @param source  a connection of the throttle's own to the source (closed with it)
+     * @param changes told after every check
+     */
+    public Throttle(LoadLimits maxLoad, LoadLimits criticalLoad, Optional<Double> cap, Connection source, Listener changes)
+            throws SQLException {
+        this.maxLoad = maxLoad;
+        this.criticalLoad = criticalLoad;
+        this.cap = cap;
+        this.source = source;
+        this.changes = changes;
+        this.limiter = new RateLimiter(cap.orElse(Double.POSITIVE_INFINITY));
+        List<Double> probes = new ArrayList<>();
+        for (int i = 0; i < BASELINE_PROBES; i++) {
+            probes.add(SourceSignals.read(source).probeMillis());
+        }
+        probes.sort(Double::compare);
+        this.baselineMillis = Math.max(0.05, probes.get(BASELINE_PROBES / 2));
+        this.state = new State(false, cap, cap.isPresent() ? "--max-rate" : "no limit reached");
+        this.thread = new Thread(this::loop, "tsmigrate-throttle");
+        thread.setDaemon(true);
+    }
+
+    /** Starts checking; the first check runs at once, so a copy that should pause never starts a range. */
+    public Throttle start() {
+        check();
+        thread.start();
+        return this;
+    }
+
+    public RateLimiter limiter() {
+        return limiter;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Rows the workers moved, for the rate the throttle measures. */
+    public void moved(long n) {
+        rows.add(n);
+    }
+
+    /**
+     * Blocks while the copy is paused.
+     *
+     * @return false when {@code stop} was set while waiting
+     */
+    public boolean awaitOpen(AtomicBoolean stop) throws InterruptedException {
+        synchronized (gate) {
+            while (state.paused() && !stop.get() && !closed.get()) {
+                gate.wait(250);
+            }
+        }
+        return !stop.get();
+    }
+
+    private void loop() {
+        while (!closed.get()) {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            check();
+        }
+    }
+
+    private synchronized void check() {
+        SourceSignals s;
+        try {
+            s = SourceSignals.read(source);
+        } catch (SQLException e) {
+            return; // the workers meet the same failure and retry; nothing to decide on
+        }
+        long now = System.nanoTime();
+        long total = rows.sum();
+        double recent = (total - lastRows) / Math.max(1e-3, (now - lastAt) / 1e9);
+        lastRows = total;
+        lastAt = now;
+        if (recent > 0 && measured == 0) {
+            measured = recent;
+        }
+        Optional<String> critical = criticalLoad.reached(s, baselineMillis);
+        Optional<String> high = maxLoad.reached(s, baselineMillis);
+        State before = state;
+        State next;
+        if (critical.isPresent()) {
+            next = new State(true, before.rowsPerSecond(), "paused: " + critical.get() + " (--critical-load)");
+            calm = 0;
+        } else if (high.isPresent()) {
+            double base = before.rowsPerSecond().orElse(recent > 0 ? recent : measured);
+            Optional<Double> halved = base > 0 ? Optional.of(Math.max(1, base / 2)) : before.rowsPerSecond();
+            next = new State(false, halved, "slowed: " + high.get() + " (--max-load)");
+            calm = 0;
+        } else if (before.paused()) {
+            next = new State(false, before.rowsPerSecond(), "resumed: under --critical-load");
+        } else if (before.rowsPerSecond().isPresent() && !before.rowsPerSecond().equals(cap) && ++calm >= CALM_CHECKS) {
+            double step = Math.max(1, (measured > 0 ? measured : before.rowsPerSecond().get()) / 10);
+            double up = before.rowsPerSecond().get() + step;
+            Optional<Double> rate = cap.isPresent() ? Optional.of(Math.min(cap.get(), up))
+                    : measured > 0 && up >= measured * 2 ? Optional.empty() : Optional.of(up);
+            next = new State(false, rate, "speeding up: under --max-load for " + calm + " checks");
+            calm = 0;
+        } else {
+            changes.checked(before, false);
+            return;
+        }
+        limiter.setRate(next.rowsPerSecond().orElse(Double.POSITIVE_INFINITY));
+        state = next;
+        synchronized (gate) {
+            gate.notifyAll();
+        }
+        changes.checked(next, next.paused() != before.paused() || !next.rowsPerSecond().equals(before.rowsPerSecond()));
+    }
+
+    /** One line for logs and progress: "paused: ...", "3,000 rows/s: slowed: ...". */
+    public static String describe(State s) {
+        return s.paused() ? s.reason() : s.rowsPerSecond().map(r -> Human.rate(r).replace("/s", " rows/s") + " (" + s.reason() + ")")
+                .orElse("no limit (" + s.reason() + ")");
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            thread.interrupt();
+            synchronized (gate) {
+                gate.notifyAll();
+            }
+            try {
+                thread.join(5000);
+                source.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (SQLException ignored) {
+                // Closing on the way out.
+            }
+        }
+    }
+}

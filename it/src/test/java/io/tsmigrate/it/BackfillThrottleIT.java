@@ -1,0 +1,107 @@
+package io.tsmigrate.it;
+
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.testkit.Await;
+import io.tsmigrate.testkit.PgServersExtension;
+import io.tsmigrate.testkit.TestDatabases;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
+import static io.tsmigrate.it.Fixtures.checksum;
+import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The backfill yields to the source's own load: it pauses while the source is busy and resumes by itself. */
+@ExtendWith(PgServersExtension.class)
+class BackfillThrottleIT {
+
+    static final String T = "2026-11-11 00:00:00+00";
+
+    @Test
+    void pausesWhileTheSourceHasTooManyBusySessionsAndResumesWhenTheyEnd(TestDatabases db) throws Exception {
+        ConnectionSpec source = db.newSourceDatabase("throttle");
+        TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int, cpu float8)",
+                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '10 seconds', g % 20, g / 3.0 "
+                        + "FROM generate_series(0, 40000) g", "ANALYZE");
+        ConnectionSpec target = db.newTargetDatabase("throttle", true);
+        Fixtures.migrateSchema(source, target, "1 day", "metrics");
+        List<Connection> busy = new ArrayList<>();
+        ExecutorService sleepers = Executors.newFixedThreadPool(3);
+        try {
+            for (int i = 0; i < 3; i++) {
+                Connection c = busyConnection(source);
+                busy.add(c);
+                sleepers.submit(() -> {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SELECT pg_sleep(600)");
+                    }
+                    return null;
+                });
+            }
+            Await.until("three busy sessions on the source", () -> busySessions(source) == 3);
+            List<String> args = List.of("backfill", "--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target),
+                    "--until", T, "--max-range-rows", "5000", "--worker-name", "throttled", "--critical-load", "active-sessions=3");
+            try (CliProcess p = CliProcess.start(args)) {
+                Await.until("the backfill pauses", () -> {
+                    assertThat(p.isAlive()).as(p.output()).isTrue();
+                    return queryLong(target, "SELECT count(*) FROM tsmigrate.throttle WHERE process = 'throttled' AND paused") == 1;
+                });
+                assertThat(TestDatabases.queryString(target, "SELECT reason FROM tsmigrate.throttle WHERE process = 'throttled'"))
+                        .isEqualTo("paused: active sessions 3 >= 3 (--critical-load)");
+                // Two more checks while paused (state, not time): nothing copied meanwhile.
+                for (int check = 0; check < 2; check++) {
+                    Timestamp last = checkedAt(target);
+                    Await.until("the throttle checks again", () -> checkedAt(target).after(last));
+                    assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.throttle WHERE process = 'throttled' AND paused"))
+                            .isEqualTo(1);
+                }
+                assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'")).isZero();
+                assertThat(queryLong(target, "SELECT count(*) FROM metrics")).isZero();
+                Cli.Result status = Cli.run("status", "--target", TestDatabases.uri(target));
+                assertThat(status.out()).contains("throttle of throttled: PAUSED").contains("paused: active sessions 3 >= 3");
+
+                TestDatabases.execute(source, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'busy'");
+                assertThat(p.waitFor(300)).isTrue();
+                assertThat(p.exitValue()).as(p.output()).isZero();
+                assertThat(p.output()).contains("throttle: paused: active sessions 3 >= 3").contains("throttle: ");
+            }
+        } finally {
+            TestDatabases.execute(source, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'busy'");
+            sleepers.shutdownNow();
+            sleepers.awaitTermination(60, TimeUnit.SECONDS);
+            for (Connection c : busy) {
+                c.close();
+            }
+        }
+        assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + T + "'"));
+        assertRangesIdentical(source, target, "metrics", "time", "timestamptz");
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.throttle")).as("the record ends with the run").isZero();
+    }
+
+    private static Connection busyConnection(ConnectionSpec spec) throws SQLException {
+        java.util.Properties props = new java.util.Properties();
+        props.putAll(spec.jdbc().properties());
+        props.setProperty("ApplicationName", "busy");
+        return java.sql.DriverManager.getConnection(spec.jdbc().url(), props);
+    }
+
+    private static long busySessions(ConnectionSpec source) {
+        return queryLong(source, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'busy' AND state = 'active'");
+    }
+
+    private static Timestamp checkedAt(ConnectionSpec target) {
+        return Timestamp.valueOf(TestDatabases.queryString(target, "SELECT updated_at::timestamp FROM tsmigrate.throttle "
+                + "WHERE process = 'throttled'"));
+    }
+}
