@@ -89,6 +89,58 @@ class BackfillThrottleIT {
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.throttle")).as("the record ends with the run").isZero();
     }
 
+    @Test
+    void throttlePauseStopsTwoProcessesAndResumeFinishesThem(TestDatabases db) throws Exception {
+        ConnectionSpec source = db.newSourceDatabase("throttle_cmd");
+        TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int, cpu float8)",
+                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '10 seconds', g % 20, g / 3.0 "
+                        + "FROM generate_series(0, 60000) g", "ANALYZE");
+        ConnectionSpec target = db.newTargetDatabase("throttle_cmd", true);
+        Fixtures.migrateSchema(source, target, "1 day", "metrics");
+        String tgt = TestDatabases.uri(target);
+        List<CliProcess> processes = new ArrayList<>();
+        try {
+            for (String name : List.of("one", "two")) {
+                processes.add(CliProcess.start(List.of("backfill", "--source", TestDatabases.uri(source), "--target", tgt, "--until", T,
+                        "--max-range-rows", "2000", "--max-rate", "2000", "--worker-name", name)));
+            }
+            Await.until("both processes copy", () -> queryLong(target, "SELECT count(DISTINCT split_part(worker, '-', 1)) "
+                    + "FROM tsmigrate.backfill_range WHERE state = 'done'") == 2);
+            Cli.Result paused = Cli.run("throttle", "--pause", "--target", tgt);
+            assertThat(paused.exitCode()).as(paused.toString()).isZero();
+            assertThat(paused.out()).contains("pace: paused (set by ");
+            Await.until("both throttles pause", () -> {
+                processes.forEach(p -> assertThat(p.isAlive()).as("still copying when paused: " + p.output()).isTrue());
+                return queryLong(target, "SELECT count(*) FROM tsmigrate.throttle WHERE paused "
+                        + "AND reason LIKE 'paused by tsmigrate throttle --pause%'") == 2;
+            });
+            // A range in progress when the pause came finishes; after that, nothing moves for two more checks.
+            Await.until("ranges in progress end", () -> queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt "
+                    + "WHERE outcome IS NULL") == 0);
+            long done = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'");
+            for (int check = 0; check < 2; check++) {
+                Timestamp last = Timestamp.valueOf(TestDatabases.queryString(target, "SELECT max(updated_at)::timestamp FROM "
+                        + "tsmigrate.throttle"));
+                Await.until("the throttles check again", () -> Timestamp.valueOf(TestDatabases.queryString(target,
+                        "SELECT min(updated_at)::timestamp FROM tsmigrate.throttle")).after(last));
+            }
+            assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'")).isEqualTo(done);
+            assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range")).as("ranges left").isGreaterThan(done);
+            Cli.Result resumed = Cli.run("throttle", "--resume", "--target", tgt, "--json");
+            assertThat(resumed.out()).containsPattern("\"paused\" ?: ?false");
+            for (CliProcess p : processes) {
+                assertThat(p.waitFor(300)).isTrue();
+                assertThat(p.exitValue()).as(p.output()).isZero();
+                assertThat(p.output()).contains("throttle: paused by tsmigrate throttle --pause");
+            }
+        } finally {
+            for (CliProcess p : processes) {
+                p.close();
+            }
+        }
+        assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + T + "'"));
+    }
+
     private static Connection busyConnection(ConnectionSpec spec) throws SQLException {
         java.util.Properties props = new java.util.Properties();
         props.putAll(spec.jdbc().properties());

@@ -157,7 +157,7 @@ public final class Backfill {
                                    Instant runStart) {
         try (RecordedThrottle recorded = RecordedThrottle.open(sourceSpec, targetSpec, options, counting)) {
             runWorkers(sourceSpec, targetSpec, options, counting, stop, tables, runStart,
-                    Optional.ofNullable(recorded).map(RecordedThrottle::throttle));
+                    Optional.of(recorded.throttle()));
         }
     }
 

@@ -4,6 +4,7 @@ import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.state.PaceRecords;
 import io.tsmigrate.core.state.ThrottleRecords;
 import io.tsmigrate.core.throttle.Throttle;
 
@@ -28,12 +29,9 @@ final class RecordedThrottle implements AutoCloseable {
         this.process = process;
     }
 
-    /** @return null when the options ask for no throttle on the source's load */
+    /** Every run has one: the operator may pause it or set its rate at any time (tsmigrate throttle). */
     static RecordedThrottle open(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
                                  BackfillListener listener) {
-        if (!options.maxLoad().any() && !options.criticalLoad().any()) {
-            return null;
-        }
         RecordedThrottle[] self = new RecordedThrottle[1];
         Connection source = PgConnector.open(sourceSpec);
         try {
@@ -65,6 +63,8 @@ final class RecordedThrottle implements AutoCloseable {
                 state = PgConnector.open(targetSpec);
             }
             ThrottleRecords.record(state, process, s.paused(), s.rowsPerSecond(), s.reason());
+            throttle.override(PaceRecords.get(state).map(p -> new Throttle.Setting(p.paused(), p.rowsPerSecond(),
+                    p.setBy() + " at " + p.setAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))));
         } catch (SQLException | TsmigrateException e) {
             PgConnector.closeQuietly(state);
             state = null; // recorded again at the next check

@@ -94,7 +94,11 @@ public final class StateSchema {
             // The backfill's throttle, per process: what it decided at its last check, and why.
             List.of(
                     "CREATE TABLE tsmigrate.throttle (process text PRIMARY KEY, paused boolean NOT NULL, "
-                            + "rows_per_second double precision, reason text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"));
+                            + "rows_per_second double precision, reason text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"),
+            // The pace an operator set for every process of the migration (tsmigrate throttle).
+            List.of(
+                    "CREATE TABLE tsmigrate.pace (id int PRIMARY KEY CHECK (id = 1), paused boolean NOT NULL DEFAULT false, "
+                            + "rows_per_second double precision, set_by text NOT NULL, set_at timestamptz NOT NULL DEFAULT now())"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

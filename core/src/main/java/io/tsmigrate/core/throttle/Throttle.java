@@ -24,6 +24,10 @@ public final class Throttle implements AutoCloseable {
     public record State(boolean paused, Optional<Double> rowsPerSecond, String reason) {
     }
 
+    /** What an operator set for the whole migration ({@code tsmigrate throttle}), overriding the options. */
+    public record Setting(boolean paused, Optional<Double> rowsPerSecond, String setBy) {
+    }
+
     /** Told after every check, on the throttle's thread. */
     public interface Listener {
         /** @param changed whether the state differs from the one before (a line worth logging) */
@@ -45,6 +49,7 @@ public final class Throttle implements AutoCloseable {
     private final Thread thread;
     private final double baselineMillis;
     private volatile State state;
+    private volatile Optional<Setting> override = Optional.empty();
     private int calm;
     private long lastRows;
     private long lastAt = System.nanoTime();
@@ -87,6 +92,11 @@ public final class Throttle implements AutoCloseable {
 
     public State state() {
         return state;
+    }
+
+    /** The operator's setting, read by the caller from the migration's state; applied at the next check. */
+    public void override(Optional<Setting> o) {
+        this.override = o;
     }
 
     /** Rows the workers moved, for the rate the throttle measures. */
@@ -136,9 +146,18 @@ public final class Throttle implements AutoCloseable {
         }
         Optional<String> critical = criticalLoad.reached(s, baselineMillis);
         Optional<String> high = maxLoad.reached(s, baselineMillis);
+        Optional<Setting> o = override;
+        Optional<Double> cap = o.flatMap(Setting::rowsPerSecond).or(() -> this.cap);
         State before = state;
         State next;
-        if (critical.isPresent()) {
+        if (o.isPresent() && o.get().paused()) {
+            next = new State(true, before.rowsPerSecond(), "paused by tsmigrate throttle --pause (" + o.get().setBy() + ")");
+            calm = 0;
+        } else if (cap.isPresent() && before.rowsPerSecond().map(r -> r > cap.get()).orElse(true) && !before.paused()
+                && critical.isEmpty()) {
+            next = new State(false, cap, o.flatMap(Setting::rowsPerSecond).isPresent()
+                    ? "set by tsmigrate throttle --rate (" + o.get().setBy() + ")" : "--max-rate");
+        } else if (critical.isPresent()) {
             next = new State(true, before.rowsPerSecond(), "paused: " + critical.get() + " (--critical-load)");
             calm = 0;
         } else if (high.isPresent()) {
@@ -147,7 +166,8 @@ public final class Throttle implements AutoCloseable {
             next = new State(false, halved, "slowed: " + high.get() + " (--max-load)");
             calm = 0;
         } else if (before.paused()) {
-            next = new State(false, before.rowsPerSecond(), "resumed: under --critical-load");
+            next = new State(false, before.rowsPerSecond().map(r -> cap.map(c -> Math.min(c, r)).orElse(r)).or(() -> cap),
+                    o.isPresent() ? "resumed by tsmigrate throttle (" + o.get().setBy() + ")" : "resumed: under --critical-load");
         } else if (before.rowsPerSecond().isPresent() && !before.rowsPerSecond().equals(cap) && ++calm >= CALM_CHECKS) {
             double step = Math.max(1, (measured > 0 ? measured : before.rowsPerSecond().get()) / 10);
             double up = before.rowsPerSecond().get() + step;
