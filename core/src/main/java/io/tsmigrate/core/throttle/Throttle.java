@@ -36,6 +36,9 @@ public final class Throttle implements AutoCloseable {
 
     private static final int BASELINE_PROBES = 5;
     private static final int CALM_CHECKS = 3;
+    /** Below this share of the rate first measured, crawling would hold a range's snapshot open for long: pause instead. */
+    private static final double FLOOR_SHARE = 1.0 / 32;
+    private static final double MIN_FLOOR = 500;
 
     private final LoadLimits maxLoad;
     private final LoadLimits criticalLoad;
@@ -162,12 +165,20 @@ public final class Throttle implements AutoCloseable {
             calm = 0;
         } else if (high.isPresent()) {
             double base = before.rowsPerSecond().orElse(recent > 0 ? recent : measured);
-            Optional<Double> halved = base > 0 ? Optional.of(Math.max(1, base / 2)) : before.rowsPerSecond();
-            next = new State(false, halved, "slowed: " + high.get() + " (--max-load)");
+            double floor = Math.max(MIN_FLOOR, measured * FLOOR_SHARE);
+            if (base > 0 && base / 2 < floor) {
+                // Halving again would crawl through a range, its source snapshot open all the while:
+                // pause between ranges until the source is back under --max-load.
+                next = new State(true, Optional.of(floor), "paused: " + high.get() + " (--max-load; the rate would fall below "
+                        + Human.rate(floor).replace("/s", " rows/s") + ")");
+            } else {
+                Optional<Double> halved = base > 0 ? Optional.of(base / 2) : before.rowsPerSecond();
+                next = new State(false, halved, "slowed: " + high.get() + " (--max-load)");
+            }
             calm = 0;
         } else if (before.paused()) {
             next = new State(false, before.rowsPerSecond().map(r -> cap.map(c -> Math.min(c, r)).orElse(r)).or(() -> cap),
-                    o.isPresent() ? "resumed by tsmigrate throttle (" + o.get().setBy() + ")" : "resumed: under --critical-load");
+                    o.isPresent() ? "resumed by tsmigrate throttle (" + o.get().setBy() + ")" : "resumed: the source is back under its limits");
         } else if (before.rowsPerSecond().isPresent() && !before.rowsPerSecond().equals(cap) && ++calm >= CALM_CHECKS) {
             double step = Math.max(1, (measured > 0 ? measured : before.rowsPerSecond().get()) / 10);
             double up = before.rowsPerSecond().get() + step;
