@@ -31,11 +31,8 @@ class BackfillThrottleIT {
     @Test
     void pausesWhileTheSourceHasTooManyBusySessionsAndResumesWhenTheyEnd(TestDatabases db) throws Exception {
         ConnectionSpec source = db.newSourceDatabase("throttle");
-        TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int, cpu float8)",
-                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '10 seconds', g % 20, g / 3.0 "
-                        + "FROM generate_series(0, 40000) g", "ANALYZE");
         ConnectionSpec target = db.newTargetDatabase("throttle", true);
-        Fixtures.migrateSchema(source, target, "1 day", "metrics");
+        metrics(source, target, 40000);
         List<Connection> busy = new ArrayList<>();
         ExecutorService sleepers = Executors.newFixedThreadPool(3);
         try {
@@ -92,11 +89,8 @@ class BackfillThrottleIT {
     @Test
     void throttlePauseStopsTwoProcessesAndResumeFinishesThem(TestDatabases db) throws Exception {
         ConnectionSpec source = db.newSourceDatabase("throttle_cmd");
-        TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int, cpu float8)",
-                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '10 seconds', g % 20, g / 3.0 "
-                        + "FROM generate_series(0, 60000) g", "ANALYZE");
         ConnectionSpec target = db.newTargetDatabase("throttle_cmd", true);
-        Fixtures.migrateSchema(source, target, "1 day", "metrics");
+        metrics(source, target, 60000);
         String tgt = TestDatabases.uri(target);
         List<CliProcess> processes = new ArrayList<>();
         try {
@@ -139,6 +133,14 @@ class BackfillThrottleIT {
             }
         }
         assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + T + "'"));
+    }
+
+    /** A metrics table of {@code rows} rows ten seconds apart on the source, a hypertable on the target. */
+    private static void metrics(ConnectionSpec source, ConnectionSpec target, int rows) {
+        TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int, cpu float8)",
+                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '10 seconds', g % 20, g / 3.0 "
+                        + "FROM generate_series(0, " + rows + ") g", "ANALYZE");
+        Fixtures.migrateSchema(source, target, "1 day", "metrics");
     }
 
     private static Connection busyConnection(ConnectionSpec spec) throws SQLException {
