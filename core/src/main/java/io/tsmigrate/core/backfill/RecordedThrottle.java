@@ -33,7 +33,8 @@ final class RecordedThrottle implements AutoCloseable {
     static RecordedThrottle open(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
                                  BackfillListener listener) {
         RecordedThrottle[] self = new RecordedThrottle[1];
-        Connection source = PgConnector.open(sourceSpec);
+        // A connection to the source only to read its load: without limits, none (--max-source-connections counts them).
+        Connection source = options.maxLoad().any() || options.criticalLoad().any() ? PgConnector.open(sourceSpec) : null;
         try {
             Throttle t = new Throttle(options.maxLoad(), options.criticalLoad(), options.maxRate().map(MaxRate::perSecond), source,
                     (s, changed) -> {

@@ -60,7 +60,8 @@ public final class Throttle implements AutoCloseable {
 
     /**
      * @param cap     the most rows per second ({@code --max-rate} in rows), if any
-     * @param source  a connection of the throttle's own to the source (closed with it)
+     * @param source  a connection of the throttle's own to the source (closed with it); null when there are no
+     *                load limits to check (the throttle then only follows the operator's setting)
      * @param changes told after every check
      */
     public Throttle(LoadLimits maxLoad, LoadLimits criticalLoad, Optional<Double> cap, Connection source, Listener changes)
@@ -72,11 +73,11 @@ public final class Throttle implements AutoCloseable {
         this.changes = changes;
         this.limiter = new RateLimiter(cap.orElse(Double.POSITIVE_INFINITY));
         List<Double> probes = new ArrayList<>();
-        for (int i = 0; i < BASELINE_PROBES; i++) {
+        for (int i = 0; source != null && i < BASELINE_PROBES; i++) {
             probes.add(SourceSignals.read(source).probeMillis());
         }
         probes.sort(Double::compare);
-        this.baselineMillis = Math.max(0.05, probes.get(BASELINE_PROBES / 2));
+        this.baselineMillis = probes.isEmpty() ? 0 : Math.max(0.05, probes.get(BASELINE_PROBES / 2));
         this.state = new State(false, cap, cap.isPresent() ? "--max-rate" : "no limit reached");
         this.thread = new Thread(this::loop, "tsmigrate-throttle");
         thread.setDaemon(true);
@@ -133,11 +134,13 @@ public final class Throttle implements AutoCloseable {
     }
 
     private synchronized void check() {
-        SourceSignals s;
-        try {
-            s = SourceSignals.read(source);
-        } catch (SQLException e) {
-            return; // the workers meet the same failure and retry; nothing to decide on
+        SourceSignals s = new SourceSignals(0, 0, Optional.empty()); // no limits: nothing is reached
+        if (source != null) {
+            try {
+                s = SourceSignals.read(source);
+            } catch (SQLException e) {
+                return; // the workers meet the same failure and retry; nothing to decide on
+            }
         }
         long now = System.nanoTime();
         long total = rows.sum();
@@ -213,7 +216,9 @@ public final class Throttle implements AutoCloseable {
             }
             try {
                 thread.join(5000);
-                source.close();
+                if (source != null) {
+                    source.close();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (SQLException ignored) {
