@@ -8,7 +8,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.tsmigrate.dualwrite.TransactionMirror;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -514,9 +513,5 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     private static String firstWord(String tag) {
         int space = tag.indexOf(' ');
         return space < 0 ? tag : tag.substring(0, space);
-    }
-
-    static String text(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
     }
 }

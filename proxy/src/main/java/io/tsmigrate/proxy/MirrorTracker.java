@@ -62,8 +62,6 @@ final class MirrorTracker {
     private final List<PendingWrite> committed = new ArrayList<>();
     private PendingWrite copying;
     private boolean errorSinceReady;
-    private boolean skippingToSync;
-    private long copyBytes;
     private final List<String> settings = new ArrayList<>();
 
     // ---- what the client sends
@@ -122,7 +120,6 @@ final class MirrorTracker {
     void copyData(byte[] data) {
         if (copying != null) {
             copying.copyData.writeBytes(data);
-            copyBytes += data.length;
         }
     }
 
@@ -170,13 +167,10 @@ final class MirrorTracker {
         errorSinceReady = true;
         Asked head = asked.peek();
         if (head instanceof Execute) {
-            asked.poll();
-            skippingToSync = true;
+            asked.poll(); // the server skips the rest up to the Sync; ready() drops their writes
         } else if (head instanceof Query q) {
             asked.poll();
             asked.addFirst(new Query(q.sql(), null)); // the Query's writes did not happen
-        } else if (head == null || head instanceof Sync) {
-            skippingToSync = true;
         }
         copying = null;
     }
@@ -199,7 +193,6 @@ final class MirrorTracker {
                 break;
             }
         }
-        skippingToSync = false;
         copying = null;
         if (status == 'I') {
             if (!errorSinceReady) {
@@ -213,7 +206,6 @@ final class MirrorTracker {
         }
         List<PendingWrite> out = List.copyOf(committed);
         committed.clear();
-        copyBytes = 0;
         return out;
     }
 
@@ -236,15 +228,6 @@ final class MirrorTracker {
     /** The session settings ({@code SET ...}, one statement each) the server accepted, in order. */
     List<String> settings() {
         return List.copyOf(settings);
-    }
-
-    /** Bytes of COPY data held for the open transaction. */
-    long heldCopyBytes() {
-        return copyBytes;
-    }
-
-    boolean skippingToSync() {
-        return skippingToSync;
     }
 
     /** Writes are mirrored; transaction control is not (the secondary's transaction is the proxy's own). */
