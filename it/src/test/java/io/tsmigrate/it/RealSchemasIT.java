@@ -275,7 +275,8 @@ class RealSchemasIT {
             for (String table : List.of("devices", "metrics", "metric_annotations", "busy_devices")) {
                 assertThat(checksum(target, table, "true")).as(include + " " + table).isEqualTo(checksum(source, table, "true"));
             }
-            assertThat(queryString(target, "SELECT string_agg(conrelid::regclass || ': ' || pg_get_constraintdef(oid), '; ' ORDER BY 1) "
+            assertThat(queryString(target, "SELECT string_agg(conrelid::regclass || ': ' || pg_get_constraintdef(oid), '; ' "
+                    + "ORDER BY conrelid::regclass::text) "
                     + "FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace "
                     + "AND confrelid::regclass::text NOT LIKE '\\_timescaledb\\_internal.%'")) // TimescaleDB's per-chunk copies
                     .as(include + ": the foreign keys the plan said are kept").isEqualTo((include.size() == 1
