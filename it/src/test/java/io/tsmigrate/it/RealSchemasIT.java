@@ -161,7 +161,7 @@ class RealSchemasIT {
         assertThat(queryLong(target, "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name IN ('rental', 'payment')"))
                 .isEqualTo(2);
         // The partitions' foreign keys into plain tables, the same on every partition, now hold on the hypertable.
-        assertThat(queryString(target, "SELECT string_agg(pg_get_constraintdef(oid), '; ' ORDER BY 1) FROM pg_constraint "
+        assertThat(queryString(target, "SELECT string_agg(pg_get_constraintdef(oid), '; ' ORDER BY pg_get_constraintdef(oid)) FROM pg_constraint "
                 + "WHERE conrelid = 'payment'::regclass AND contype = 'f'"))
                 .isEqualTo("FOREIGN KEY (customer_id) REFERENCES customer(customer_id); FOREIGN KEY (staff_id) REFERENCES staff(staff_id)");
         assertThat(queryString(target, "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), '; ') FROM pg_constraint "
