@@ -40,7 +40,10 @@ final class Inliner {
         while (i < n) {
             char c = sql.charAt(i);
             if (c == '\'' || c == '"') {
-                int end = closing(sql, i + 1, c);
+                // E'...' strings take backslash escapes (E'it\'s'); others only a doubled quote.
+                boolean escapes = c == '\'' && i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e')
+                        && (i < 2 || !(Character.isLetterOrDigit(sql.charAt(i - 2)) || sql.charAt(i - 2) == '_'));
+                int end = closing(sql, i + 1, c, escapes);
                 out.append(sql, i, end);
                 i = end;
             } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
@@ -171,9 +174,13 @@ final class Inliner {
         return value.setScale(dscale, java.math.RoundingMode.UNNECESSARY).toPlainString();
     }
 
-    private static int closing(String sql, int from, char quote) {
+    private static int closing(String sql, int from, char quote, boolean backslashEscapes) {
         int i = from;
         while (i < sql.length()) {
+            if (backslashEscapes && sql.charAt(i) == '\\') {
+                i += 2;
+                continue;
+            }
             if (sql.charAt(i) == quote) {
                 if (i + 1 < sql.length() && sql.charAt(i + 1) == quote) {
                     i += 2;

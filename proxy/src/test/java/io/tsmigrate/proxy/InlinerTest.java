@@ -27,6 +27,12 @@ class InlinerTest {
     }
 
     @Test
+    void anEscapeStringEndsAtItsRealClosingQuote() {
+        String out = Inliner.inline("SELECT E'it\\'s $1', e'\\\\', $1, note'$1'", new Inliner.Value[] {text("v")}, oid -> "never");
+        assertThat(out).isEqualTo("SELECT E'it\\'s $1', e'\\\\', 'v', note'$1'");
+    }
+
+    @Test
     void namesTheTypeTheClientGaveByNameAndWritesNullAsNull() {
         String out = Inliner.inline("SELECT $1, $2, $10", values(), oid -> oid == 16384 ? "public.mood" : "text");
         assertThat(out).isEqualTo("SELECT 'calm'::public.mood, NULL, 'ten'");
