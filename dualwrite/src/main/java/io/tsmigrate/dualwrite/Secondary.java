@@ -39,7 +39,8 @@ final class Secondary implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private volatile boolean targetIsPrimary;
     private final AtomicBoolean registered = new AtomicBoolean();
-    private final AtomicBoolean checking = new AtomicBoolean();
+    /** One check at a time; an explicit check waits for a running one and then runs its own (it must see what is now). */
+    private final java.util.concurrent.locks.ReentrantLock checking = new java.util.concurrent.locks.ReentrantLock();
     private boolean stateTables;
     private String lastDamage;
     private boolean owedJournal;
@@ -142,9 +143,7 @@ final class Secondary implements AutoCloseable {
     }
 
     private void tick() {
-        if (!checking.compareAndSet(false, true)) {
-            return;
-        }
+        checking.lock();
         try {
             // A writer restarted with a journal owed reports it (and that it is paid) even before it
             // writes directly again.
@@ -175,7 +174,7 @@ final class Secondary implements AutoCloseable {
         } catch (SQLException | RuntimeException e) {
             LOG.log(Level.DEBUG, "tsmigrate dual-write: background check: " + e.getMessage());
         } finally {
-            checking.set(false);
+            checking.unlock();
         }
     }
 

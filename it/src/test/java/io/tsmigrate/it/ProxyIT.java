@@ -245,7 +245,7 @@ class ProxyIT {
         }
         TestDatabases.execute(target, "INSERT INTO tsmigrate.meta (key, value) VALUES ('primary', '" + side + "') "
                 + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value");
-        // The health check reads it; a check already under way when this one is asked for does not.
+        // The health check reads it (checkNow runs one after any check under way).
         Await.until("the proxy follows the " + side, () -> {
             proxy.checkNow();
             return proxy.stats().dualWrite().targetIsPrimary() == side.equals("target");
