@@ -81,7 +81,7 @@ final class DemoCommand implements Callable<Integer> {
         DualWriteDataSource dataSource = null;
         DemoApplication app = null;
         ProxyServer proxy = null;
-        Process billing = null;
+        Process[] billingProcess = new Process[1]; // started by the migration's listener, once dual-writing begins
         boolean detached = false;
         try {
             say(err, "starting a source PostgreSQL and a target PostgreSQL + TimescaleDB under " + work);
@@ -121,7 +121,6 @@ final class DemoCommand implements Callable<Integer> {
             // One client: its updates of one order reach both sides in the order it made them.
             Files.writeString(billingScript, "\\set id random(1, " + DemoDatabase.ORDERS + ")\n\\set cents random(100, 50000)\n"
                     + "BEGIN;\nUPDATE orders SET amount = :cents / 100.0 WHERE id = :id AND status = 'delivered';\nCOMMIT;\n");
-            Process[] billingProcess = new Process[1];
             Path pgbench = servers.source().installation().tool("pgbench");
 
             Duration lateness = DemoApplication.LATENESS.plusSeconds(2);
@@ -151,7 +150,7 @@ final class DemoCommand implements Callable<Integer> {
             if (code != ExitCodes.OK) {
                 return code;
             }
-            billing = billingProcess[0];
+            Process billing = billingProcess[0];
             say(err, "the application keeps writing, now to the target first and to the source as a backup ...");
             Thread.sleep(3000);
             app.close();
@@ -202,23 +201,27 @@ final class DemoCommand implements Callable<Integer> {
             }
             return ExitCodes.OK;
         } finally {
-            if (billing != null) {
-                billing.destroyForcibly();
-            }
-            if (proxy != null) {
-                proxy.close();
-            }
-            if (app != null) {
-                app.close();
-            }
-            if (dataSource != null) {
-                dataSource.close();
-            }
-            if (servers != null && !detached) {
-                servers.close();
-            }
-            if (ownDir && !detached) {
-                delete(work);
+            try {
+                if (billingProcess[0] != null) {
+                    billingProcess[0].destroyForcibly();
+                }
+                if (proxy != null) {
+                    proxy.close();
+                }
+                if (app != null) {
+                    app.close();
+                }
+                if (dataSource != null) {
+                    dataSource.close();
+                }
+                if (servers != null && !detached) {
+                    servers.close();
+                }
+            } finally {
+                // Whatever a close above threw, the work directory goes (it held the servers' data).
+                if (ownDir && !detached) {
+                    delete(work);
+                }
             }
         }
     }
