@@ -1,8 +1,8 @@
 package io.tsmigrate.cli;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,8 +32,8 @@ public final class DualWriteBench {
     }
 
     public static void main(String[] args) throws Exception {
-        DataSource source = dataSource(ConnectionSpec.parse(args[0], "source"));
-        DataSource target = dataSource(ConnectionSpec.parse(args[1], "target"));
+        DataSource source = PgConnector.dataSource(ConnectionSpec.parse(args[0], "source"), "dualwrite-bench");
+        DataSource target = PgConnector.dataSource(ConnectionSpec.parse(args[1], "target"), "dualwrite-bench");
         int singles = args.length > 2 ? Integer.parseInt(args[2]) : 5000;
         int batches = args.length > 3 ? Integer.parseInt(args[3]) : 50;
         for (DataSource ds : new DataSource[] {source, target}) {
@@ -163,13 +163,5 @@ public final class DualWriteBench {
             ps.addBatch();
         }
         ps.executeBatch();
-    }
-
-    private static DataSource dataSource(ConnectionSpec spec) {
-        PGSimpleDataSource ds = new PGSimpleDataSource();
-        ds.setURL(spec.jdbc().url());
-        ds.setUser(spec.user());
-        spec.password().ifPresent(ds::setPassword);
-        return ds;
     }
 }

@@ -11,6 +11,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.dualwrite.DualWriteConfig;
 import io.tsmigrate.dualwrite.DualWriteStats;
 import io.tsmigrate.dualwrite.TransactionMirror;
@@ -105,8 +106,8 @@ public final class ProxyServer implements AutoCloseable {
         }
         this.source = ServerAddress.of(config.source());
         this.target = ServerAddress.of(config.target());
-        DataSource sourceDs = dataSource(config.source());
-        DataSource targetDs = dataSource(config.target());
+        DataSource sourceDs = PgConnector.dataSource(config.source(), APPLICATION_NAME);
+        DataSource targetDs = PgConnector.dataSource(config.target(), APPLICATION_NAME);
         this.sourceTypes = new PrimaryCatalog(sourceDs);
         this.targetTypes = new PrimaryCatalog(targetDs);
         this.mirror = new TransactionMirror(sourceDs, targetDs, config.dualWrite());
@@ -295,22 +296,6 @@ public final class ProxyServer implements AutoCloseable {
     private static String abbreviate(String sql) {
         String s = sql.replaceAll("\\s+", " ").strip();
         return s.length() > 120 ? s.substring(0, 117) + "..." : s;
-    }
-
-    /** A pool-less DataSource with every setting of the side's URI (TLS included); sessions keep their connections. */
-    private static DataSource dataSource(ConnectionSpec spec) {
-        ConnectionSpec.JdbcSettings jdbc = spec.jdbc();
-        org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
-        ds.setURL(jdbc.url());
-        try {
-            for (String name : jdbc.properties().stringPropertyNames()) {
-                ds.setProperty(name, jdbc.properties().getProperty(name));
-            }
-            ds.setProperty("ApplicationName", APPLICATION_NAME);
-        } catch (java.sql.SQLException e) {
-            throw new IllegalArgumentException("the " + spec.label() + " URI has a setting the driver refuses: " + e.getMessage(), e);
-        }
-        return ds;
     }
 
     /**

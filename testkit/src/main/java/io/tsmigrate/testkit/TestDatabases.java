@@ -127,13 +127,9 @@ public final class TestDatabases implements AutoCloseable {
         }
     }
 
-    /** A plain pgjdbc DataSource for a login, as an application would configure its pool. */
+    /** A plain pgjdbc DataSource for a login, as an application would configure its pool (named "application"). */
     public static javax.sql.DataSource dataSource(ConnectionSpec spec) {
-        org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
-        ds.setURL(spec.jdbc().url());
-        ds.setUser(spec.user());
-        spec.password().ifPresent(ds::setPassword);
-        return ds;
+        return io.tsmigrate.core.connect.PgConnector.dataSource(spec, "application");
     }
 
     /** {@code postgres://user:password@host:port/db} for any login on the suite's servers. */

@@ -133,6 +133,28 @@ public final class PgConnector {
         return cause;
     }
 
+    /**
+     * A pool-less pgjdbc DataSource with every setting of the URI (TLS, Unix sockets, timeouts), for
+     * code that hands connections out (the dual-write library, the proxy) rather than opening them here.
+     *
+     * @param applicationName what its connections are called in {@code pg_stat_activity}
+     * @throws IllegalArgumentException when the driver refuses a setting of the URI
+     */
+    public static javax.sql.DataSource dataSource(ConnectionSpec spec, String applicationName) {
+        ConnectionSpec.JdbcSettings jdbc = spec.jdbc();
+        org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
+        ds.setURL(jdbc.url());
+        try {
+            for (String name : jdbc.properties().stringPropertyNames()) {
+                ds.setProperty(name, jdbc.properties().getProperty(name));
+            }
+            ds.setProperty("ApplicationName", applicationName);
+        } catch (SQLException e) {
+            throw new IllegalArgumentException("the " + spec.label() + " URI has a setting the driver refuses: " + e.getMessage(), e);
+        }
+        return ds;
+    }
+
     public static void closeQuietly(AutoCloseable closeable) {
         if (closeable == null) {
             return;
