@@ -1,6 +1,5 @@
 package io.tsmigrate.it;
 
-import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.plan.Candidate;
 import io.tsmigrate.core.plan.ChunkInterval;

@@ -79,7 +79,7 @@ public final class Cutover {
             StateSchema.setPrimary(target, wanted);
             new Steps(target).event("cutover", "info", "primary set to the " + wanted, null);
             long deadline = System.nanoTime() + options.waitForWriters().toNanos();
-            while (System.nanoTime() < deadline && !allFollow(target, wanted)) {
+            while (System.nanoTime() < deadline && !Writers.allFollow(target, wanted)) {
                 Thread.sleep(250);
             }
             return new Result(true, wanted, List.copyOf(checks), writers(target));
@@ -176,10 +176,6 @@ public final class Cutover {
                 }
             }
         }
-    }
-
-    private static boolean allFollow(Connection target, String wanted) throws SQLException {
-        return Writers.allFollow(target, wanted);
     }
 
     private static List<String> writers(Connection target) throws SQLException {
