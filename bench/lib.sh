@@ -8,8 +8,9 @@ JAR="$ROOT/cli/target/tsmigrate.jar"
 
 "$TSMIGRATE" --version >/dev/null   # builds the jar when it is missing or stale
 
+# start_servers [JAVA_OPTION...]: for example -Dtsmigrate.servers.durable=true for fsync'd commits.
 start_servers() {
-  coproc SERVERS { exec java -cp "$JAR" io.tsmigrate.testkit.ServersMain; }
+  coproc SERVERS { exec java "$@" -cp "$JAR" io.tsmigrate.testkit.ServersMain; }
   SERVERS_IN=${SERVERS[1]}
   local line
   while IFS= read -r line <&"${SERVERS[0]}"; do

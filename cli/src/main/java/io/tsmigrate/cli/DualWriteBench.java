@@ -34,7 +34,8 @@ public final class DualWriteBench {
     public static void main(String[] args) throws Exception {
         DataSource source = PgConnector.dataSource(ConnectionSpec.parse(args[0], "source"), "dualwrite-bench");
         DataSource target = PgConnector.dataSource(ConnectionSpec.parse(args[1], "target"), "dualwrite-bench");
-        int singles = args.length > 2 ? Integer.parseInt(args[2]) : 5000;
+        boolean losslessOnly = args.length > 2 && args[2].equals("lossless");
+        int singles = args.length > 2 && !losslessOnly ? Integer.parseInt(args[2]) : 5000;
         int batches = args.length > 3 ? Integer.parseInt(args[3]) : 50;
         for (DataSource ds : new DataSource[] {source, target}) {
             try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
@@ -47,15 +48,17 @@ public final class DualWriteBench {
         try (DualWriteDataSource dual = DualWriteDataSource.builder().primary(source).secondary(target).journalDirectory(journal)
                 .application("bench").build()) {
             long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
-            for (int round = 0; round < 4; round++) {
+            for (int round = 0; round < (losslessOnly ? 0 : 4); round++) {
                 best[0] = Math.min(best[0], byHand(source, target, singles, 1));
                 best[1] = Math.min(best[1], dual(dual, singles, 1));
                 best[2] = Math.min(best[2], byHand(source, target, batches, 1000));
                 best[3] = Math.min(best[3], dual(dual, batches, 1000));
             }
-            print("single-row INSERTs (" + singles + ")", best[0], best[1]);
-            print("1,000-row batches (" + batches + ")", best[2], best[3]);
-            for (double share : new double[] {0.1, 1.0}) {
+            if (!losslessOnly) {
+                print("single-row INSERTs (" + singles + ")", best[0], best[1]);
+                print("1,000-row batches (" + batches + ")", best[2], best[3]);
+            }
+            for (double share : losslessOnly ? new double[0] : new double[] {0.1, 1.0}) {
                 try (DualWriteDataSource shadowing = DualWriteDataSource.builder().primary(source).secondary(target)
                         .journalDirectory(journal).application("bench-shadow").shadowReadShare(share).build()) {
                     // Paired rounds in alternating order, after two rounds that warm up the JIT (which
@@ -88,6 +91,22 @@ public final class DualWriteBench {
                             + "median paired overhead %+.1f%% (%d dropped)%n",
                             "point reads (" + singles + ")", off / 1e6, share * 100, on / 1e6, ratios.size(), (median - 1) * 100,
                             shadowing.stats().shadowDropped());
+                }
+            }
+            try (DualWriteDataSource lossless = DualWriteDataSource.builder().primary(source).secondary(target).journalDirectory(journal)
+                    .application("bench-lossless").lossless(true).build()) {
+                for (int writers : new int[] {1, 8, 32}) {
+                    double off = 0;
+                    double on = 0;
+                    for (int round = 0; round < 3; round++) {
+                        off = Math.max(off, transactionsPerSecond(dual, writers, singles));
+                        on = Math.max(on, transactionsPerSecond(lossless, writers, singles));
+                    }
+                    System.out.printf(Locale.ROOT, "%-28s lossless off %8.0f tx/s, lossless on %8.0f tx/s (%.2fx; best of 3)%n",
+                            "1-row INSERT tx, " + writers + " writers", off, on, on / off);
+                }
+                if (lossless.stats().diverted() || lossless.stats().secondaryFailures() > 0) {
+                    throw new IllegalStateException("the secondary failed during the benchmark: " + lossless.stats());
                 }
             }
             if (dual.stats().diverted() || dual.stats().secondaryFailures() > 0) {
@@ -128,6 +147,32 @@ public final class DualWriteBench {
                 run(ps, i, rows);
             }
             return System.nanoTime() - start;
+        }
+    }
+
+    /** Auto-commit single-row INSERTs from {@code writers} threads, {@code total} in all; transactions per second. */
+    private static double transactionsPerSecond(DualWriteDataSource ds, int writers, int total) throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int w = 0; w < writers; w++) {
+                int first = w * (total / writers);
+                done.add(pool.submit(() -> {
+                    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(INSERT)) {
+                        for (int i = first; i < first + total / writers; i++) {
+                            run(ps, i, 1);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
+            }
+            return (double) (total / writers * writers) / ((System.nanoTime() - start) / 1e9);
+        } finally {
+            pool.shutdown();
         }
     }
 

@@ -49,27 +49,30 @@ final class DualConnection implements InvocationHandler {
     }
 
     private final Connection primary;
-    private final Secondary secondary;
-    private final Secondary.Roles roles;
+    private final DualWriter writer;
+    private final DualWriter.Roles roles;
     private Connection side;
     private boolean autoCommit = true;
+    /** Lossless mode: an auto-commit write runs in a transaction of its own, so that its intent precedes its commit. */
+    private boolean implicit;
     private Mode mode = Mode.NONE;
     private final List<Write> writes = new ArrayList<>();
     private final Map<Savepoint, Mark> marks = new IdentityHashMap<>();
     private Connection self;
 
-    private DualConnection(Connection primary, Secondary secondary, Secondary.Roles roles) {
+    private DualConnection(Connection primary, DualWriter writer, DualWriter.Roles roles) {
         this.primary = primary;
-        this.secondary = secondary;
+        this.writer = writer;
         this.roles = roles;
     }
 
     /** A connection with the roles of the moment: they stay until it is closed. */
-    static Connection wrap(Secondary secondary, String user, String password) throws SQLException {
-        Secondary.Roles roles = secondary.roles();
+    static Connection wrap(DualWriter writer, String user, String password) throws SQLException {
+        writer.recover();
+        DualWriter.Roles roles = writer.roles();
         Connection primary = user == null ? roles.primary().dataSource.getConnection()
                 : roles.primary().dataSource.getConnection(user, password);
-        DualConnection handler = new DualConnection(primary, secondary, roles);
+        DualConnection handler = new DualConnection(primary, writer, roles);
         handler.autoCommit = primary.getAutoCommit();
         handler.self = (Connection) Proxy.newProxyInstance(DualConnection.class.getClassLoader(),
                 new Class<?>[] {Connection.class}, handler);
@@ -80,8 +83,8 @@ final class DualConnection implements InvocationHandler {
         return self;
     }
 
-    Secondary secondary() {
-        return secondary;
+    DualWriter writer() {
+        return writer;
     }
 
     boolean primaryIsTarget() {
@@ -157,7 +160,22 @@ final class DualConnection implements InvocationHandler {
      * @param onSecondary how to run it there; null to use the recorded writes
      */
     Object write(PrimaryCall onPrimary, List<Write> recorded, SideCall onSecondary) throws Throwable {
-        Object result = onPrimary.call();
+        if (autoCommit && writer.lossless() && recorded.stream().allMatch(w -> SqlKind.transactional(w.sql()))) {
+            beginImplicit();
+        }
+        Object result;
+        try {
+            result = onPrimary.call();
+        } catch (Throwable t) {
+            if (implicit) {
+                try {
+                    rollback();
+                } finally {
+                    endImplicit();
+                }
+            }
+            throw t;
+        }
         if (mode == Mode.NONE) {
             mode = roles.secondary().beginDirect() ? Mode.DIRECT : Mode.JOURNAL;
         }
@@ -167,19 +185,54 @@ final class DualConnection implements InvocationHandler {
                 ensureSide();
                 Object sideResult = onSecondary != null ? onSecondary.call(side) : applyAll(recorded);
                 if (!sameCount(result, sideResult)) {
-                    secondary.countMismatches.increment();
+                    writer.counters().countMismatch();
                     LOG.log(Level.WARNING, "tsmigrate dual-write: the secondary counted other rows than the primary for: "
                             + recorded.get(0).sql());
                 }
-                secondary.wroteDirectly();
+                writer.wroteDirectly();
             } catch (SQLException e) {
                 secondaryFailed(e);
             }
         }
-        if (autoCommit) {
-            endTransaction(true);
+        if (implicit) {
+            try {
+                commit();
+            } finally {
+                endImplicit();
+            }
+        } else if (autoCommit) {
+            endTransaction(true, null);
         }
         return result;
+    }
+
+    private void beginImplicit() throws SQLException {
+        implicit = true;
+        primary.setAutoCommit(false);
+        if (side != null) {
+            try {
+                side.setAutoCommit(false);
+            } catch (SQLException e) {
+                closeSide();
+            }
+        }
+    }
+
+    private void endImplicit() throws SQLException {
+        implicit = false;
+        primary.setAutoCommit(true);
+        if (side != null) {
+            try {
+                side.setAutoCommit(true);
+            } catch (SQLException e) {
+                closeSide();
+            }
+        }
+    }
+
+    /** Whether the secondary's connection runs statements in a transaction that ends with the primary's. */
+    private boolean inTransaction() {
+        return !autoCommit || implicit;
     }
 
     private Object applyAll(List<Write> recorded) throws SQLException {
@@ -193,9 +246,12 @@ final class DualConnection implements InvocationHandler {
     private void ensureSide() throws SQLException {
         if (side == null) {
             side = roles.secondary().dataSource.getConnection();
-            side.setAutoCommit(autoCommit);
+            if (writer.lossless()) {
+                writer.ensureStateTables(roles.secondary(), side);
+            }
+            side.setAutoCommit(!inTransaction());
             // Replay what this transaction wrote before the secondary joined it (nothing, usually).
-            if (!autoCommit) {
+            if (inTransaction()) {
                 for (Write w : writes.subList(0, Math.max(0, writes.size() - 1))) {
                     JournalReplayer.apply(side, w);
                 }
@@ -205,20 +261,20 @@ final class DualConnection implements InvocationHandler {
 
     private void secondaryFailed(SQLException e) throws SQLException {
         closeSide();
-        switch (secondary.config().policy()) {
+        switch (writer.config().policy()) {
             case FAIL -> {
-                secondary.failures.increment();
+                writer.counters().failure();
                 mode = Mode.DROPPED;
                 throw new SQLException("tsmigrate dual-write: the write succeeded on the primary but failed on the secondary: "
                         + e.getMessage(), e.getSQLState(), e);
             }
             case LOG -> {
-                secondary.failures.increment();
+                writer.counters().failure();
                 LOG.log(Level.WARNING, "tsmigrate dual-write: the secondary missed a write: " + e.getMessage());
                 mode = Mode.DROPPED;
             }
             case JOURNAL -> {
-                secondary.divert(roles.secondary(), e);
+                writer.divert(roles.secondary(), e);
                 // This transaction's writes so far, and its later ones, go to the journal at commit.
                 mode = Mode.JOURNAL;
                 roles.secondary().joinJournal();
@@ -231,11 +287,16 @@ final class DualConnection implements InvocationHandler {
         if (on == autoCommit) {
             return;
         }
-        if (on && !writes.isEmpty()) {
+        if (on && !writes.isEmpty() && writer.lossless()) {
+            // JDBC commits an open transaction when auto-commit is turned on: its intent comes first.
+            commit();
+            primary.setAutoCommit(true);
+            autoCommit = true;
+        } else if (on && !writes.isEmpty()) {
             // JDBC commits an open transaction when auto-commit is turned on.
             primary.setAutoCommit(true);
             autoCommit = true;
-            endTransaction(true);
+            endTransaction(true, null);
         } else {
             primary.setAutoCommit(on);
             autoCommit = on;
@@ -249,33 +310,82 @@ final class DualConnection implements InvocationHandler {
         }
     }
 
+    /**
+     * Commits on the primary, then on the secondary. In lossless mode a transaction that wrote first
+     * gets its intent: the primary's transaction id and its writes, on disk before the COMMIT is sent,
+     * and (when the secondary takes it directly) recorded in the secondary's transaction under the
+     * intent's identity, so that whatever happens between the two commits, the next start applies it
+     * there exactly once.
+     */
     private void commit() throws SQLException {
+        IntentLog.Intent intent = null;
+        List<Write> intended = List.of();
+        long xid = 0;
+        if (writer.lossless() && !writes.isEmpty() && (mode == Mode.DIRECT || mode == Mode.JOURNAL)) {
+            try {
+                xid = currentXid();
+                intended = List.copyOf(writes);
+                intent = writer.intend(roles.secondary(), intended, xid);
+            } catch (SQLException e) {
+                rollback();
+                throw e;
+            }
+            TestHook.reached(TestHook.BEFORE_COMMIT);
+            if (mode == Mode.DIRECT && side != null) {
+                try {
+                    JournalReplayer.claim(side, intent.origin().journal(), intent.origin().seq());
+                } catch (SQLException e) {
+                    secondaryFailed(e);
+                }
+            }
+        }
         try {
             primary.commit();
         } catch (SQLException e) {
-            endTransaction(false);
+            endTransaction(false, null);
+            if (intent != null) {
+                String state = e.getSQLState() == null ? "" : e.getSQLState();
+                if (state.startsWith("08") || state.startsWith("57P") || state.isEmpty()) {
+                    writer.doubt(roles.secondary(), intent, intended, xid);
+                } else {
+                    writer.resolved(roles.secondary(), intent);
+                }
+            }
             throw e;
         }
-        endTransaction(true);
+        if (intent != null) {
+            TestHook.reached(TestHook.BETWEEN_COMMITS);
+        }
+        endTransaction(true, intent);
+    }
+
+    private long currentXid() throws SQLException {
+        try (Statement st = primary.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT txid_current()")) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     private void rollback() throws SQLException {
         try {
             primary.rollback();
         } finally {
-            endTransaction(false);
+            endTransaction(false, null);
         }
     }
 
-    /** Ends the mirrored transaction after the primary's commit (or rollback). */
-    private void endTransaction(boolean committed) throws SQLException {
+    /**
+     * Ends the mirrored transaction after the primary's commit (or rollback); a committed one's
+     * intent, if it has one, is resolved once the secondary or its journal has the transaction.
+     */
+    private void endTransaction(boolean committed, IntentLog.Intent intent) throws SQLException {
         Mode ended = mode;
         List<Write> done = new ArrayList<>(writes);
         writes.clear();
         marks.clear();
         mode = Mode.NONE;
         if (!committed) {
-            if (side != null && !autoCommit) {
+            if (side != null && inTransaction()) {
                 try {
                     side.rollback();
                 } catch (SQLException e) {
@@ -287,25 +397,34 @@ final class DualConnection implements InvocationHandler {
             }
             return;
         }
-        if (ended == Mode.DIRECT && side != null && !autoCommit) {
+        if (ended == Mode.DIRECT && side != null && inTransaction()) {
             try {
                 side.commit();
+                if (intent != null) {
+                    writer.resolved(roles.secondary(), intent);
+                }
             } catch (SQLException e) {
                 closeSide();
-                if (secondary.config().policy() == FailurePolicy.JOURNAL) {
-                    secondary.divert(roles.secondary(), e);
-                    secondary.journal(roles.secondary(), done);
+                if (writer.config().policy() == FailurePolicy.JOURNAL) {
+                    writer.divert(roles.secondary(), e);
+                    writer.journal(roles.secondary(), done, intent == null ? null : intent.origin());
+                    if (intent != null) {
+                        writer.resolved(roles.secondary(), intent);
+                    }
                     return;
                 }
-                secondary.failures.increment();
-                if (secondary.config().policy() == FailurePolicy.FAIL) {
+                writer.counters().failure();
+                if (writer.config().policy() == FailurePolicy.FAIL) {
                     throw new SQLException("tsmigrate dual-write: the primary committed but the secondary's commit failed: "
                             + e.getMessage(), e.getSQLState(), e);
                 }
             }
         } else if (ended == Mode.JOURNAL) {
             try {
-                secondary.journal(roles.secondary(), done);
+                writer.journal(roles.secondary(), done, intent == null ? null : intent.origin());
+                if (intent != null) {
+                    writer.resolved(roles.secondary(), intent);
+                }
             } finally {
                 roles.secondary().endJournalTransaction();
             }
@@ -388,7 +507,7 @@ final class DualConnection implements InvocationHandler {
         try {
             if (!autoCommit && !writes.isEmpty()) {
                 // Closing with a transaction open discards it, as the primary does.
-                endTransaction(false);
+                endTransaction(false, null);
             }
             primary.close();
         } finally {

@@ -95,7 +95,7 @@ final class DualStatement implements InvocationHandler {
         boolean prepared = args == null || args.length == 0;
         String text = prepared ? sql : (String) args[0];
         if (SqlKind.of(text) == SqlKind.READ) {
-            ShadowReads shadow = connection.secondary().shadow();
+            ShadowReads shadow = connection.writer().shadow();
             if (!method.getName().equals("executeQuery") || !shadow.sample() || connection.hasUncommittedWrites()
                     || !ShadowReads.comparable(text)) {
                 return call(method, args);

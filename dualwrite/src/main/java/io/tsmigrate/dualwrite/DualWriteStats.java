@@ -11,7 +11,11 @@ package io.tsmigrate.dualwrite;
  * @param diverted          whether writes for a side currently go to its journal
  * @param targetIsPrimary   whether the target is the primary (after tsmigrate cutover)
  * @param shadowDropped     shadow reads dropped because their queue was full
+ * @param recovered         transactions of an earlier run (killed between its two commits) found committed on
+ *                          the primary at start and owed to the secondary (lossless mode)
+ * @param discarded         intents of an earlier run whose transaction the primary did not commit (or no longer
+ *                          knows about), dropped at start
  */
 public record DualWriteStats(long mirrored, long journaled, long replayed, long secondaryFailures, long countMismatches,
-                             boolean diverted, boolean targetIsPrimary, long shadowDropped) {
+                             boolean diverted, boolean targetIsPrimary, long shadowDropped, long recovered, long discarded) {
 }

@@ -30,19 +30,42 @@ import java.util.zip.CRC32;
  * prefix of a frame, or zeros, at the very end of the file) is treated as never written: its
  * transaction never returned to the application as journaled, and the next append truncates it
  * first. Damage anywhere else (a record whose CRC fails with intact records after it) is never
- * skipped silently: {@link #read} refuses the file and {@link #scan} says where. Thread-safe.
+ * skipped silently: {@link #read} refuses the file and {@link #scan} says where.
+ *
+ * <p>The same format holds the intents of the lossless mode ({@link IntentLog}): there an entry also
+ * carries the primary's transaction id, and is written without waiting for the disk, then made
+ * durable by {@link #forceTo}, which one thread runs for every append before it (group commit). An
+ * entry forwarded from an intent carries its {@link Origin}, the identity it is applied under.
+ * Thread-safe.
  */
 public final class Journal implements AutoCloseable {
 
-    private static final int MAGIC = 0x54534A31; // "TSJ1"
+    private static final int MAGIC = 0x54534A31; // "TSJ1": seq, time, writes
+    private static final int MAGIC2 = 0x54534A32; // "TSJ2": seq, time, xid, origin, writes
 
     /** What a journal file holds at an offset: an entry, or a damaged record. */
     public sealed interface Item permits Entry, Damage {
         long offset();
     }
 
-    /** One journaled transaction, at byte {@code offset} of its file. */
-    public record Entry(long seq, long atMillis, List<Write> writes, long offset) implements Item {
+    /**
+     * One journaled transaction, at byte {@code offset} of its file.
+     *
+     * @param xid    the primary's transaction id ({@code txid_current()}) for an intent; 0 when not known
+     * @param origin the intent this entry was forwarded from, whose identity it is applied under; null if none
+     */
+    public record Entry(long seq, long atMillis, List<Write> writes, long offset, long xid, Origin origin) implements Item {
+        Entry(long seq, long atMillis, List<Write> writes, long offset) {
+            this(seq, atMillis, writes, offset, 0, null);
+        }
+    }
+
+    /** An entry's identity in {@code tsmigrate.journal_applied}: its journal's name and its sequence number. */
+    public record Origin(String journal, long seq) {
+    }
+
+    /** Where an appended entry is: its sequence number and the end of its frame in the file (for {@link #forceTo}). */
+    record Written(long seq, long end) {
     }
 
     /**
@@ -94,6 +117,9 @@ public final class Journal implements AutoCloseable {
     private final Path file;
     private final FileChannel channel;
     private long nextSeq;
+    /** Guards {@link #durable}; held while forcing, so that waiting appends find their bytes forced by another. */
+    private final Object forcing = new Object();
+    private long durable;
 
     private Journal(Path file, FileChannel channel, long nextSeq) {
         this.file = file;
@@ -107,7 +133,11 @@ public final class Journal implements AutoCloseable {
      */
     static Journal open(Path directory, String writer, String side) throws IOException {
         Files.createDirectories(directory);
-        Path file = directory.resolve(fileName(writer + "-" + side));
+        return openFile(directory.resolve(fileName(writer + "-" + side)));
+    }
+
+    /** Opens (creating) a journal file, continuing its numbering after its last intact entry. */
+    static Journal openFile(Path file) throws IOException {
         long next = 1;
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {
@@ -144,12 +174,27 @@ public final class Journal implements AutoCloseable {
     }
 
     /** Appends a transaction and forces it to disk; returns its sequence number. */
-    synchronized long append(List<Write> writes) throws IOException {
+    long append(List<Write> writes) throws IOException {
+        return append(writes, null);
+    }
+
+    /** Appends a transaction forwarded from an intent (applied under the intent's identity) and forces it to disk. */
+    long append(List<Write> writes, Origin origin) throws IOException {
+        Written w = write(writes, 0, origin);
+        forceTo(w.end());
+        return w.seq();
+    }
+
+    /** Appends an entry without waiting for the disk: call {@link #forceTo} with its end before relying on it. */
+    synchronized Written write(List<Write> writes, long xid, Origin origin) throws IOException {
         long seq = nextSeq++;
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(body);
         out.writeLong(seq);
         out.writeLong(System.currentTimeMillis());
+        out.writeLong(xid);
+        writeString(out, origin == null ? "" : origin.journal());
+        out.writeLong(origin == null ? 0 : origin.seq());
         out.writeInt(writes.size());
         for (Write w : writes) {
             writeString(out, w.sql());
@@ -172,12 +217,34 @@ public final class Journal implements AutoCloseable {
         CRC32 crc = new CRC32();
         crc.update(payload);
         ByteBuffer frame = ByteBuffer.allocate(12 + payload.length);
-        frame.putInt(MAGIC).putInt(payload.length).put(payload).putInt((int) crc.getValue()).flip();
+        frame.putInt(MAGIC2).putInt(payload.length).put(payload).putInt((int) crc.getValue()).flip();
         while (frame.hasRemaining()) {
             channel.write(frame);
         }
-        channel.force(false);
-        return seq;
+        return new Written(seq, channel.position());
+    }
+
+    /**
+     * Returns once the file is on disk up to {@code end}. Appends that wait here together share one
+     * fsync: the first forces everything written so far, and the others find their bytes already durable.
+     */
+    void forceTo(long end) throws IOException {
+        synchronized (forcing) {
+            if (durable >= end) {
+                return;
+            }
+            long upTo;
+            synchronized (this) {
+                upTo = channel.position();
+            }
+            channel.force(false);
+            durable = upTo;
+        }
+    }
+
+    /** The file's size: where the next entry will start. */
+    synchronized long size() throws IOException {
+        return channel.position();
     }
 
     /**
@@ -205,7 +272,7 @@ public final class Journal implements AutoCloseable {
         while (pos < buf.limit()) {
             int end = frameEnd(buf, pos);
             if (end > 0) {
-                Entry e = decode(slice(buf, pos + 8, end - 12 - pos), pos);
+                Entry e = decode(slice(buf, pos + 8, end - 12 - pos), pos, buf.getInt(pos) == MAGIC2);
                 entries.add(e);
                 lastSeq = e.seq();
                 pos = end;
@@ -220,7 +287,7 @@ public final class Journal implements AutoCloseable {
                 // Unreadable to the end, but not the shape a crash while appending leaves: damage, not a torn tail.
                 next = buf.limit();
             }
-            damages.add(new Damage(file, pos, next - pos, lastSeq + 1, buf.getInt(pos) == MAGIC && buf.limit() - pos >= 8
+            damages.add(new Damage(file, pos, next - pos, lastSeq + 1, isMagic(buf.getInt(pos)) && buf.limit() - pos >= 8
                     ? "its checksum does not match" : "no record starts there"));
             lastSeq++;
             pos = next;
@@ -231,7 +298,7 @@ public final class Journal implements AutoCloseable {
 
     /** The end of the intact frame at {@code pos}, or -1 when none is there. */
     private static int frameEnd(ByteBuffer buf, int pos) {
-        if (buf.limit() - pos < 12 || buf.getInt(pos) != MAGIC) {
+        if (buf.limit() - pos < 12 || !isMagic(buf.getInt(pos))) {
             return -1;
         }
         int length = buf.getInt(pos + 4);
@@ -259,7 +326,7 @@ public final class Journal implements AutoCloseable {
         if (left < 4) {
             return true;
         }
-        if (buf.getInt(pos) != MAGIC) {
+        if (!isMagic(buf.getInt(pos))) {
             return false;
         }
         if (left < 8) {
@@ -272,11 +339,15 @@ public final class Journal implements AutoCloseable {
 
     private static int nextFrame(ByteBuffer buf, int from) {
         for (int p = from; p + 12 <= buf.limit(); p++) {
-            if (buf.getInt(p) == MAGIC && frameEnd(buf, p) > 0) {
+            if (isMagic(buf.getInt(p)) && frameEnd(buf, p) > 0) {
                 return p;
             }
         }
         return -1;
+    }
+
+    private static boolean isMagic(int word) {
+        return word == MAGIC || word == MAGIC2;
     }
 
     private static byte[] slice(ByteBuffer buf, int from, int length) {
@@ -285,10 +356,14 @@ public final class Journal implements AutoCloseable {
         return out;
     }
 
-    private static Entry decode(byte[] payload, long offset) throws IOException {
+    private static Entry decode(byte[] payload, long offset, boolean withOrigin) throws IOException {
         DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(payload));
         long seq = in.readLong();
         long at = in.readLong();
+        long xid = withOrigin ? in.readLong() : 0;
+        String originJournal = withOrigin ? readString(in) : "";
+        long originSeq = withOrigin ? in.readLong() : 0;
+        Origin origin = originJournal.isEmpty() ? null : new Origin(originJournal, originSeq);
         int count = in.readInt();
         List<Write> writes = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -307,7 +382,7 @@ public final class Journal implements AutoCloseable {
             byte[] copy = copyLength < 0 ? null : in.readNBytes(copyLength);
             writes.add(new Write(sql, List.copyOf(parameterSets), copy));
         }
-        return new Entry(seq, at, List.copyOf(writes), offset);
+        return new Entry(seq, at, List.copyOf(writes), offset, xid, origin);
     }
 
     private static void writeParam(DataOutputStream out, Param p) throws IOException {

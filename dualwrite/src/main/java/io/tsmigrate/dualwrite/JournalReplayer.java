@@ -108,6 +108,13 @@ public final class JournalReplayer {
                     already++;
                     continue;
                 }
+                // An entry forwarded from an intent is applied under the intent's identity too: if the
+                // live path committed it before its writer stopped, only the record of this entry stays.
+                if (e.origin() != null && !claim(target, e.origin().journal(), e.origin().seq())) {
+                    target.commit();
+                    already++;
+                    continue;
+                }
                 for (Write w : e.writes()) {
                     apply(target, w);
                 }
@@ -133,7 +140,7 @@ public final class JournalReplayer {
     }
 
     /** Records the entry as applied in the open transaction; false when another replayer already applied it. */
-    private static boolean claim(Connection target, String journal, long seq) throws SQLException {
+    static boolean claim(Connection target, String journal, long seq) throws SQLException {
         try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.journal_applied (journal, seq) VALUES (?, ?) "
                 + "ON CONFLICT DO NOTHING")) {
             ps.setString(1, journal);

@@ -67,9 +67,9 @@ final class Side {
         return diverted ? Math.max(1, openJournalTransactions.get()) : 0;
     }
 
-    void append(List<Write> writes) throws SQLException {
+    void append(List<Write> writes, Journal.Origin origin) throws SQLException {
         try {
-            journal.append(writes);
+            journal.append(writes, origin);
         } catch (IOException e) {
             throw new SQLException("tsmigrate dual-write: the primary committed, but the journal " + journal.file()
                     + " cannot be written: " + e.getMessage(), "58030", e);

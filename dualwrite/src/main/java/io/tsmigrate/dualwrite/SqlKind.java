@@ -52,6 +52,20 @@ public enum SqlKind {
         }
     }
 
+    /**
+     * Whether a write changes rows and can run inside a transaction block: {@code INSERT},
+     * {@code UPDATE}, {@code DELETE}, {@code MERGE}, {@code COPY} and {@code WITH}. The lossless
+     * mode wraps such an auto-commit write in a transaction of its own; other writes (DDL, which may
+     * refuse a transaction block, {@code SET}, {@code CALL}) run as the application sent them.
+     */
+    public static boolean transactional(String sql) {
+        String first = firstWord(stripComments(sql.strip()).toUpperCase(Locale.ROOT));
+        return switch (first) {
+            case "INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "WITH" -> true;
+            default -> false;
+        };
+    }
+
     private static String firstWord(String text) {
         int i = 0;
         while (i < text.length() && (text.charAt(i) == '(' || Character.isWhitespace(text.charAt(i)))) {

@@ -35,28 +35,28 @@ public final class TransactionMirror implements AutoCloseable {
     /** What became of a committed transaction on the secondary. */
     public enum Outcome { APPLIED, JOURNALED, FAILED }
 
-    private final Secondary secondary;
+    private final DualWriter writer;
 
     public TransactionMirror(DataSource source, DataSource target, DualWriteConfig config) throws IOException {
-        this.secondary = new Secondary(source, target, config);
+        this.writer = new DualWriter(source, target, config);
     }
 
     /** Registers the writer now (it otherwise registers at its first direct write); false when the target is not reachable. */
     public boolean register() {
-        return secondary.registerNow();
+        return writer.registerNow();
     }
 
     public boolean targetIsPrimary() {
-        return secondary.targetIsPrimary();
+        return writer.targetIsPrimary();
     }
 
     public DualWriteStats stats() {
-        return secondary.stats();
+        return writer.stats();
     }
 
     /** Runs the background check now: replays what is owed, follows the primary, flushes shadow reads. */
     public void checkNow() {
-        secondary.checkNow();
+        writer.checkNow();
     }
 
     /**
@@ -67,21 +67,21 @@ public final class TransactionMirror implements AutoCloseable {
      *                transaction (the client's session settings, such as {@code SET TimeZone})
      */
     public Session session(List<String> prelude) {
-        return new Session(secondary.roles(), List.copyOf(prelude));
+        return new Session(writer.roles(), List.copyOf(prelude));
     }
 
     @Override
     public void close() {
-        secondary.close();
+        writer.close();
     }
 
     /** Not thread-safe: one client connection's transactions, in order. */
     public final class Session implements AutoCloseable {
-        private final Secondary.Roles roles;
+        private final DualWriter.Roles roles;
         private final List<String> prelude;
         private Connection connection;
 
-        private Session(Secondary.Roles roles, List<String> prelude) {
+        private Session(DualWriter.Roles roles, List<String> prelude) {
             this.roles = roles;
             this.prelude = prelude;
         }
@@ -120,16 +120,16 @@ public final class TransactionMirror implements AutoCloseable {
                     JournalReplayer.apply(connection, w);
                 }
                 connection.commit();
-                secondary.wroteDirectly();
+                writer.wroteDirectly();
                 return Outcome.APPLIED;
             } catch (SQLException e) {
                 closeConnection();
-                if (secondary.config().policy() == FailurePolicy.JOURNAL) {
-                    secondary.divert(side, e);
+                if (writer.config().policy() == FailurePolicy.JOURNAL) {
+                    writer.divert(side, e);
                     side.joinJournal();
                     return journal(side, writes, true);
                 }
-                secondary.failures.increment();
+                writer.counters().failure();
                 return Outcome.FAILED;
             }
         }
@@ -165,10 +165,10 @@ public final class TransactionMirror implements AutoCloseable {
             prelude.forEach(p -> entry.add(Write.sql(p.replaceFirst("^(?i)SET\\s+(?!LOCAL\\b)", "SET LOCAL "))));
             entry.addAll(writes);
             try {
-                secondary.journal(side, entry);
+                writer.journal(side, entry);
                 return Outcome.JOURNALED;
             } catch (SQLException e) {
-                secondary.failures.increment();
+                writer.counters().failure();
                 return Outcome.FAILED;
             } finally {
                 if (joined) {

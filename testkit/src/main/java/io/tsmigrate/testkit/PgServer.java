@@ -128,10 +128,13 @@ public final class PgServer implements AutoCloseable {
         conf.put("listen_addresses", "'127.0.0.1'");
         conf.put("port", String.valueOf(port));
         conf.put("unix_socket_directories", "'" + base + "'");
-        // Test and demo clusters trade durability for speed; a crash loses the cluster anyway.
-        conf.put("fsync", "off");
-        conf.put("synchronous_commit", "off");
-        conf.put("full_page_writes", "off");
+        // Test and demo clusters trade durability for speed; a crash loses the cluster anyway. A
+        // benchmark of commit costs asks for a production server's durable commits instead.
+        if (!Boolean.getBoolean("tsmigrate.servers.durable")) {
+            conf.put("fsync", "off");
+            conf.put("synchronous_commit", "off");
+            conf.put("full_page_writes", "off");
+        }
         conf.put("max_connections", "200");
         conf.put("shared_buffers", "256MB");
         conf.put("max_wal_size", "4GB");

@@ -1,0 +1,388 @@
+package io.tsmigrate.dualwrite;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
+
+/**
+ * One dual-writing process, what all connections of one {@link DualWriteDataSource} (or one
+ * {@link TransactionMirror}) share: the two {@link Side}s and which of them is the primary, the
+ * lossless mode's intent logs, the writer's row ({@link WriterRow}), shadow reads, the counters, and
+ * one background thread that checks the secondary's health, replays journals, resolves intents
+ * whose commit ended in doubt, flushes shadow-read results and follows the primary that
+ * {@code tsmigrate cutover} sets. Thread-safe.
+ */
+final class DualWriter implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(DualWriter.class.getName());
+    /** How long recovery waits for a transaction of the stopped writer that the primary still has in progress. */
+    private static final Duration RECOVERY_PATIENCE = Duration.ofSeconds(30);
+
+    /** Which side is primary for a connection, fixed when the application borrows it. */
+    record Roles(Side primary, Side secondary) {
+    }
+
+    /** An intent whose primary COMMIT ended in doubt (the connection broke): resolved by the background check. */
+    private record Doubt(Side owedTo, IntentLog.Intent intent, List<Write> writes, long xid) {
+    }
+
+    private final Side source;
+    private final Side target;
+    private final DualWriteConfig config;
+    private final WriterRow row;
+    private final ShadowReads shadow;
+    private final Counters counters = new Counters();
+    private final ScheduledExecutorService scheduler;
+    private final Map<Side, IntentLog> intents = new HashMap<>();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Doubt> doubts = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile boolean targetIsPrimary;
+    private volatile boolean recovered;
+    private final AtomicBoolean registered = new AtomicBoolean();
+    /** One check at a time; an explicit check waits for a running one and then runs its own (it must see what is now). */
+    private final java.util.concurrent.locks.ReentrantLock checking = new java.util.concurrent.locks.ReentrantLock();
+    private boolean stateTables;
+    /** The sides whose {@code tsmigrate.journal_applied} this process has made sure of (lossless mode). */
+    private final Set<Side> ensured = ConcurrentHashMap.newKeySet();
+    private String lastDamage;
+    private boolean owedJournal;
+
+    DualWriter(DataSource sourceDs, DataSource targetDs, DualWriteConfig config) throws IOException {
+        this.config = config;
+        boolean journal = config.policy() == FailurePolicy.JOURNAL;
+        this.source = new Side("source", sourceDs, journal ? Journal.open(config.journalDirectory(), config.writerName(), "source") : null);
+        this.target = new Side("target", targetDs, journal ? Journal.open(config.journalDirectory(), config.writerName(), "target") : null);
+        this.row = new WriterRow(config.writerName(), config.application(), host(), Instant.now());
+        this.shadow = new ShadowReads(config.shadowReadShare(), this::openSecondaryForShadow, config.writerName());
+        if (journal) {
+            // Intents an earlier run left are resolved before anything of this run goes to either side.
+            try {
+                recover();
+            } catch (SQLException e) {
+                LOG.log(Level.WARNING, "tsmigrate dual-write: intents of an earlier run are not resolved yet (" + e.getMessage()
+                        + "); connections wait for that");
+            }
+        } else {
+            recovered = true;
+        }
+        if (config.lossless()) {
+            intents.put(source, IntentLog.open(config.journalDirectory(), config.writerName(), "source"));
+            intents.put(target, IntentLog.open(config.journalDirectory(), config.writerName(), "target"));
+        }
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tsmigrate-dualwrite-" + config.writerName());
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.scheduleWithFixedDelay(this::tick, 0, config.healthCheckInterval().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Resolves the intents an earlier run of this writer left, once; a connection is handed out only
+     * after that, so that what they owe reaches each side before this run's writes.
+     *
+     * @throws SQLException when the primary of those intents cannot be asked yet
+     */
+    void recover() throws SQLException {
+        if (recovered) {
+            return;
+        }
+        synchronized (this) {
+            if (recovered) {
+                return;
+            }
+            try {
+                for (Side side : List.of(source, target)) {
+                    IntentRecovery.Result r = IntentRecovery.recover(config.journalDirectory(), config.writerName(), side,
+                            other(side).dataSource, RECOVERY_PATIENCE);
+                    counters.recovered(r.forwarded(), r.discarded());
+                }
+            } catch (IOException e) {
+                throw new SQLException("tsmigrate dual-write: cannot resolve the intents in " + config.journalDirectory() + ": "
+                        + e.getMessage(), "58030", e);
+            }
+            recovered = true;
+        }
+    }
+
+    private Side other(Side side) {
+        return side == source ? target : source;
+    }
+
+    DualWriteConfig config() {
+        return config;
+    }
+
+    ShadowReads shadow() {
+        return shadow;
+    }
+
+    Counters counters() {
+        return counters;
+    }
+
+    boolean lossless() {
+        return config.lossless();
+    }
+
+    Roles roles() {
+        return targetIsPrimary ? new Roles(target, source) : new Roles(source, target);
+    }
+
+    private Connection openSecondaryForShadow() {
+        try {
+            return roles().secondary().dataSource.getConnection();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes a transaction's intent, owed to {@code side}, durably; call before the primary's COMMIT.
+     *
+     * @throws SQLException when it cannot be written: the transaction must not commit
+     */
+    IntentLog.Intent intend(Side side, List<Write> writes, long xid) throws SQLException {
+        IntentLog log = intents.get(side);
+        try {
+            return log.append(writes, xid);
+        } catch (IOException e) {
+            throw new SQLException("tsmigrate dual-write: the intent log in " + config.journalDirectory() + " cannot be written ("
+                    + e.getMessage() + "); the transaction is rolled back, not committed", "58030", e);
+        }
+    }
+
+    /**
+     * Makes sure, once per side, that the side can record applied intents (after cutover the source
+     * is the secondary, and gets the library's few tables then).
+     */
+    void ensureStateTables(Side side, Connection c) throws SQLException {
+        if (!ensured.contains(side)) {
+            StateTables.ensure(c);
+            ensured.add(side);
+        }
+    }
+
+    /** The secondary has the intent's transaction, or the primary did not commit it. */
+    void resolved(Side side, IntentLog.Intent intent) {
+        intents.get(side).done(intent);
+    }
+
+    /** The primary's COMMIT of an intent's transaction ended in doubt: the background check asks the primary. */
+    void doubt(Side side, IntentLog.Intent intent, List<Write> writes, long xid) {
+        doubts.add(new Doubt(side, intent, List.copyOf(writes), xid));
+    }
+
+    void divert(Side side, SQLException cause) {
+        counters.failure();
+        if (side.divert()) {
+            LOG.log(Level.WARNING, "tsmigrate dual-write: the " + side.name + " failed (" + cause.getMessage()
+                    + "); writes for it go to the journal " + side.journal.file() + " until it is back");
+        }
+    }
+
+    /** Appends a committed transaction the side missed to its journal, under its intent's identity when it has one. */
+    void journal(Side side, List<Write> writes, Journal.Origin origin) throws SQLException {
+        if (!writes.isEmpty()) {
+            side.append(writes, origin);
+            counters.journaled();
+        }
+    }
+
+    void journal(Side side, List<Write> writes) throws SQLException {
+        journal(side, writes, null);
+    }
+
+    /** The first successful direct write registers the writer (once). */
+    void wroteDirectly() {
+        counters.mirrored();
+        if (registered.compareAndSet(false, true)) {
+            try (Connection own = target.dataSource.getConnection()) {
+                row.register(own, targetIsPrimary ? "target" : "source");
+            } catch (SQLException e) {
+                registered.set(false);
+                LOG.log(Level.WARNING, "tsmigrate dual-write: cannot register the writer: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Registers now, once; false when the target cannot be reached (registration is tried again at the next direct write). */
+    boolean registerNow() {
+        if (registered.get()) {
+            return true;
+        }
+        try (Connection own = target.dataSource.getConnection()) {
+            row.register(own, targetIsPrimary ? "target" : "source");
+            registered.set(true);
+            return true;
+        } catch (SQLException e) {
+            LOG.log(Level.WARNING, "tsmigrate dual-write: cannot register the writer: " + e.getMessage());
+            return false;
+        }
+    }
+
+    /** What this writer owes the sides: journal entries (at least one per diverted side) and intents not resolved. */
+    long owed() {
+        long n = source.pending() + target.pending();
+        for (IntentLog log : intents.values()) {
+            n += log.unresolved();
+        }
+        return n;
+    }
+
+    private void tick() {
+        checking.lock();
+        try {
+            try {
+                recover();
+            } catch (SQLException e) {
+                LOG.log(Level.DEBUG, "tsmigrate dual-write: intents of an earlier run: " + e.getMessage());
+                return;
+            }
+            resolveDoubts();
+            // A writer restarted with a journal owed reports it (and that it is paid) even before it
+            // writes directly again.
+            owedJournal |= source.diverted() || target.diverted();
+            for (Side side : List.of(source, target)) {
+                if (side.diverted()) {
+                    replay(side);
+                }
+            }
+            try (Connection c = target.dataSource.getConnection()) {
+                followPrimary(c);
+                if (registered.get() || owedJournal) {
+                    row.heartbeat(c, owed());
+                }
+                if (config.shadowReadShare() > 0) {
+                    if (!stateTables) {
+                        StateTables.ensure(c);
+                        stateTables = true;
+                    }
+                    shadow.flush(c, config.writerName());
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "tsmigrate dual-write: background check: " + e.getMessage());
+        } finally {
+            checking.unlock();
+        }
+    }
+
+    /** Asks the primary about each intent whose COMMIT ended in doubt: committed ones go to the side's journal. */
+    private void resolveDoubts() {
+        for (Doubt d; (d = doubts.peek()) != null; ) {
+            String status;
+            try {
+                status = IntentRecovery.status(other(d.owedTo()).dataSource, d.xid());
+            } catch (SQLException e) {
+                return; // the primary is not back yet
+            }
+            if ("in progress".equals(status)) {
+                return;
+            }
+            if ("committed".equals(status)) {
+                try {
+                    divert(d.owedTo(), new SQLException("the primary's commit ended in doubt and did commit"));
+                    journal(d.owedTo(), d.writes(), d.intent().origin());
+                } catch (SQLException e) {
+                    LOG.log(Level.ERROR, "tsmigrate dual-write: " + e.getMessage() + "; the intent stays for the next start");
+                    return;
+                }
+            }
+            doubts.poll();
+            resolved(d.owedTo(), d.intent());
+        }
+    }
+
+    private void replay(Side side) {
+        try (Connection c = side.dataSource.getConnection()) {
+            JournalReplayer.Outcome outcome = side.replay(c);
+            counters.replayed(outcome.applied());
+            if (outcome.stoppedAt().isPresent()) {
+                String damage = outcome.stoppedAt().get();
+                if (!damage.equals(lastDamage)) {
+                    LOG.log(Level.ERROR, "tsmigrate dual-write: " + damage + "; the entries after it are not replayed and the "
+                            + "writer keeps journaling: restore the file, or run tsmigrate replay --skip-damaged to skip that entry");
+                    lastDamage = damage;
+                }
+            } else if (!outcome.failures().isEmpty()) {
+                LOG.log(Level.ERROR, "tsmigrate dual-write: journal entries failed on the " + side.name + ": " + outcome.failures()
+                        + "; writes stay on the journal: fix the cause, then run tsmigrate replay");
+            } else if (!side.diverted()) {
+                LOG.log(Level.INFO, "tsmigrate dual-write: the " + side.name + " is back and its journal is replayed");
+            }
+        } catch (SQLException | IOException e) {
+            LOG.log(Level.DEBUG, "tsmigrate dual-write: the " + side.name + " is not reachable yet: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Reads the primary {@code tsmigrate cutover} asks for and swaps roles, once no journal is owed
+     * to either side (a journal is replayed to the side it was written for). New connections get the
+     * new roles; connections already borrowed finish on the old primary.
+     */
+    private void followPrimary(Connection c) throws SQLException {
+        Optional<WriterRow.Wanted> wanted = WriterRow.wanted(c);
+        if (wanted.isEmpty()) {
+            return;
+        }
+        shadow.backfillComplete(wanted.get().backfillDone());
+        boolean wantTarget = wanted.get().primary().filter("target"::equals).isPresent();
+        if (wantTarget == targetIsPrimary || source.diverted() || target.diverted() || !doubts.isEmpty()) {
+            return;
+        }
+        targetIsPrimary = wantTarget;
+        LOG.log(Level.INFO, "tsmigrate dual-write: the " + (wantTarget ? "target" : "source") + " is now the primary");
+        if (registered.get()) {
+            row.switched(c, wantTarget ? "target" : "source");
+        }
+    }
+
+    /** Runs the background check now (tests, and before shutdown). */
+    void checkNow() {
+        shadow.drain();
+        tick();
+    }
+
+    boolean targetIsPrimary() {
+        return targetIsPrimary;
+    }
+
+    DualWriteStats stats() {
+        return counters.snapshot(source.diverted() || target.diverted(), targetIsPrimary, shadow.dropped());
+    }
+
+    private static String host() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+        shadow.close();
+        intents.values().forEach(IntentLog::close);
+        for (Side side : List.of(source, target)) {
+            if (side.journal != null) {
+                side.journal.close();
+            }
+        }
+    }
+}
