@@ -30,6 +30,10 @@ import java.util.concurrent.Callable;
                 + "record in tsmigrate.journal_applied, so an interrupted replay, run again, continues where it "
                 + "stopped. The dual-write library replays by itself when the target comes back; use this when "
                 + "an application stopped before it could.",
+            "",
+            "Intents left by a lossless writer that was killed (files *.intent) are resolved first: the primary says "
+                + "which of their transactions committed (this needs --source), those the secondary lacks are applied "
+                + "with the journal, the others are discarded. Intents of a writer still running are left to it.",
             ""
         },
         footer = {"%nA damaged record in the middle of a journal (its checksum fails and intact records follow) stops the replay "
@@ -61,6 +65,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (!Files.isDirectory(journal)) {
             throw TsmigrateException.usage("--journal " + journal + " is not a directory; give the dual-write journal directory.");
         }
+        List<JournalReplayer.Resolved> resolved = resolveIntents();
         List<JournalReplayer.Outcome> outcomes = new java.util.ArrayList<>();
         try (Connection target = PgConnector.open(connections.target())) {
             outcomes.addAll(JournalReplayer.replayDirectory(journal, "target", target, skipDamaged));
@@ -77,8 +82,12 @@ final class ReplayCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (format.json) {
-            out.println(Json.write(outcomes));
+            out.println(Json.write(java.util.Map.of("intents", resolved, "journals", outcomes)));
         } else {
+            for (JournalReplayer.Resolved r : resolved) {
+                out.printf(Locale.ROOT, "  intents of writer %s for the %s: %d committed and owed (applied below), %d discarded "
+                        + "(not committed), %d already applied%n", r.writer(), r.side(), r.owed(), r.discarded(), r.alreadyApplied());
+            }
             if (outcomes.isEmpty()) {
                 out.println("no journal files in " + journal);
             }
@@ -97,5 +106,32 @@ final class ReplayCommand implements Callable<Integer> {
                     + "tsmigrate.journal_skipped) and apply the rest.");
         }
         return outcomes.stream().allMatch(JournalReplayer.Outcome::complete) ? ExitCodes.OK : ExitCodes.INCOMPLETE;
+    }
+
+    /** Resolves what killed lossless writers left, before the journals (which then hold what they owe) are replayed. */
+    private List<JournalReplayer.Resolved> resolveIntents() throws IOException {
+        boolean forTarget = JournalReplayer.hasIntents(journal, "target");
+        boolean forSource = JournalReplayer.hasIntents(journal, "source");
+        if (!forTarget && !forSource) {
+            return List.of();
+        }
+        if (connections.source == null) {
+            throw TsmigrateException.usage("--journal " + journal + " holds intents of a stopped lossless writer; give --source too, "
+                    + "so that the primary can say which of their transactions committed.");
+        }
+        javax.sql.DataSource source = PgConnector.dataSource(connections.source(), "tsmigrate replay");
+        javax.sql.DataSource target = PgConnector.dataSource(connections.target(), "tsmigrate replay");
+        List<JournalReplayer.Resolved> out = new java.util.ArrayList<>();
+        try {
+            out.addAll(JournalReplayer.resolveIntents(journal, "target", target, source));
+        } catch (SQLException e) {
+            throw PgErrors.failure("ask the source which intents committed", connections.source(), e);
+        }
+        try {
+            out.addAll(JournalReplayer.resolveIntents(journal, "source", source, target));
+        } catch (SQLException e) {
+            throw PgErrors.failure("ask the target which intents committed", connections.target(), e);
+        }
+        return out;
     }
 }

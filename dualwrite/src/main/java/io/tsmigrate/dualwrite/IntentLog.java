@@ -25,6 +25,8 @@ import java.util.stream.Stream;
 final class IntentLog implements AutoCloseable {
 
     static final String SUFFIX = ".intent";
+    /** What follows a segment's prefix: its run and its number. */
+    static final String RUN_AND_NUMBER = "[0-9a-f]{12}-[0-9]{6}\\.intent";
     private static final long SEGMENT_BYTES = 16L << 20;
 
     /** One durable intent: where it is, for {@link #done}. */
@@ -67,7 +69,7 @@ final class IntentLog implements AutoCloseable {
         try (Stream<Path> files = Files.list(directory)) {
             return files.filter(f -> {
                 String n = f.getFileName().toString();
-                return n.startsWith(prefix) && n.endsWith(SUFFIX) && n.substring(prefix.length()).matches("[0-9a-f]{12}-[0-9]{6}\\.intent");
+                return n.startsWith(prefix) && n.endsWith(SUFFIX) && n.substring(prefix.length()).matches(RUN_AND_NUMBER);
             }).sorted().toList();
         }
     }
@@ -115,6 +117,8 @@ final class IntentLog implements AutoCloseable {
         Files.createDirectories(directory);
         Journal previous = current;
         current = Journal.openFile(directory.resolve(prefix + run + "-" + String.format("%06d", ++segmentNumber) + SUFFIX));
+        // Recovery (at another start, or tsmigrate replay) leaves a segment alone while its writer lives.
+        current.lockForUse();
         pending.put(current, 0);
         if (previous != null && pending.get(previous) == 0) {
             pending.remove(previous);

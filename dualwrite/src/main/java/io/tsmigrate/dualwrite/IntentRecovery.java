@@ -47,10 +47,35 @@ final class IntentRecovery {
      */
     static Result recover(Path directory, String writer, Side side, DataSource primary, Duration patience)
             throws SQLException, IOException {
-        List<Path> segments = IntentLog.segments(directory, writer, side.name);
-        if (segments.isEmpty()) {
-            return Result.NONE;
+        List<Path> segments = new ArrayList<>();
+        List<java.nio.channels.FileChannel> held = new ArrayList<>();
+        try {
+            for (Path segment : IntentLog.segments(directory, writer, side.name)) {
+                java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.WRITE);
+                if (tryLock(ch)) {
+                    held.add(ch);
+                    segments.add(segment);
+                } else {
+                    ch.close(); // a running writer's: not ours to resolve
+                }
+            }
+            return segments.isEmpty() ? Result.NONE : recover(segments, side, primary, patience);
+        } finally {
+            for (java.nio.channels.FileChannel ch : held) {
+                ch.close();
+            }
         }
+    }
+
+    private static boolean tryLock(java.nio.channels.FileChannel ch) throws IOException {
+        try {
+            return ch.tryLock() != null;
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            return false;
+        }
+    }
+
+    private static Result recover(List<Path> segments, Side side, DataSource primary, Duration patience) throws SQLException, IOException {
         List<Journal.Entry> intents = new ArrayList<>();
         List<Journal.Origin> origins = new ArrayList<>();
         for (Path segment : segments) {

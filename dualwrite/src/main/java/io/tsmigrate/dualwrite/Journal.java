@@ -242,6 +242,20 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Marks the file as in use by this process (an advisory lock the OS drops when the process
+     * dies), so that recovery elsewhere leaves it alone.
+     *
+     * @return false when another process (or another channel of this one) holds it
+     */
+    boolean lockForUse() throws IOException {
+        try {
+            return channel.tryLock() != null;
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            return false;
+        }
+    }
+
     /** The file's size: where the next entry will start. */
     synchronized long size() throws IOException {
         return channel.position();

@@ -134,6 +134,53 @@ public final class JournalReplayer {
         return new Outcome(journal, total, done, already, List.copyOf(failures), List.copyOf(skipped), Optional.empty());
     }
 
+    /**
+     * What resolving the intents a stopped lossless writer left did.
+     *
+     * @param owed      transactions the primary committed that the side lacked: now in the writer's journal, for the replay
+     * @param discarded intents whose transaction the primary did not commit (or no longer knows about)
+     */
+    public record Resolved(String writer, String side, long owed, long discarded, long alreadyApplied) {
+    }
+
+    /**
+     * Resolves the intents that stopped lossless writers left in a directory for {@code side}
+     * ({@code target} or {@code source}), asking {@code primary} (the other side) which committed;
+     * run before {@link #replayDirectory}, which then applies what they owe. Segments of a writer
+     * that is still running are left to it.
+     */
+    public static List<Resolved> resolveIntents(Path directory, String side, javax.sql.DataSource sideDs, javax.sql.DataSource primary)
+            throws SQLException, IOException {
+        java.util.Set<String> writers = new java.util.TreeSet<>();
+        try (Stream<Path> files = Files.list(directory)) {
+            files.map(p -> intentFile(side).matcher(p.getFileName().toString())).filter(java.util.regex.Matcher::matches)
+                    .forEach(m -> writers.add(m.group(1)));
+        }
+        List<Resolved> out = new ArrayList<>();
+        for (String writer : writers) {
+            try (Journal journal = Journal.open(directory, writer, side)) {
+                IntentRecovery.Result r = IntentRecovery.recover(directory, writer, new Side(side, sideDs, journal), primary,
+                        java.time.Duration.ofSeconds(30));
+                if (r != IntentRecovery.Result.NONE) {
+                    out.add(new Resolved(writer, side, r.forwarded(), r.discarded(), r.alreadyApplied()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Whether a directory holds intents a lossless writer left for {@code side}. */
+    public static boolean hasIntents(Path directory, String side) throws IOException {
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.anyMatch(p -> intentFile(side).matcher(p.getFileName().toString()).matches());
+        }
+    }
+
+    /** A segment of intents owed to {@code side}; group 1 is its writer's file-name form. */
+    private static java.util.regex.Pattern intentFile(String side) {
+        return java.util.regex.Pattern.compile("(.+)-" + java.util.regex.Pattern.quote(side) + "-" + IntentLog.RUN_AND_NUMBER);
+    }
+
     /** Replays one journal file, stopping at damage. */
     public static Outcome replay(Path file, Connection target) throws SQLException, IOException {
         return replay(file, target, false);

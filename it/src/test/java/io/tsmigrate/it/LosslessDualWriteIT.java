@@ -116,6 +116,25 @@ class LosslessDualWriteIT {
     }
 
     @Test
+    void replayResolvesWhatAKilledWriterLeftWithTheSourcesWord() throws Exception {
+        start("between-commits", "source", "write");
+        assertThat(intentFiles()).isNotEmpty();
+        String journal = dir.resolve("journal").toString();
+
+        Cli.Result withoutSource = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal);
+        assertThat(withoutSource.exitCode()).as(withoutSource.toString()).isEqualTo(2);
+        assertThat(withoutSource.err()).contains("--journal " + journal + " holds intents of a stopped lossless writer; give --source "
+                + "too, so that the primary can say which of their transactions committed.");
+
+        Cli.Result replay = Cli.run("replay", "--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target),
+                "--journal", journal);
+        assertThat(replay.exitCode()).as(replay.toString()).isZero();
+        assertThat(replay.out()).containsPattern("intents of writer lossless-app for the target: [1-9][0-9]* committed and owed");
+        assertThat(intentFiles()).isEmpty();
+        assertIdentical();
+    }
+
+    @Test
     void anIntentLogThatCannotBeWrittenRefusesTheCommitWithOneSentence() throws Exception {
         Path journal = dir.resolve("journal");
         try (var ds = io.tsmigrate.dualwrite.DualWriteDataSource.builder().primary(TestDatabases.dataSource(source))
