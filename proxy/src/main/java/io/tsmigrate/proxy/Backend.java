@@ -25,8 +25,10 @@ import java.util.Map;
 
 /**
  * One connection to a server (the primary of a client session), opened on the session's event
- * loop: startup with the proxy's own credentials for that server (trust, password, md5 or
- * SCRAM-SHA-256), then every message the server sends is handed to the session as it arrives.
+ * loop: TLS as the side's {@code sslmode} asks (negotiated with an SSLRequest, the chain and the
+ * host name checked for {@code verify-ca}/{@code verify-full}), startup with the proxy's own
+ * credentials for that server (trust, password, md5 or SCRAM-SHA-256), then every message the
+ * server sends is handed to the session as it arrives.
  */
 final class Backend {
 
@@ -77,7 +79,12 @@ final class Backend {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new FrameDecoder(true), new Handler(server, startup, promise, listener));
+                        Handler handler = new Handler(server, startup, promise, listener);
+                        if (server.asksTls()) {
+                            ch.pipeline().addLast("negotiate", new TlsNegotiation(server, promise, handler));
+                        } else {
+                            ch.pipeline().addLast(new FrameDecoder(true), handler);
+                        }
                     }
                 })
                 .connect(server.host(), server.port()).addListener(f -> {
@@ -105,6 +112,101 @@ final class Backend {
                 });
     }
 
+    private static final Map<ServerAddress, io.netty.handler.ssl.SslContext> TLS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The client TLS context for a server: what its sslmode checks of the server's certificate. */
+    private static io.netty.handler.ssl.SslContext tls(ServerAddress server) {
+        return TLS.computeIfAbsent(server, s -> {
+            try {
+                io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forClient()
+                        .endpointIdentificationAlgorithm(s.verifiesHost() ? "HTTPS" : null);
+                if (s.verifiesChain()) {
+                    b.trustManager(s.sslrootcert().orElseThrow().toFile());
+                } else {
+                    // sslmode prefer or require without a root certificate: encrypted, the server not authenticated (as libpq).
+                    b.trustManager(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE);
+                }
+                return b.build();
+            } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+                throw new IllegalStateException("cannot use sslrootcert " + s.sslrootcert().map(Object::toString).orElse("")
+                        + " of the " + s.label() + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /**
+     * Sends the SSLRequest and reads the server's one-byte answer: 'S' starts TLS (then the startup
+     * once the handshake is done), 'N' goes on in the clear unless the sslmode requires TLS.
+     */
+    private static final class TlsNegotiation extends SimpleChannelInboundHandler<ByteBuf> {
+        private final ServerAddress server;
+        private final Promise<Ready> promise;
+        private final Handler handler;
+
+        TlsNegotiation(ServerAddress server, Promise<Ready> promise, Handler handler) {
+            this.server = server;
+            this.promise = promise;
+            this.handler = handler;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ctx.writeAndFlush(ctx.alloc().buffer(8).writeInt(8).writeInt(Wire.SSL_REQUEST));
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
+            byte answer = msg.readByte();
+            if (msg.isReadable()) {
+                // Bytes after the answer, before the handshake: what CVE-2021-23214 was about. Refused.
+                promise.tryFailure(new IllegalStateException("the " + server + " sent data before the TLS handshake"));
+                ctx.close();
+                return;
+            }
+            io.netty.channel.ChannelPipeline p = ctx.pipeline();
+            if (answer == 'S') {
+                io.netty.handler.ssl.SslHandler ssl;
+                try {
+                    ssl = tls(server).newHandler(ctx.alloc(), server.host(), server.port());
+                } catch (IllegalStateException e) {
+                    promise.tryFailure(e);
+                    ctx.close();
+                    return;
+                }
+                p.replace(this, "tls", ssl);
+                p.addLast(new FrameDecoder(true), handler);
+                ssl.handshakeFuture().addListener(f -> {
+                    if (f.isSuccess()) {
+                        handler.start(ctx.channel());
+                    } else {
+                        promise.tryFailure(new IllegalStateException("TLS with the " + server + " failed (sslmode="
+                                + server.sslmode() + "): " + f.cause().getMessage(), f.cause()));
+                        ctx.close();
+                    }
+                });
+            } else if (server.requiresTls()) {
+                promise.tryFailure(new IllegalStateException("the " + server + " does not accept TLS, and its sslmode is "
+                        + server.sslmode()));
+                ctx.close();
+            } else {
+                p.replace(this, "frames", new FrameDecoder(true));
+                p.addLast(handler);
+                handler.start(ctx.channel());
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            promise.tryFailure(cause);
+            ctx.close();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            promise.tryFailure(new IllegalStateException("the " + server + " closed the connection while negotiating TLS"));
+        }
+    }
+
     private static final class Handler extends SimpleChannelInboundHandler<ByteBuf> {
         private final ServerAddress server;
         private final Map<String, String> startup;
@@ -125,7 +227,15 @@ final class Backend {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            ctx.writeAndFlush(Wire.startup(ctx.alloc(), startup));
+            if (!server.asksTls()) {
+                start(ctx.channel());
+            }
+            ctx.fireChannelActive();
+        }
+
+        /** Sends the startup message (after TLS, when negotiated). */
+        void start(Channel channel) {
+            channel.writeAndFlush(Wire.startup(channel.alloc(), startup));
         }
 
         @Override

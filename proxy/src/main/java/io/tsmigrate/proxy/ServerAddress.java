@@ -2,10 +2,21 @@ package io.tsmigrate.proxy;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 
-/** Where one side listens and how the proxy logs in there (from the side's connection URI). */
-record ServerAddress(String label, String host, int port, String user, String database, Optional<String> password) {
+/**
+ * Where one side listens and how the proxy logs in there (from the side's connection URI), TLS
+ * included: {@code sslmode} as libpq reads it (default {@code prefer}) and {@code sslrootcert}
+ * (default {@code ~/.postgresql/root.crt}, as libpq and pgjdbc).
+ */
+record ServerAddress(String label, String host, int port, String user, String database, Optional<String> password,
+                     String sslmode, Optional<Path> sslrootcert) {
+
+    private static final Set<String> MODES = Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
 
     static ServerAddress of(ConnectionSpec spec) {
         ConnectionSpec.Endpoint e = spec.endpoints().get(0);
@@ -13,7 +24,41 @@ record ServerAddress(String label, String host, int port, String user, String da
             throw new IllegalArgumentException("the proxy connects to the " + spec.label() + " over TCP; give it a host name or "
                     + "address, not the Unix socket " + e.socketPath());
         }
-        return new ServerAddress(spec.label(), e.host(), e.port(), spec.user(), spec.database(), spec.password());
+        String mode = spec.setting("sslmode").orElse("prefer").toLowerCase(Locale.ROOT);
+        if (!MODES.contains(mode)) {
+            throw new IllegalArgumentException("sslmode=" + mode + " of the " + spec.label() + " is not one of " + String.join(", ",
+                    MODES.stream().sorted().toList()));
+        }
+        Optional<Path> root = spec.setting("sslrootcert").map(Path::of);
+        if (root.isEmpty()) {
+            Path home = Path.of(System.getProperty("user.home"), ".postgresql", "root.crt");
+            root = Files.isReadable(home) ? Optional.of(home) : Optional.empty();
+        }
+        if (mode.startsWith("verify") && root.isEmpty()) {
+            throw new IllegalArgumentException("sslmode=" + mode + " of the " + spec.label() + " needs the certificate of the CA that "
+                    + "signed the server's: give sslrootcert=FILE (or put it in ~/.postgresql/root.crt)");
+        }
+        return new ServerAddress(spec.label(), e.host(), e.port(), spec.user(), spec.database(), spec.password(), mode, root);
+    }
+
+    /** Whether the proxy asks the server for TLS. */
+    boolean asksTls() {
+        return !sslmode.equals("disable") && !sslmode.equals("allow");
+    }
+
+    /** Whether a server that refuses TLS is refused in turn. */
+    boolean requiresTls() {
+        return sslmode.equals("require") || sslmode.startsWith("verify");
+    }
+
+    /** Whether the server's certificate chain is checked (verify-*, or require with a root certificate, as libpq does). */
+    boolean verifiesChain() {
+        return sslmode.startsWith("verify") || (sslmode.equals("require") && sslrootcert.isPresent());
+    }
+
+    /** Whether the certificate must name the host (verify-full). */
+    boolean verifiesHost() {
+        return sslmode.equals("verify-full");
     }
 
     @Override

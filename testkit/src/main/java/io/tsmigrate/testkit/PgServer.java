@@ -187,6 +187,50 @@ public final class PgServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Turns TLS on, with a self-signed certificate for 127.0.0.1 and localhost made for this server,
+     * and returns that certificate (clients give it as {@code sslrootcert}). Connections opened
+     * before keep what they had; {@link #disableTls} turns it off again.
+     */
+    public Path enableTls() {
+        Path cert = data().resolve("server.crt");
+        try {
+            if (!Files.exists(cert)) {
+                run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", data().resolve("server.key").toString(),
+                        "-out", cert.toString()));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make a certificate for PostgreSQL on port " + port + ": " + e.getMessage(), e);
+        }
+        setTls(true);
+        return cert;
+    }
+
+    /** Turns TLS off again (see {@link #enableTls}). */
+    public void disableTls() {
+        setTls(false);
+    }
+
+    private void setTls(boolean on) {
+        ConnectionSpec admin = ConnectionSpec.parse(uri("postgres") + "?sslmode=disable", "server", Map.of());
+        try (java.sql.Connection c = io.tsmigrate.core.connect.PgConnector.open(admin); java.sql.Statement st = c.createStatement()) {
+            st.execute("ALTER SYSTEM SET ssl = " + (on ? "on" : "off"));
+            st.execute("SELECT pg_reload_conf()");
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot turn TLS " + (on ? "on" : "off") + " on port " + port + ": " + e.getMessage(), e);
+        }
+        // The reload is asynchronous: a new connection sees the new setting once the postmaster read it.
+        Await.until("ssl " + (on ? "on" : "off") + " on port " + port, () -> {
+            try (java.sql.Connection c = io.tsmigrate.core.connect.PgConnector.open(admin); java.sql.Statement st = c.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SHOW ssl")) {
+                return rs.next() && rs.getString(1).equals(on ? "on" : "off");
+            } catch (java.sql.SQLException e) {
+                return false;
+            }
+        });
+    }
+
     /** Leaves the server running after this JVM exits: no watchdog will stop it. */
     public void detach() {
         try {
