@@ -79,6 +79,13 @@ final class ProxyCommand implements Callable<Integer> {
             description = "On SIGTERM, how long open transactions may take to finish. Default: ${DEFAULT-VALUE}.")
     String shutdownGrace;
 
+    @Option(names = "--lossless", description = "Before each COMMIT of a transaction that wrote, write its intent (its writes and "
+            + "the primary's transaction id) to the journal directory, durably, so that a crash of the proxy at any instant loses "
+            + "nothing: at the next start, what the primary committed and the secondary lacks is applied to it, once. An "
+            + "auto-commit write runs in a transaction block the proxy opens. Costs a round trip to the primary and a shared "
+            + "fsync per transaction.")
+    boolean lossless;
+
     @Option(names = "--metrics", paramLabel = "HOST:PORT",
             description = "Serve Prometheus metrics on http://HOST:PORT/metrics (connections, transactions mirrored and "
                     + "journaled, journal bytes pending, the latency the proxy adds to a commit). Default: not served.")
@@ -124,7 +131,7 @@ final class ProxyCommand implements Callable<Integer> {
         Files.createDirectories(journal);
         ProxyServer.Config config = new ProxyServer.Config(host, port, connections.source(), connections.target(), mode,
                 Optional.ofNullable(authFile), new DualWriteConfig(FailurePolicy.JOURNAL, journal, name, "tsmigrate proxy",
-                interval, 0), grace, metricsAddress,
+                interval, 0, lossless), grace, metricsAddress,
                 tlsCert == null ? Optional.empty() : Optional.of(new ProxyServer.Tls(tlsCert, tlsKey)));
         ProxyServer server;
         try {

@@ -63,7 +63,7 @@ public final class Human {
         } catch (java.time.format.DateTimeParseException e) {
             throw TsmigrateException.usage(what + " \"" + text + "\" is not a duration; write it as 1h, 30m, 90s or 2d.");
         }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*(d|h|m|s|ms)").matcher(s);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*(ms|d|h|m|s)").matcher(s);
         Duration total = Duration.ZERO;
         int end = 0;
         while (m.find() && m.start() == end) {

@@ -171,9 +171,14 @@ final class DualWriter implements AutoCloseable {
      * is the secondary, and gets the library's few tables then).
      */
     void ensureStateTables(Side side, Connection c) throws SQLException {
-        if (!ensured.contains(side)) {
-            StateTables.ensure(c);
-            ensured.add(side);
+        if (ensured.contains(side)) {
+            return;
+        }
+        synchronized (ensured) { // one session creates them; CREATE ... IF NOT EXISTS races with itself
+            if (!ensured.contains(side)) {
+                StateTables.ensure(c);
+                ensured.add(side);
+            }
         }
     }
 

@@ -35,6 +35,30 @@ public final class TransactionMirror implements AutoCloseable {
     /** What became of a committed transaction on the secondary. */
     public enum Outcome { APPLIED, JOURNALED, FAILED }
 
+    /**
+     * A transaction's intent (lossless mode): on disk before the primary's COMMIT is sent. Give it
+     * to {@link Session#apply(List, Intent)} once the primary committed, or to
+     * {@link Session#abandon}/{@link Session#doubt} when it did not or the answer was lost.
+     */
+    public static final class Intent {
+        private final Side owedTo;
+        private final IntentLog.Intent intent;
+        private final List<Write> writes;
+        private final long xid;
+
+        private Intent(Side owedTo, IntentLog.Intent intent, List<Write> writes, long xid) {
+            this.owedTo = owedTo;
+            this.intent = intent;
+            this.writes = writes;
+            this.xid = xid;
+        }
+    }
+
+    /** Whether this mirror runs in lossless mode: the proxy then writes an intent before each COMMIT that follows writes. */
+    public boolean lossless() {
+        return writer.lossless();
+    }
+
     private final DualWriter writer;
 
     public TransactionMirror(DataSource source, DataSource target, DualWriteConfig config) throws IOException {
@@ -97,14 +121,61 @@ public final class TransactionMirror implements AutoCloseable {
          * later ones follow it until the journal is replayed. Blocks; call off any event loop.
          */
         public Outcome apply(List<Op> ops) {
+            return apply(ops, null);
+        }
+
+        /**
+         * Writes the intent of a transaction whose writes are {@code ops} and whose id on the primary
+         * is {@code xid}, durably; call before the primary's COMMIT is sent. Blocks; call off any event loop.
+         *
+         * @throws java.io.UncheckedIOException when it cannot be written: the transaction must not commit
+         */
+        public Intent intend(List<Op> ops, long xid) {
+            List<Write> writes = new ArrayList<>(ops.size());
+            ops.forEach(op -> writes.add(op.write()));
+            List<Write> entry = withSettings(writes);
+            try {
+                Intent intent = new Intent(roles.secondary(), writer.intend(roles.secondary(), entry, xid), entry, xid);
+                TestHook.reached(TestHook.BEFORE_COMMIT);
+                return intent;
+            } catch (SQLException e) {
+                throw new java.io.UncheckedIOException(e.getMessage(), new IOException(e));
+            }
+        }
+
+        /** The primary did not commit the intent's transaction (its COMMIT failed, or it rolled back). */
+        public void abandon(Intent intent) {
+            writer.resolved(intent.owedTo, intent.intent);
+        }
+
+        /** The primary's answer to the COMMIT was lost: the background check asks the primary what became of it. */
+        public void doubt(Intent intent) {
+            writer.doubt(intent.owedTo, intent.intent, intent.writes, intent.xid);
+        }
+
+        /**
+         * Repeats a committed transaction on the secondary (see {@link #apply(List)}); with its intent,
+         * the secondary records the intent's identity in the same transaction, and the intent is
+         * resolved once the secondary or its journal has the transaction.
+         */
+        public Outcome apply(List<Op> ops, Intent intent) {
+            Outcome outcome = applyOnce(ops, intent);
+            if (intent != null && outcome != Outcome.FAILED) {
+                writer.resolved(intent.owedTo, intent.intent);
+            }
+            return outcome;
+        }
+
+        private Outcome applyOnce(List<Op> ops, Intent intent) {
             if (ops.isEmpty()) {
                 return Outcome.APPLIED;
             }
             List<Write> writes = new ArrayList<>(ops.size());
             ops.forEach(op -> writes.add(op.write()));
             Side side = roles.secondary();
+            Journal.Origin origin = intent == null ? null : intent.intent.origin();
             if (!side.beginDirect()) {
-                return journal(side, writes, true);
+                return journal(side, writes, true, origin);
             }
             try {
                 if (connection == null) {
@@ -114,10 +185,17 @@ public final class TransactionMirror implements AutoCloseable {
                             st.execute(p);
                         }
                     }
+                    if (writer.lossless()) {
+                        writer.ensureStateTables(side, connection); // before its first transaction: DDL commits on its own
+                    }
                     connection.setAutoCommit(false);
                 }
                 for (Write w : batched(writes)) {
                     JournalReplayer.apply(connection, w);
+                }
+                if (origin != null) {
+                    JournalReplayer.claim(connection, origin.journal(), origin.seq());
+                    TestHook.reached(TestHook.BETWEEN_COMMITS);
                 }
                 connection.commit();
                 writer.wroteDirectly();
@@ -127,7 +205,7 @@ public final class TransactionMirror implements AutoCloseable {
                 if (writer.config().policy() == FailurePolicy.JOURNAL) {
                     writer.divert(side, e);
                     side.joinJournal();
-                    return journal(side, writes, true);
+                    return journal(side, writes, true, origin);
                 }
                 writer.counters().failure();
                 return Outcome.FAILED;
@@ -159,13 +237,18 @@ public final class TransactionMirror implements AutoCloseable {
             return out;
         }
 
-        private Outcome journal(Side side, List<Write> writes, boolean joined) {
-            // The replayer runs entries of many sessions on one connection: the session's settings hold for its entry only.
+        /** The writes preceded by the session's settings, made local: a replayer runs entries of many sessions on one connection. */
+        private List<Write> withSettings(List<Write> writes) {
             List<Write> entry = new ArrayList<>();
             prelude.forEach(p -> entry.add(Write.sql(p.replaceFirst("^(?i)SET\\s+(?!LOCAL\\b)", "SET LOCAL "))));
             entry.addAll(writes);
+            return entry;
+        }
+
+        private Outcome journal(Side side, List<Write> writes, boolean joined, Journal.Origin origin) {
+            List<Write> entry = withSettings(writes);
             try {
-                writer.journal(side, entry);
+                writer.journal(side, entry, origin);
                 return Outcome.JOURNALED;
             } catch (SQLException e) {
                 writer.counters().failure();

@@ -44,7 +44,14 @@ final class CliProcess implements AutoCloseable {
 
     /** Starts {@code tsmigrate ARGS} from the built jar. */
     static CliProcess start(List<String> args) throws IOException {
-        List<String> command = new ArrayList<>(List.of("java", "-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
+        return start(List.of(), args);
+    }
+
+    /** Starts {@code tsmigrate ARGS} from the built jar, with options for its JVM (system properties for test hooks). */
+    static CliProcess start(List<String> jvmOptions, List<String> args) throws IOException {
+        List<String> command = new ArrayList<>(List.of("java"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
         command.addAll(args);
         return new CliProcess(new ProcessBuilder(command).redirectErrorStream(true).start());
     }

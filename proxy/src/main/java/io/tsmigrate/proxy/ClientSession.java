@@ -57,6 +57,29 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     private boolean replaying;
     private char lastStatus = 'I';
 
+    // ---- lossless mode: the proxy's own messages around a commit (see relay)
+
+    /** What the proxy itself is running on the backend: its answers are the proxy's, never the client's. */
+    private enum Step { NONE, BEGIN, PROBE, COMMIT, ROLLBACK }
+
+    private enum Decision { RELAY, COMMIT, WRAP }
+
+    private final Deque<ByteBuf> heldClient = new ArrayDeque<>();
+    private Step step = Step.NONE;
+    /** The client's pipeline runs in a transaction block the proxy opened (an auto-commit write made explicit). */
+    private boolean wrapped;
+    /** The wrapped pipeline's end is sent: its ReadyForQuery is the proxy's to answer, after its COMMIT. */
+    private boolean awaitingWrappedEnd;
+    /** Waiting for the intent to be on disk. */
+    private boolean intending;
+    /** Client Queries and Syncs not yet answered with a ReadyForQuery, and whether messages went after the last one. */
+    private int outstanding;
+    private boolean sinceEnd;
+    private char serverStatus = 'I';
+    private long probedXid;
+    private ByteBuf injectedError;
+    private ProxyServer.Intended pendingIntent;
+
     ClientSession(ProxyServer server, FrameDecoder decoder) {
         super(false);
         this.server = server;
@@ -68,7 +91,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     }
 
     boolean idle() {
-        return state != State.RELAY || (lastStatus == 'I' && !gated);
+        return state != State.RELAY || (lastStatus == 'I' && !gated && !busy() && !wrapped && heldClient.isEmpty());
     }
 
     @Override
@@ -208,6 +231,8 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         primary = mirror.targetIsPrimary() ? server.target() : server.source();
         BackendEvents listener = new BackendEvents();
         events = listener;
+        outstanding = 0;
+        sinceEnd = false;
         Backend.connect(ctx.channel().eventLoop(), primary, forwarded, listener).addListener(f -> {
             if (!f.isSuccess()) {
                 if (greet && f.cause() instanceof Backend.Refused r) {
@@ -272,7 +297,8 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
     /** Moves an idle session to the primary that cutover set, before the client's next message runs. */
     private boolean moveIfPrimaryChanged(ChannelHandlerContext ctx) {
-        if (server.mirror().targetIsPrimary() == mirror.targetIsPrimary() || gated || lastStatus != 'I' || !tracker.quiet()) {
+        if (server.mirror().targetIsPrimary() == mirror.targetIsPrimary() || gated || lastStatus != 'I' || !tracker.quiet()
+                || outstanding > 0 || sinceEnd || busy() || wrapped || !heldClient.isEmpty() || pendingIntent != null) {
             return false;
         }
         ServerAddress from = primary;
@@ -297,8 +323,284 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
     // ---- client to primary
 
+    /**
+     * Relays a client message. In lossless mode, a message that would commit a transaction that
+     * wrote (a COMMIT, while the server has answered everything before it) is held while the proxy
+     * asks the server for the transaction's id and writes its intent; an auto-commit write that
+     * starts a pipeline is run in a transaction block the proxy opens and commits the same way. Copy
+     * data always flows (it belongs to the statement under way).
+     */
     private void relay(ByteBuf msg) {
         char type = (char) msg.getByte(0);
+        if (!server.mirror().lossless() || type == 'd' || type == 'c' || type == 'f') {
+            relayNow(msg);
+            return;
+        }
+        if (!heldClient.isEmpty() || busy()) {
+            hold(msg);
+            return;
+        }
+        process(msg, true);
+    }
+
+    private void process(ByteBuf msg, boolean decide) {
+        char type = (char) msg.getByte(0);
+        Decision d = decide && outstanding == 0 && !sinceEnd ? decide(msg) : Decision.RELAY;
+        if (d == Decision.COMMIT) {
+            hold(msg);
+            inject(Step.PROBE, "SELECT txid_current()");
+            return;
+        }
+        if (d == Decision.WRAP) {
+            hold(msg);
+            // The transaction id comes with the BEGIN, in the same round trip: the intent needs nothing more later.
+            inject(Step.BEGIN, "BEGIN", "SELECT txid_current()");
+            return;
+        }
+        relayNow(msg);
+    }
+
+    private void hold(ByteBuf msg) {
+        heldClient.add(msg);
+        if (!awaitingWrappedEnd) {
+            client.config().setAutoRead(false);
+        }
+    }
+
+    /** The proxy runs its own messages, or waits for an intent or a wrapped pipeline's end: client messages wait. */
+    private boolean busy() {
+        return step != Step.NONE || intending || awaitingWrappedEnd || gated;
+    }
+
+    /** What a message that starts a pipeline (the server has answered everything before it) asks of the lossless mode. */
+    private Decision decide(ByteBuf msg) {
+        if (wrapped || pendingIntent != null) {
+            return Decision.RELAY;
+        }
+        ByteBuf body = msg.slice(5, msg.readableBytes() - 5);
+        String sql;
+        try {
+            sql = switch ((char) msg.getByte(0)) {
+                case 'Q' -> Wire.cstring(body);
+                case 'P' -> {
+                    Wire.cstring(body);
+                    yield Wire.cstring(body);
+                }
+                case 'B' -> {
+                    Wire.cstring(body);
+                    yield tracker.statementSql(Wire.cstring(body));
+                }
+                default -> null;
+            };
+        } catch (RuntimeException e) {
+            return Decision.RELAY;
+        }
+        if (sql == null) {
+            return Decision.RELAY;
+        }
+        if (serverStatus == 'T' && COMMIT.matcher(sql).matches() && !tracker.openWrites().isEmpty()) {
+            return Decision.COMMIT;
+        }
+        if (serverStatus == 'I' && MirrorTracker.mirrored(sql) && io.tsmigrate.dualwrite.SqlKind.transactional(sql)
+                && !CONTROL.matcher(sql).find()) {
+            return Decision.WRAP;
+        }
+        return Decision.RELAY;
+    }
+
+    private static final java.util.regex.Pattern COMMIT = java.util.regex.Pattern.compile(
+            "(?is)\\s*(COMMIT|END)(\\s+(WORK|TRANSACTION))?(\\s+AND\\s+(NO\\s+)?CHAIN)?\\s*;?\\s*");
+    /** A statement string that controls transactions itself after its first statement: not wrapped. */
+    private static final java.util.regex.Pattern CONTROL = java.util.regex.Pattern.compile(
+            "(?is);\\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE)\\b");
+
+    /**
+     * Runs one statement of the proxy's own on the backend, ending with a Sync: a named statement of
+     * its own, prepared and closed each time (the client's unnamed statement stays as it was, and a
+     * client's DEALLOCATE ALL or DISCARD ALL cannot take it away).
+     */
+    private void inject(Step s, String... statements) {
+        step = s;
+        String name = "tsmigrate_" + s.name().toLowerCase(java.util.Locale.ROOT);
+        for (String sql : statements) {
+            ByteBuf p = Wire.begin(backend.alloc(), 'P');
+            Wire.cstring(p, name);
+            Wire.cstring(p, sql);
+            p.writeShort(0);
+            backend.write(Wire.end(p));
+            ByteBuf b = Wire.begin(backend.alloc(), 'B');
+            Wire.cstring(b, "");
+            Wire.cstring(b, name);
+            b.writeShort(0).writeShort(0).writeShort(0);
+            backend.write(Wire.end(b));
+            ByteBuf e = Wire.begin(backend.alloc(), 'E');
+            Wire.cstring(e, "");
+            e.writeInt(0);
+            backend.write(Wire.end(e));
+            ByteBuf c = Wire.begin(backend.alloc(), 'C');
+            c.writeByte('S');
+            Wire.cstring(c, name);
+            backend.write(Wire.end(c));
+        }
+        backend.writeAndFlush(Wire.end(Wire.begin(backend.alloc(), 'S')));
+    }
+
+    /** An answer to the proxy's own statement. */
+    private void injected(ByteBuf msg) {
+        char type = (char) msg.getByte(0);
+        try {
+            switch (type) {
+                case 'D' -> {
+                    ByteBuf body = msg.slice(5, msg.readableBytes() - 5);
+                    body.readShort();
+                    int length = body.readInt();
+                    probedXid = Long.parseLong(body.readCharSequence(length, java.nio.charset.StandardCharsets.US_ASCII).toString());
+                }
+                case 'E' -> {
+                    if (injectedError != null) {
+                        injectedError.release();
+                    }
+                    injectedError = msg.retain();
+                }
+                case 'Z' -> {
+                    serverStatus = (char) msg.getByte(5);
+                    Step done = step;
+                    step = Step.NONE;
+                    afterInjected(done);
+                }
+                default -> {
+                    // ParseComplete, BindComplete, CommandComplete: nothing to learn
+                }
+            }
+        } finally {
+            msg.release();
+        }
+    }
+
+    private void afterInjected(Step done) {
+        if (injectedError != null && done != Step.COMMIT) {
+            String why = Wire.fields(injectedError.slice(5, injectedError.readableBytes() - 5)).getOrDefault('M', "?");
+            injectedError.release();
+            injectedError = null;
+            losslessFailed("tsmigrate proxy: " + done.name().toLowerCase(java.util.Locale.ROOT) + " on the " + primary
+                    + " failed (" + why + "); the transaction is rolled back, not committed");
+            return;
+        }
+        switch (done) {
+            case BEGIN -> {
+                wrapped = true;
+                drain(true);
+            }
+            case PROBE -> intend();
+            case COMMIT, ROLLBACK -> {
+                if (injectedError != null) {
+                    // The COMMIT failed (a deferred constraint, a serialization failure): the client hears it, as from
+                    // the server when it commits by itself.
+                    ByteBuf error = injectedError;
+                    injectedError = null;
+                    toClient(error);
+                }
+                wrapped = false;
+                toClient(Wire.readyForQuery(client.alloc(), serverStatus));
+                client.flush();
+                drain(false);
+            }
+            default -> throw new IllegalStateException(done.name());
+        }
+    }
+
+    /** Writes the open transaction's intent off the event loop; the COMMIT waits for it. */
+    private void intend() {
+        intending = true;
+        server.intendInBackground(mirror, tracker.openWrites(), probedXid,
+                intended -> client.eventLoop().execute(() -> intentWritten(intended)));
+    }
+
+    private void intentWritten(ProxyServer.Intended intended) {
+        intending = false;
+        if (state != State.RELAY) {
+            if (intended != null) {
+                mirror.abandon(intended.intent()); // the client left: its backend closed, the transaction did not commit
+            }
+            return;
+        }
+        if (intended == null) {
+            losslessFailed("tsmigrate proxy: the intent log cannot be written (see the proxy's log); the transaction is rolled "
+                    + "back, not committed");
+            return;
+        }
+        pendingIntent = intended;
+        if (wrapped) {
+            inject(Step.COMMIT, "COMMIT");
+        } else {
+            drain(true);
+        }
+    }
+
+    /** The client's wrapped pipeline ended: the proxy commits it (after its intent), or rolls it back. */
+    private void wrappedEnd(ByteBuf ready) {
+        awaitingWrappedEnd = false;
+        serverStatus = (char) ready.getByte(5);
+        if (serverStatus == 'I') {
+            wrapped = false; // the client's own statements ended the block
+            forward(ready);
+            if (!gated) {
+                drain(false);
+            }
+            return;
+        }
+        ready.release();
+        if (serverStatus == 'E') {
+            inject(Step.ROLLBACK, "ROLLBACK");
+        } else if (tracker.openWrites().isEmpty()) {
+            inject(Step.COMMIT, "COMMIT");
+        } else {
+            intend(); // its transaction id came with the BEGIN
+        }
+    }
+
+    /** Relays held client messages until the proxy must hold again; the first was decided on already when it was held. */
+    private void drain(boolean firstDecided) {
+        boolean first = firstDecided;
+        while (!heldClient.isEmpty() && !busy() && state == State.RELAY) {
+            process(heldClient.poll(), !first);
+            first = false;
+        }
+        if (backend != null) {
+            backend.flush();
+        }
+        // While a wrapped pipeline runs, the client is read on: its COPY data must flow (other messages wait in order).
+        if (state == State.RELAY && backend != null && (awaitingWrappedEnd || (heldClient.isEmpty() && !busy()))) {
+            client.config().setAutoRead(backend.isWritable());
+        }
+    }
+
+    /** The lossless sequence cannot go on: the client hears why, and both connections close (the server rolls back). */
+    private void losslessFailed(String message) {
+        server.log().severe(message);
+        fatal("58030", message);
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    /** A transaction with an intent ended on the server: without writes committed, the intent is abandoned. */
+    private ProxyServer.Intended takeIntent() {
+        ProxyServer.Intended i = pendingIntent;
+        pendingIntent = null;
+        return i;
+    }
+
+    private void relayNow(ByteBuf msg) {
+        char type = (char) msg.getByte(0);
+        // Where the server is in the client's pipelines: a session moves, and the proxy speaks, only between them.
+        if (type == 'Q' || type == 'S' || type == 'F') {
+            outstanding++;
+            sinceEnd = false;
+            awaitingWrappedEnd |= wrapped;
+        } else if (type != 'X' && type != 'd' && type != 'c' && type != 'f') {
+            sinceEnd = true;
+        }
         ByteBuf body = msg.slice(5, msg.readableBytes() - 5);
         try {
             switch (type) {
@@ -377,6 +679,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         @Override
         public void closed() {
             if (events == this) {
+                doubtPendingIntent();
                 client.close();
             }
         }
@@ -390,6 +693,14 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     }
 
     private void message(ByteBuf msg) {
+        if (step != Step.NONE) {
+            injected(msg);
+            return;
+        }
+        if (msg.getByte(0) == 'Z' && !replaying) {
+            outstanding = Math.max(0, outstanding - 1);
+            serverStatus = (char) msg.getByte(5);
+        }
         if (replaying) {
             char type = (char) msg.getByte(0);
             if (type == 'E') {
@@ -403,11 +714,18 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
             }
             return;
         }
+        toClient(msg);
+    }
+
+    /** A message for the client, in the server's order: held while a gate is closed; a wrapped pipeline's end is the proxy's. */
+    private void toClient(ByteBuf msg) {
         if (gated) {
             held.add(msg);
-            return;
+        } else if (awaitingWrappedEnd && msg.getByte(0) == 'Z') {
+            wrappedEnd(msg);
+        } else {
+            forward(msg);
         }
-        forward(msg);
     }
 
     private void forward(ByteBuf msg) {
@@ -421,8 +739,11 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
                 lastStatus = (char) body.getByte(0);
                 List<MirrorTracker.PendingWrite> writes = tracker.ready(lastStatus);
                 if (!writes.isEmpty()) {
-                    gate(msg, writes);
+                    gate(msg, writes, takeIntent());
                     return;
+                }
+                if (lastStatus != 'T' && pendingIntent != null) {
+                    mirror.abandon(takeIntent().intent()); // its COMMIT failed: the transaction rolled back
                 }
                 client.write(msg);
                 return;
@@ -437,13 +758,13 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     }
 
     /** Holds the ReadyForQuery, and what follows it, until the committed writes are on the secondary or its journal. */
-    private void gate(ByteBuf ready, List<MirrorTracker.PendingWrite> writes) {
+    private void gate(ByteBuf ready, List<MirrorTracker.PendingWrite> writes, ProxyServer.Intended intended) {
         gated = true;
         gatedAt = System.nanoTime();
         held.addFirst(ready);
         client.flush();
         backend.config().setAutoRead(false);
-        server.mirrorInBackground(mirror, writes, () -> client.eventLoop().execute(this::release));
+        server.mirrorInBackground(mirror, writes, intended, () -> client.eventLoop().execute(this::release));
     }
 
     private void release() {
@@ -451,14 +772,21 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         server.addedLatency(System.nanoTime() - gatedAt);
         client.write(held.poll()); // the ReadyForQuery, already followed
         while (!held.isEmpty() && !gated) {
-            forward(held.poll());
+            ByteBuf next = held.poll();
+            if (awaitingWrappedEnd && next.getByte(0) == 'Z') {
+                wrappedEnd(next);
+            } else {
+                forward(next);
+            }
         }
         client.flush();
-        if (!gated && state == State.RELAY) {
+        if (!gated && state == State.RELAY && backend != null) {
             backend.config().setAutoRead(client.isWritable());
         }
         if (state == State.CLOSED) {
             finish();
+        } else if (!gated && server.mirror().lossless()) {
+            drain(false); // the client's messages held meanwhile, and reading from it again
         }
     }
 
@@ -478,11 +806,21 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         if (backend != null) {
             backend.close();
         }
+        doubtPendingIntent();
+        heldClient.forEach(ByteBuf::release);
+        heldClient.clear();
         if (was == State.RELAY) {
             server.closed(this);
         }
         if (!gated) {
             finish();
+        }
+    }
+
+    /** The connection to the primary ended with an intent whose COMMIT may or may not have happened: the primary is asked later. */
+    private void doubtPendingIntent() {
+        if (pendingIntent != null && mirror != null) {
+            mirror.doubt(takeIntent().intent());
         }
     }
 

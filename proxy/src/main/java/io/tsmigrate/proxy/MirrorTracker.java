@@ -209,6 +209,24 @@ final class MirrorTracker {
         return out;
     }
 
+    /**
+     * The writes of the open transaction so far, with a simple Query's whose answer ended without an
+     * error but whose ReadyForQuery the session holds: what an intent must hold before the COMMIT.
+     */
+    List<PendingWrite> openWrites() {
+        List<PendingWrite> out = new ArrayList<>(transaction);
+        if (!errorSinceReady && asked.peek() instanceof Query q && q.write() != null) {
+            out.add(q.write());
+        }
+        return out;
+    }
+
+    /** The SQL of a prepared statement the client named (empty name: the unnamed one), or null. */
+    String statementSql(String name) {
+        Statement s = statements.get(name);
+        return s == null ? null : s.sql();
+    }
+
     /** Nothing asked is unanswered and no transaction is open: the session may move to another server. */
     boolean quiet() {
         return asked.isEmpty() && transaction.isEmpty() && committed.isEmpty() && copying == null;

@@ -226,22 +226,19 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Repeats committed writes on the secondary off the event loop; {@code done} runs after, whatever happened. */
     void mirrorInBackground(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes, Runnable done) {
+        mirrorInBackground(session, writes, null, done);
+    }
+
+    /**
+     * Repeats a committed transaction on the secondary off the event loop; with its intent (lossless
+     * mode), the writes the intent holds are the ones repeated, under the intent's identity.
+     */
+    void mirrorInBackground(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes, Intended intended,
+                            Runnable done) {
         blocking.execute(() -> {
             try {
-                PrimaryCatalog types = session.targetIsPrimary() ? targetTypes : sourceTypes;
-                List<TransactionMirror.Op> ops = new ArrayList<>(writes.size());
-                for (MirrorTracker.PendingWrite w : writes) {
-                    noteComputedValues(w.sql, types);
-                    try {
-                        ops.add(w.copyData != null ? TransactionMirror.Op.copy(w.sql, w.copyData.toByteArray())
-                                : TransactionMirror.Op.sql(w.values.length == 0 ? w.sql : Inliner.inline(w.sql, w.values, types::name)));
-                    } catch (IllegalArgumentException e) {
-                        unmirrorable.increment();
-                        LOG.severe("tsmigrate proxy: a committed write cannot be repeated on the secondary (" + e.getMessage()
-                                + "); verify will show its rows: " + abbreviate(w.sql));
-                    }
-                }
-                TransactionMirror.Outcome outcome = session.apply(ops);
+                TransactionMirror.Outcome outcome = intended == null ? session.apply(ops(session, writes))
+                        : session.apply(intended.ops(), intended.intent());
                 if (outcome == TransactionMirror.Outcome.FAILED) {
                     LOG.severe("tsmigrate proxy: a committed transaction could not be repeated on the secondary nor journaled");
                 }
@@ -252,6 +249,48 @@ public final class ProxyServer implements AutoCloseable {
                 done.run();
             }
         });
+    }
+
+    /** A transaction's intent and the writes it holds, as they will be repeated. */
+    record Intended(TransactionMirror.Intent intent, List<TransactionMirror.Op> ops) {
+    }
+
+    /**
+     * Writes the intent of an open transaction off the event loop (lossless mode), before its
+     * COMMIT is sent; {@code then} gets it, or null when it cannot be written (the transaction must
+     * not commit).
+     */
+    void intendInBackground(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes, long xid,
+                            java.util.function.Consumer<Intended> then) {
+        blocking.execute(() -> {
+            Intended intended = null;
+            try {
+                List<TransactionMirror.Op> ops = ops(session, writes);
+                intended = new Intended(session.intend(ops, xid), ops);
+            } catch (RuntimeException e) {
+                LOG.severe("tsmigrate proxy: " + e.getMessage());
+            } finally {
+                then.accept(intended);
+            }
+        });
+    }
+
+    /** The writes as the secondary runs them: values inlined as typed literals, COPY data as it came. */
+    private List<TransactionMirror.Op> ops(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes) {
+        PrimaryCatalog types = session.targetIsPrimary() ? targetTypes : sourceTypes;
+        List<TransactionMirror.Op> ops = new ArrayList<>(writes.size());
+        for (MirrorTracker.PendingWrite w : writes) {
+            noteComputedValues(w.sql, types);
+            try {
+                ops.add(w.copyData != null ? TransactionMirror.Op.copy(w.sql, w.copyData.toByteArray())
+                        : TransactionMirror.Op.sql(w.values.length == 0 ? w.sql : Inliner.inline(w.sql, w.values, types::name)));
+            } catch (IllegalArgumentException e) {
+                unmirrorable.increment();
+                LOG.severe("tsmigrate proxy: a committed write cannot be repeated on the secondary (" + e.getMessage()
+                        + "); verify will show its rows: " + abbreviate(w.sql));
+            }
+        }
+        return ops;
     }
 
     void addedLatency(long nanos) {
