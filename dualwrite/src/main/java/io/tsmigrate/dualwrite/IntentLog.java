@@ -108,11 +108,6 @@ final class IntentLog implements AutoCloseable {
         }
     }
 
-    /** Intents written and not done yet. */
-    synchronized long unresolved() {
-        return pending.values().stream().mapToLong(Integer::longValue).sum();
-    }
-
     private void rotate() throws IOException {
         Files.createDirectories(directory);
         Journal previous = current;
