@@ -69,11 +69,7 @@ class DualWriteIT {
 
     @AfterEach
     void removeJournal() throws Exception {
-        try (var files = Files.walk(journal)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        io.tsmigrate.testkit.PgServer.deleteTree(journal);
     }
 
     private DualWriteDataSource dataSource(FailurePolicy policy) {

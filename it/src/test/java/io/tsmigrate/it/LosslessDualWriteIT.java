@@ -68,11 +68,7 @@ class LosslessDualWriteIT {
 
     @AfterEach
     void removeDirectory() throws Exception {
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        io.tsmigrate.testkit.PgServer.deleteTree(dir);
     }
 
     @Test

@@ -345,7 +345,8 @@ public final class PgServer implements AutoCloseable {
         deleteTree(base);
     }
 
-    static void deleteTree(Path root) {
+    /** Removes a directory and everything in it (also the temporary directories tests make); nothing when it is gone. */
+    public static void deleteTree(Path root) {
         if (!Files.exists(root)) {
             return;
         }
