@@ -225,10 +225,6 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /** Repeats committed writes on the secondary off the event loop; {@code done} runs after, whatever happened. */
-    void mirrorInBackground(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes, Runnable done) {
-        mirrorInBackground(session, writes, null, done);
-    }
-
     /**
      * Repeats a committed transaction on the secondary off the event loop; with its intent (lossless
      * mode), the writes the intent holds are the ones repeated, under the intent's identity.
