@@ -134,13 +134,8 @@ public final class SchemaMigrator {
         }
     }
 
-    @FunctionalInterface
-    private interface Work {
-        StepOutcome run() throws SQLException;
-    }
-
-    /** Runs one step, recording it; a step that is done is not run again (roles and dump). */
-    private StepOutcome step(String name, Steps steps, Work work) throws SQLException {
+    /** Runs one step, recorded unless this is a dry run; a step that is done is not run again (roles and dump). */
+    private StepOutcome step(String name, Steps steps, Steps.Work<StepOutcome> work) throws SQLException {
         boolean once = name.equals(ROLES) || name.equals(DUMP);
         if (!options.dryRun() && once && steps.isDone(name)) {
             String when = steps.get(name).flatMap(Steps.Step::finishedAt).map(Instant::toString).orElse("earlier");
@@ -148,25 +143,14 @@ public final class SchemaMigrator {
         }
         progress.accept((options.dryRun() ? "would run " : "running ") + short_(name) + " ...");
         Instant start = Instant.now();
-        if (!options.dryRun()) {
-            steps.start(name);
-        }
+        Steps.Work<StepOutcome> timed = () -> {
+            StepOutcome o = work.run();
+            return new StepOutcome(o.name(), o.status(), o.summary(), o.details(), Duration.between(start, Instant.now()));
+        };
         try {
-            StepOutcome outcome = work.run();
-            outcome = new StepOutcome(outcome.name(), outcome.status(), outcome.summary(), outcome.details(),
-                    Duration.between(start, Instant.now()));
-            if (!options.dryRun()) {
-                steps.finish(name, outcome.summary(), outcome.details());
-            }
-            return outcome;
-        } catch (TsmigrateException | SQLException | IllegalArgumentException e) {
-            if (!options.dryRun()) {
-                steps.fail(name, e.getMessage());
-            }
-            if (e instanceof IllegalArgumentException) {
-                throw new TsmigrateException(Kind.NOT_READY, e.getMessage() + ".", e);
-            }
-            throw e;
+            return options.dryRun() ? timed.run() : steps.run(name, timed);
+        } catch (IllegalArgumentException e) {
+            throw new TsmigrateException(Kind.NOT_READY, e.getMessage() + ".", e);
         }
     }
 

@@ -23,7 +23,13 @@ public record SchemaResult(boolean dryRun, List<StepOutcome> steps, List<String>
     }
 
     /** One step: its name ({@code roles}, {@code dump}, {@code hypertables}, {@code compression}) and outcome. */
-    public record StepOutcome(String name, Status status, String summary, List<String> details, Duration elapsed) {
+    public record StepOutcome(String name, Status status, String summary, List<String> details, Duration elapsed)
+            implements io.tsmigrate.core.state.Steps.Outcome {
+        @Override
+        public Object detail() {
+            return details;
+        }
+
         public StepOutcome {
             details = List.copyOf(details);
         }

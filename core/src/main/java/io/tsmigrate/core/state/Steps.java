@@ -49,6 +49,55 @@ public final class Steps {
         return get(name).map(Step::done).orElse(false);
     }
 
+    /** What a recorded step reports when it ends: a summary and detail, or why it did not finish. */
+    public interface Outcome {
+        String summary();
+
+        /** Stored as JSON with the step; null for none. */
+        default Object detail() {
+            return null;
+        }
+
+        /** Why the step did not finish (recorded as failed); empty when it finished. */
+        default Optional<String> failure() {
+            return Optional.empty();
+        }
+    }
+
+    /** A step's work. */
+    @FunctionalInterface
+    public interface Work<R extends Outcome> {
+        R run() throws SQLException;
+    }
+
+    /**
+     * The one way a step is run and recorded (by {@code migrate} and {@code schema} alike): recorded
+     * {@code running} before, then {@code done} with the outcome's summary and detail, or
+     * {@code failed} with the outcome's failure or the message of what the work threw (rethrown). A
+     * failure that cannot be recorded (the connection is what failed) leaves the step
+     * {@code running}; a re-run starts it again.
+     */
+    public <R extends Outcome> R run(String name, Work<R> work) throws SQLException {
+        start(name);
+        R outcome;
+        try {
+            outcome = work.run();
+        } catch (SQLException | RuntimeException e) {
+            try {
+                fail(name, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            } catch (SQLException recording) {
+                e.addSuppressed(recording);
+            }
+            throw e;
+        }
+        if (outcome.failure().isPresent()) {
+            fail(name, outcome.failure().get());
+        } else {
+            finish(name, outcome.summary(), outcome.detail());
+        }
+        return outcome;
+    }
+
     public void start(String name) throws SQLException {
         try (PreparedStatement ps = connection.prepareStatement("INSERT INTO tsmigrate.step (name, status, started_at) "
                 + "VALUES (?, 'running', now()) ON CONFLICT (name) DO UPDATE SET status = 'running', "
