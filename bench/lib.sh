@@ -1,5 +1,5 @@
-# Shared by the benchmark scripts: builds tsmigrate, starts a source and a target server of the
-# testkit (stopped on exit, also on failure or Ctrl-C), and helpers to time commands.
+# Shared by the benchmark scripts: builds tsmigrate, starts a source and a target server with
+# the servers module (stopped on exit, also on failure or Ctrl-C), and helpers to time commands.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
@@ -10,7 +10,7 @@ JAR="$ROOT/cli/target/tsmigrate.jar"
 
 # start_servers [JAVA_OPTION...]: for example -Dtsmigrate.servers.durable=true for fsync'd commits.
 start_servers() {
-  coproc SERVERS { exec java "$@" -cp "$JAR" io.tsmigrate.testkit.ServersMain; }
+  coproc SERVERS { exec java "$@" -cp "$JAR" io.tsmigrate.servers.ServersMain; }
   SERVERS_IN=${SERVERS[1]}
   local line
   while IFS= read -r line <&"${SERVERS[0]}"; do

@@ -4,6 +4,7 @@ import io.tsmigrate.core.Human;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.migrate.Migration;
 import io.tsmigrate.core.plan.PlanOptions;
 import io.tsmigrate.core.plan.TablePattern;
@@ -14,8 +15,7 @@ import io.tsmigrate.dualwrite.DualWriteConfig;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
 import io.tsmigrate.dualwrite.FailurePolicy;
 import io.tsmigrate.proxy.ProxyServer;
-import io.tsmigrate.testkit.ServerPair;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.servers.ServerPair;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -91,11 +91,11 @@ final class DemoCommand implements Callable<Integer> {
                 Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
             }
             servers = ServerPair.start(serversDir);
-            TestDatabases.execute(servers.sourceConnection("postgres"), "CREATE DATABASE app");
-            TestDatabases.execute(servers.targetConnection("postgres"), "CREATE DATABASE app");
+            DemoDatabase.execute(servers.sourceConnection("postgres"), "CREATE DATABASE app");
+            DemoDatabase.execute(servers.targetConnection("postgres"), "CREATE DATABASE app");
             ConnectionSpec source = servers.sourceConnection("app");
             ConnectionSpec target = servers.targetConnection("app");
-            TestDatabases.execute(target, "CREATE EXTENSION IF NOT EXISTS timescaledb");
+            DemoDatabase.execute(target, "CREATE EXTENSION IF NOT EXISTS timescaledb");
             say(err, "source PostgreSQL " + servers.source().major() + " on port " + servers.source().port() + ", target PostgreSQL "
                     + servers.target().major() + " + TimescaleDB on port " + servers.target().port());
 
@@ -106,8 +106,8 @@ final class DemoCommand implements Callable<Integer> {
             DemoDatabase.create(source, rows);
             say(err, "created in " + Human.duration(Duration.between(made, Instant.now())));
 
-            dataSource = DualWriteDataSource.builder().primary(TestDatabases.dataSource(source))
-                    .secondary(TestDatabases.dataSource(target)).journalDirectory(work.resolve("journal"))
+            dataSource = DualWriteDataSource.builder().primary(PgConnector.dataSource(source, "application"))
+                    .secondary(PgConnector.dataSource(target, "application")).journalDirectory(work.resolve("journal"))
                     .application("demo-app").healthCheckInterval(Duration.ofSeconds(1)).shadowReadShare(0.2).build();
             DemoApplication application = new DemoApplication(dataSource);
             app = application;
@@ -175,8 +175,8 @@ final class DemoCommand implements Callable<Integer> {
             out.println("Final check, after the application stopped: every row of every table, including those written after T:");
             VerifyCommand.render(last, out);
             long expected = rows + application.readings();
-            long onSource = TestDatabases.queryLong(source, "SELECT count(*) FROM readings");
-            long onTarget = TestDatabases.queryLong(target, "SELECT count(*) FROM readings");
+            long onSource = DemoDatabase.readings(source);
+            long onTarget = DemoDatabase.readings(target);
             out.printf("readings: %s created + %s written by the application = %s; the source holds %s, the target %s%n",
                     Human.count(rows), Human.count(application.readings()), Human.count(expected), Human.count(onSource),
                     Human.count(onTarget));

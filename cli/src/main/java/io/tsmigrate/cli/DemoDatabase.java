@@ -21,6 +21,24 @@ final class DemoDatabase {
     private DemoDatabase() {
     }
 
+    /** Runs statements on one of the demo's databases. */
+    static void execute(ConnectionSpec spec, String... statements) throws SQLException {
+        try (Connection c = PgConnector.open(spec); Statement st = c.createStatement()) {
+            for (String sql : statements) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    /** How many readings a database holds. */
+    static long readings(ConnectionSpec spec) throws SQLException {
+        try (Connection c = PgConnector.open(spec); Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT count(*) FROM readings")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     /** Creates the schema and {@code readings} rows (and a fifth as many events) on the source. */
     static void create(ConnectionSpec source, long readings) throws SQLException {
         long events = Math.max(1, readings / 5);

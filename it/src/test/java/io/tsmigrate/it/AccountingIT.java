@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.json.Json;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Optional;
 
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

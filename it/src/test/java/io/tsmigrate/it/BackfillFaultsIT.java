@@ -6,10 +6,10 @@ import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.backfill.BackfillResult;
 import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.connect.ConnectionSpec;
-import io.tsmigrate.testkit.Await;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
-import io.tsmigrate.testkit.TestServers;
+import io.tsmigrate.servers.Await;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.it.kit.TestServers;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 

@@ -7,8 +7,8 @@ import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.backfill.BackfillResult;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -20,8 +20,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
-import static io.tsmigrate.testkit.TestDatabases.rows;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.rows;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

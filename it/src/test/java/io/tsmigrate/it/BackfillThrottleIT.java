@@ -1,9 +1,9 @@
 package io.tsmigrate.it;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
-import io.tsmigrate.testkit.Await;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.servers.Await;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 
 import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The backfill yields to the source's own load: it pauses while the source is busy and resumes by itself. */

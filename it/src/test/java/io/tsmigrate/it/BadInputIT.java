@@ -2,8 +2,8 @@ package io.tsmigrate.it;
 
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.connect.ConnectionSpec;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;

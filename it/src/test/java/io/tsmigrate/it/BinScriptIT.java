@@ -2,8 +2,8 @@ package io.tsmigrate.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tsmigrate.core.json.Json;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 

@@ -2,9 +2,9 @@ package io.tsmigrate.it;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
-import io.tsmigrate.testkit.CompressingTarget;
-import io.tsmigrate.testkit.NeedsCompression;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.CompressingTarget;
+import io.tsmigrate.it.kit.NeedsCompression;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 
@@ -16,8 +16,8 @@ import java.sql.Statement;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
-import static io.tsmigrate.testkit.TestDatabases.queryString;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryString;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -15,10 +15,10 @@ import io.tsmigrate.core.schema.SchemaResult;
 import io.tsmigrate.core.verify.Verifier;
 import io.tsmigrate.core.verify.VerifyOptions;
 import io.tsmigrate.core.verify.VerifyResult;
-import io.tsmigrate.testkit.CompressingTarget;
-import io.tsmigrate.testkit.NeedsCompression;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.CompressingTarget;
+import io.tsmigrate.it.kit.NeedsCompression;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -31,8 +31,8 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
-import static io.tsmigrate.testkit.TestDatabases.queryString;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryString;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -3,9 +3,9 @@ package io.tsmigrate.it;
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
-import io.tsmigrate.testkit.Await;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.servers.Await;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Shadow reads, {@code compare-load} and {@code cutover} with an application running through them. */

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.pgtools.PgInstallations;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
-import io.tsmigrate.testkit.TestServers;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.it.kit.TestServers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 

@@ -4,10 +4,10 @@ import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
 import io.tsmigrate.dualwrite.FailurePolicy;
 import io.tsmigrate.dualwrite.Journal;
-import io.tsmigrate.testkit.Await;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
-import io.tsmigrate.testkit.TestServers;
+import io.tsmigrate.servers.Await;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.it.kit.TestServers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,8 +35,8 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
-import static io.tsmigrate.testkit.TestDatabases.queryString;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryString;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -69,7 +69,7 @@ class DualWriteIT {
 
     @AfterEach
     void removeJournal() throws Exception {
-        io.tsmigrate.testkit.PgServer.deleteTree(journal);
+        io.tsmigrate.servers.PgServer.deleteTree(journal);
     }
 
     private DualWriteDataSource dataSource(FailurePolicy policy) {

@@ -10,7 +10,7 @@ import io.tsmigrate.core.plan.ChunkInterval;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.schema.SchemaMigrator;
 import io.tsmigrate.core.schema.SchemaOptions;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.TestDatabases;
 
 import java.nio.file.Path;
 import java.time.Clock;

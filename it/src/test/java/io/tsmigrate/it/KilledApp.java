@@ -2,7 +2,7 @@ package io.tsmigrate.it;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.TestDatabases;
 
 import java.nio.file.Path;
 import java.sql.Connection;

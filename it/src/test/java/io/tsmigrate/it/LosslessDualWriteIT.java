@@ -2,9 +2,9 @@ package io.tsmigrate.it;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.state.StateSchema;
-import io.tsmigrate.testkit.Await;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.servers.Await;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,7 +24,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -68,7 +68,7 @@ class LosslessDualWriteIT {
 
     @AfterEach
     void removeDirectory() throws Exception {
-        io.tsmigrate.testkit.PgServer.deleteTree(dir);
+        io.tsmigrate.servers.PgServer.deleteTree(dir);
     }
 
     @Test

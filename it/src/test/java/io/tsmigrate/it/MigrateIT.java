@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.migrate.Migration;
-import io.tsmigrate.testkit.Await;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.servers.Await;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -23,8 +23,8 @@ import java.util.function.BooleanSupplier;
 
 import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
-import static io.tsmigrate.testkit.TestDatabases.queryString;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryString;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code tsmigrate migrate} runs the whole method, resumes after being killed at any step, and {@code status} tells where it stands. */

@@ -5,9 +5,9 @@ import io.tsmigrate.core.plan.Hazard;
 import io.tsmigrate.core.plan.Hazard.Severity;
 import io.tsmigrate.core.plan.PlanReport;
 import io.tsmigrate.core.plan.Planner;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
-import io.tsmigrate.testkit.TestServers;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.it.kit.TestServers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 

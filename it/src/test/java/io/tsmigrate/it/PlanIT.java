@@ -9,8 +9,8 @@ import io.tsmigrate.core.plan.PlanReport;
 import io.tsmigrate.core.plan.Planner;
 import io.tsmigrate.core.plan.TablePattern;
 import io.tsmigrate.core.time.TimeType;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 

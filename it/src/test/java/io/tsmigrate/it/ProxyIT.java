@@ -5,9 +5,9 @@ import io.tsmigrate.core.pgtools.PgInstallations;
 import io.tsmigrate.dualwrite.DualWriteConfig;
 import io.tsmigrate.dualwrite.FailurePolicy;
 import io.tsmigrate.proxy.ProxyServer;
-import io.tsmigrate.testkit.Await;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.servers.Await;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -174,7 +174,7 @@ class ProxyIT {
     @Test
     void nodePostgresWritesThroughTheProxyAndReadsWhatTheSourceHolds() throws Exception {
         Path dir = Path.of("clients", "node").toAbsolutePath();
-        io.tsmigrate.testkit.NpmPackages.ensure(dir, "pg", "8.23.1");
+        io.tsmigrate.it.kit.NpmPackages.ensure(dir, "pg", "8.23.1");
         String url = "postgres://app@127.0.0.1:" + proxy.address().getPort() + "/" + source.database();
         Output out = run(List.of("node", dir.resolve("client.mjs").toString(), url, "600"), "", null);
         String q = "SELECT id, device, value, mood FROM readings WHERE id BETWEEN 600 AND 609 ORDER BY id";
@@ -475,7 +475,7 @@ class ProxyIT {
     @Test
     void aPrimaryThatAsksForTlsIsReachedOverVerifiedTlsAndAWrongCertificateIsRefused(TestDatabases db,
             @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
-        io.tsmigrate.testkit.PgServer server = db.servers().pair().map(io.tsmigrate.testkit.ServerPair::source).orElse(null);
+        io.tsmigrate.servers.PgServer server = db.servers().pair().map(io.tsmigrate.servers.ServerPair::source).orElse(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(server != null,
                 "the source is an external server (TSMIGRATE_TEST_SOURCE): the test cannot turn its TLS on");
         Path other = dir.resolve("other.crt");

@@ -8,8 +8,8 @@ import io.tsmigrate.core.plan.PlanOptions;
 import io.tsmigrate.core.plan.PlanReport;
 import io.tsmigrate.core.plan.Planner;
 import io.tsmigrate.core.plan.TablePattern;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -22,8 +22,8 @@ import java.util.List;
 import java.util.Optional;
 
 import static io.tsmigrate.it.Fixtures.checksum;
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
-import static io.tsmigrate.testkit.TestDatabases.queryString;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryString;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -2,20 +2,20 @@ package io.tsmigrate.it;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.pgtools.PgInstallations;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
-import io.tsmigrate.testkit.TestServers;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.it.kit.TestServers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.Map;
 
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
-import static io.tsmigrate.testkit.TestDatabases.queryString;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryString;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The testkit's servers are real, separate, and as the migration needs them. */
+/** The embedded servers are real, separate, and as the migration needs them. */
 @ExtendWith(PgServersExtension.class)
 class ServersIT {
 

@@ -8,8 +8,8 @@ import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.verify.Verifier;
 import io.tsmigrate.core.verify.VerifyOptions;
 import io.tsmigrate.core.verify.VerifyResult;
-import io.tsmigrate.testkit.PgServersExtension;
-import io.tsmigrate.testkit.TestDatabases;
+import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -18,7 +18,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 
-import static io.tsmigrate.testkit.TestDatabases.queryLong;
+import static io.tsmigrate.it.kit.TestDatabases.queryLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code tsmigrate verify} finds every kind of difference exactly, and repairs it. */
@@ -185,7 +185,7 @@ class VerifyIT {
         try (CliProcess p = CliProcess.start(List.of("verify", "--source", db.sourceUri(), "--target", TestDatabases.uri(target),
                 "--max-rate", "2000"))) {
             // 120,000 rows at 2,000 a second: the check would take a minute.
-            io.tsmigrate.testkit.Await.until("the check to be comparing", () -> {
+            io.tsmigrate.servers.Await.until("the check to be comparing", () -> {
                 assertThat(p.isAlive()).as(p.output()).isTrue();
                 return queryLong(target, "SELECT count(*) FROM tsmigrate.verification_run WHERE finished_at IS NULL") == 1;
             });

@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 /**
  * The PostgreSQL installations on this machine: the directory {@code pg_config --bindir} names and
  * every {@code /usr/lib/postgresql/<major>/bin} (Debian installs each major there), newest first.
- * Used to pick client tools at least as new as a server, and by the testkit to find servers.
+ * Used to pick client tools at least as new as a server, and by the servers module to find servers.
  */
 public final class PgInstallations {
 

@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.it.kit;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.ExtendWith;

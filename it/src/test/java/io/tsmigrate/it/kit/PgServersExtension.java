@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.it.kit;
 
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;

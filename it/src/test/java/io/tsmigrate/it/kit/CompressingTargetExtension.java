@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.it.kit;
 
 import org.junit.jupiter.api.extension.ConditionEvaluationResult;
 import org.junit.jupiter.api.extension.ExecutionCondition;

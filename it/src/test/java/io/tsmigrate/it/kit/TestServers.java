@@ -1,5 +1,6 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.it.kit;
 
+import io.tsmigrate.servers.ServerPair;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 

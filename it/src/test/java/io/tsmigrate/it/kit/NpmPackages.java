@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.it.kit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

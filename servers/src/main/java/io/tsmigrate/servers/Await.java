@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.servers;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;

@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.servers;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.it.kit;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
 
@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A target with TimescaleDB compression, for tests: PGlite (WASM PostgreSQL 17 with TimescaleDB
- * under the timescale license) behind a wire-protocol front ({@code testkit/pglite/server.mjs}),
+ * under the timescale license) behind a wire-protocol front ({@code it/pglite/server.mjs}),
  * run by Node. Debian's TimescaleDB is the Apache build, which cannot compress.
  *
  * <p>Each instance is an in-memory database, started once per suite and emptied by {@link #reset()}
@@ -182,18 +182,18 @@ public final class CompressingTarget implements AutoCloseable {
         }
     }
 
-    /** {@code testkit/pglite}: from the system property the build sets, else found from here upwards. */
+    /** {@code it/pglite}: from the system property the build sets, else found from here upwards. */
     static Path directory() {
         String configured = System.getProperty("tsmigrate.pglite.dir");
         if (configured != null) {
             return Path.of(configured).toAbsolutePath().normalize();
         }
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.exists(p.resolve("testkit/pglite/server.mjs"))) {
-                return p.resolve("testkit/pglite");
+            if (Files.exists(p.resolve("it/pglite/server.mjs"))) {
+                return p.resolve("it/pglite");
             }
         }
-        throw new IllegalStateException("cannot find testkit/pglite (set -Dtsmigrate.pglite.dir)");
+        throw new IllegalStateException("cannot find it/pglite (set -Dtsmigrate.pglite.dir)");
     }
 
     /** {@code npm ci} from the lock file, once per JVM and only when the pinned version is not there. */

@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.servers;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.pgtools.PgInstallations;

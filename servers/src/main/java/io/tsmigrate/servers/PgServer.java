@@ -1,4 +1,4 @@
-package io.tsmigrate.testkit;
+package io.tsmigrate.servers;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.pgtools.PgInstallations.Installation;
@@ -141,7 +141,7 @@ public final class PgServer implements AutoCloseable {
         conf.put("log_min_messages", "warning");
         conf.put("log_timezone", "'UTC'");
         conf.putAll(settings);
-        StringBuilder text = new StringBuilder("\n# tsmigrate testkit\n");
+        StringBuilder text = new StringBuilder("\n# tsmigrate servers\n");
         conf.forEach((k, v) -> text.append(k).append(" = ").append(v).append('\n'));
         Files.writeString(data().resolve("postgresql.conf"), text, StandardCharsets.UTF_8,
                 java.nio.file.StandardOpenOption.APPEND);
