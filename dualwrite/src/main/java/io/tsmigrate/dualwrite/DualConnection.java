@@ -325,7 +325,7 @@ final class DualConnection implements InvocationHandler {
             try {
                 xid = currentXid();
                 intended = List.copyOf(writes);
-                intent = writer.intend(roles.secondary(), intended, xid);
+                intent = writer.intents().intend(roles.secondary(), intended, xid);
             } catch (SQLException e) {
                 rollback();
                 throw e;
@@ -346,9 +346,9 @@ final class DualConnection implements InvocationHandler {
             if (intent != null) {
                 String state = e.getSQLState() == null ? "" : e.getSQLState();
                 if (state.startsWith("08") || state.startsWith("57P") || state.isEmpty()) {
-                    writer.doubt(roles.secondary(), intent, intended, xid);
+                    writer.intents().doubt(roles.secondary(), intent, intended, xid);
                 } else {
-                    writer.resolved(roles.secondary(), intent);
+                    writer.intents().resolved(roles.secondary(), intent);
                 }
             }
             throw e;
@@ -401,7 +401,7 @@ final class DualConnection implements InvocationHandler {
             try {
                 side.commit();
                 if (intent != null) {
-                    writer.resolved(roles.secondary(), intent);
+                    writer.intents().resolved(roles.secondary(), intent);
                 }
             } catch (SQLException e) {
                 closeSide();
@@ -409,7 +409,7 @@ final class DualConnection implements InvocationHandler {
                     writer.divert(roles.secondary(), e);
                     writer.journal(roles.secondary(), done, intent == null ? null : intent.origin());
                     if (intent != null) {
-                        writer.resolved(roles.secondary(), intent);
+                        writer.intents().resolved(roles.secondary(), intent);
                     }
                     return;
                 }
@@ -423,7 +423,7 @@ final class DualConnection implements InvocationHandler {
             try {
                 writer.journal(roles.secondary(), done, intent == null ? null : intent.origin());
                 if (intent != null) {
-                    writer.resolved(roles.secondary(), intent);
+                    writer.intents().resolved(roles.secondary(), intent);
                 }
             } finally {
                 roles.secondary().endJournalTransaction();

@@ -5,10 +5,7 @@ import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,23 +19,17 @@ import javax.sql.DataSource;
 /**
  * One dual-writing process, what all connections of one {@link DualWriteDataSource} (or one
  * {@link TransactionMirror}) share: the two {@link Side}s and which of them is the primary, the
- * lossless mode's intent logs, the writer's row ({@link WriterRow}), shadow reads, the counters, and
- * one background thread that checks the secondary's health, replays journals, resolves intents
- * whose commit ended in doubt, flushes shadow-read results and follows the primary that
+ * lossless mode's {@link Intents}, the writer's row ({@link WriterRow}), shadow reads, the counters,
+ * and one background thread that checks the secondary's health, replays journals, has the intents
+ * whose commit ended in doubt resolved, flushes shadow-read results and follows the primary that
  * {@code tsmigrate cutover} sets. Thread-safe.
  */
 final class DualWriter implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(DualWriter.class.getName());
-    /** How long recovery waits for a transaction of the stopped writer that the primary still has in progress. */
-    private static final Duration RECOVERY_PATIENCE = Duration.ofSeconds(30);
 
     /** Which side is primary for a connection, fixed when the application borrows it. */
     record Roles(Side primary, Side secondary) {
-    }
-
-    /** An intent whose primary COMMIT ended in doubt (the connection broke): resolved by the background check. */
-    private record Doubt(Side owedTo, IntentLog.Intent intent, List<Write> writes, long xid) {
     }
 
     private final Side source;
@@ -48,10 +39,8 @@ final class DualWriter implements AutoCloseable {
     private final ShadowReads shadow;
     private final Counters counters = new Counters();
     private final ScheduledExecutorService scheduler;
-    private final Map<Side, IntentLog> intents = new HashMap<>();
-    private final java.util.concurrent.ConcurrentLinkedQueue<Doubt> doubts = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final Intents intents;
     private volatile boolean targetIsPrimary;
-    private volatile boolean recovered;
     private final AtomicBoolean registered = new AtomicBoolean();
     /** One check at a time; an explicit check waits for a running one and then runs its own (it must see what is now). */
     private final java.util.concurrent.locks.ReentrantLock checking = new java.util.concurrent.locks.ReentrantLock();
@@ -68,21 +57,7 @@ final class DualWriter implements AutoCloseable {
         this.target = new Side("target", targetDs, journal ? Journal.open(config.journalDirectory(), config.writerName(), "target") : null);
         this.row = new WriterRow(config.writerName(), config.application(), host(), Instant.now());
         this.shadow = new ShadowReads(config.shadowReadShare(), this::openSecondaryForShadow, config.writerName());
-        if (journal) {
-            // Intents an earlier run left are resolved before anything of this run goes to either side.
-            try {
-                recover();
-            } catch (SQLException e) {
-                LOG.log(Level.WARNING, "tsmigrate dual-write: intents of an earlier run are not resolved yet (" + e.getMessage()
-                        + "); connections wait for that");
-            }
-        } else {
-            recovered = true;
-        }
-        if (config.lossless()) {
-            intents.put(source, IntentLog.open(config.journalDirectory(), config.writerName(), "source"));
-            intents.put(target, IntentLog.open(config.journalDirectory(), config.writerName(), "target"));
-        }
+        this.intents = new Intents(config, source, target, counters);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tsmigrate-dualwrite-" + config.writerName());
             t.setDaemon(true);
@@ -92,35 +67,12 @@ final class DualWriter implements AutoCloseable {
     }
 
     /**
-     * Resolves the intents an earlier run of this writer left, once; a connection is handed out only
-     * after that, so that what they owe reaches each side before this run's writes.
+     * Resolves the intents an earlier run of this writer left, once (see {@link Intents#recover}).
      *
      * @throws SQLException when the primary of those intents cannot be asked yet
      */
     void recover() throws SQLException {
-        if (recovered) {
-            return;
-        }
-        synchronized (this) {
-            if (recovered) {
-                return;
-            }
-            try {
-                for (Side side : List.of(source, target)) {
-                    IntentRecovery.Result r = IntentRecovery.recover(config.journalDirectory(), config.writerName(), side,
-                            other(side).dataSource, RECOVERY_PATIENCE);
-                    counters.recovered(r.forwarded(), r.discarded());
-                }
-            } catch (IOException e) {
-                throw new SQLException("tsmigrate dual-write: cannot resolve the intents in " + config.journalDirectory() + ": "
-                        + e.getMessage(), "58030", e);
-            }
-            recovered = true;
-        }
-    }
-
-    private Side other(Side side) {
-        return side == source ? target : source;
+        intents.recover();
     }
 
     DualWriteConfig config() {
@@ -151,19 +103,9 @@ final class DualWriter implements AutoCloseable {
         }
     }
 
-    /**
-     * Writes a transaction's intent, owed to {@code side}, durably; call before the primary's COMMIT.
-     *
-     * @throws SQLException when it cannot be written: the transaction must not commit
-     */
-    IntentLog.Intent intend(Side side, List<Write> writes, long xid) throws SQLException {
-        IntentLog log = intents.get(side);
-        try {
-            return log.append(writes, xid);
-        } catch (IOException e) {
-            throw new SQLException("tsmigrate dual-write: the intent log in " + config.journalDirectory() + " cannot be written ("
-                    + e.getMessage() + "); the transaction is rolled back, not committed", "58030", e);
-        }
+    /** The lossless mode's intents of this writer. */
+    Intents intents() {
+        return intents;
     }
 
     /**
@@ -180,16 +122,6 @@ final class DualWriter implements AutoCloseable {
                 ensured.add(side);
             }
         }
-    }
-
-    /** The secondary has the intent's transaction, or the primary did not commit it. */
-    void resolved(Side side, IntentLog.Intent intent) {
-        intents.get(side).done(intent);
-    }
-
-    /** The primary's COMMIT of an intent's transaction ended in doubt: the background check asks the primary. */
-    void doubt(Side side, IntentLog.Intent intent, List<Write> writes, long xid) {
-        doubts.add(new Doubt(side, intent, List.copyOf(writes), xid));
     }
 
     void divert(Side side, SQLException cause) {
@@ -246,7 +178,7 @@ final class DualWriter implements AutoCloseable {
      * commit (counting them would make cutover wait on a busy writer for nothing).
      */
     long owed() {
-        return source.pending() + target.pending() + doubts.size();
+        return source.pending() + target.pending() + intents.inDoubt();
     }
 
     private void tick() {
@@ -258,7 +190,10 @@ final class DualWriter implements AutoCloseable {
                 LOG.log(Level.DEBUG, "tsmigrate dual-write: intents of an earlier run: " + e.getMessage());
                 return;
             }
-            resolveDoubts();
+            intents.resolveDoubts((side, writes, origin) -> {
+                divert(side, new SQLException("the primary's commit ended in doubt and did commit"));
+                journal(side, writes, origin);
+            });
             // A writer restarted with a journal owed reports it (and that it is paid) even before it
             // writes directly again.
             owedJournal |= source.diverted() || target.diverted();
@@ -284,32 +219,6 @@ final class DualWriter implements AutoCloseable {
             LOG.log(Level.DEBUG, "tsmigrate dual-write: background check: " + e.getMessage());
         } finally {
             checking.unlock();
-        }
-    }
-
-    /** Asks the primary about each intent whose COMMIT ended in doubt: committed ones go to the side's journal. */
-    private void resolveDoubts() {
-        for (Doubt d; (d = doubts.peek()) != null; ) {
-            String status;
-            try {
-                status = IntentRecovery.status(other(d.owedTo()).dataSource, d.xid());
-            } catch (SQLException e) {
-                return; // the primary is not back yet
-            }
-            if ("in progress".equals(status)) {
-                return;
-            }
-            if ("committed".equals(status)) {
-                try {
-                    divert(d.owedTo(), new SQLException("the primary's commit ended in doubt and did commit"));
-                    journal(d.owedTo(), d.writes(), d.intent().origin());
-                } catch (SQLException e) {
-                    LOG.log(Level.ERROR, "tsmigrate dual-write: " + e.getMessage() + "; the intent stays for the next start");
-                    return;
-                }
-            }
-            doubts.poll();
-            resolved(d.owedTo(), d.intent());
         }
     }
 
@@ -347,7 +256,7 @@ final class DualWriter implements AutoCloseable {
         }
         shadow.backfillComplete(wanted.get().backfillDone());
         boolean wantTarget = wanted.get().primary().filter("target"::equals).isPresent();
-        if (wantTarget == targetIsPrimary || source.diverted() || target.diverted() || !doubts.isEmpty()) {
+        if (wantTarget == targetIsPrimary || source.diverted() || target.diverted() || intents.inDoubt() > 0) {
             return;
         }
         targetIsPrimary = wantTarget;
@@ -383,7 +292,7 @@ final class DualWriter implements AutoCloseable {
     public void close() {
         scheduler.shutdownNow();
         shadow.close();
-        intents.values().forEach(IntentLog::close);
+        intents.close();
         for (Side side : List.of(source, target)) {
             if (side.journal != null) {
                 side.journal.close();

@@ -135,7 +135,7 @@ public final class TransactionMirror implements AutoCloseable {
             ops.forEach(op -> writes.add(op.write()));
             List<Write> entry = withSettings(writes);
             try {
-                Intent intent = new Intent(roles.secondary(), writer.intend(roles.secondary(), entry, xid), entry, xid);
+                Intent intent = new Intent(roles.secondary(), writer.intents().intend(roles.secondary(), entry, xid), entry, xid);
                 TestHook.reached(TestHook.BEFORE_COMMIT);
                 return intent;
             } catch (SQLException e) {
@@ -145,12 +145,12 @@ public final class TransactionMirror implements AutoCloseable {
 
         /** The primary did not commit the intent's transaction (its COMMIT failed, or it rolled back). */
         public void abandon(Intent intent) {
-            writer.resolved(intent.owedTo, intent.intent);
+            writer.intents().resolved(intent.owedTo, intent.intent);
         }
 
         /** The primary's answer to the COMMIT was lost: the background check asks the primary what became of it. */
         public void doubt(Intent intent) {
-            writer.doubt(intent.owedTo, intent.intent, intent.writes, intent.xid);
+            writer.intents().doubt(intent.owedTo, intent.intent, intent.writes, intent.xid);
         }
 
         /**
@@ -161,7 +161,7 @@ public final class TransactionMirror implements AutoCloseable {
         public Outcome apply(List<Op> ops, Intent intent) {
             Outcome outcome = applyOnce(ops, intent);
             if (intent != null && outcome != Outcome.FAILED) {
-                writer.resolved(intent.owedTo, intent.intent);
+                writer.intents().resolved(intent.owedTo, intent.intent);
             }
             return outcome;
         }
