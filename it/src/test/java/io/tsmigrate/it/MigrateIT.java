@@ -72,14 +72,29 @@ class MigrateIT {
     @Test
     void runsEveryStepThenARerunFindsThemDone(TestDatabases db, @TempDir Path dir) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("migrate_all", true);
-        Cli.Result first = Cli.run(args(db, target, dir, "--report", dir.resolve("report.html").toString())
-                .toArray(String[]::new));
+        List<String> withoutCutover = args(db, target, dir, "--report", dir.resolve("report.html").toString());
+        withoutCutover.remove("--cutover");
+        Cli.Result first = Cli.run(withoutCutover.toArray(String[]::new));
         assertThat(first.exitCode()).as(first.toString()).isZero();
-        assertThat(first.out()).containsPattern("backfill +done").containsPattern("cutover +done")
-                .contains("match     public.metrics").contains("The target is the primary.");
-        assertMigrated(db, target);
-        assertThat(java.nio.file.Files.readString(dir.resolve("report.html"))).contains("id=\"backfill-throughput\"")
-                .contains("public.metrics");
+        assertThat(first.out()).containsPattern("backfill +done").containsPattern("cutover +skipped")
+                .contains("match     public.metrics");
+        assertThat(queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isNotEqualTo("target");
+        String report = java.nio.file.Files.readString(dir.resolve("report.html"));
+        assertThat(report).contains("<svg id=\"backfill-throughput\"").doesNotContain("No backfill range has finished yet");
+        assertThat(report.substring(report.indexOf("<svg id=\"backfill-throughput\""))).contains("<polyline").contains("public.metrics");
+
+        // The application keeps inserting sites on the source after the dump: the switch must move the
+        // target's sequence past the source's (assertMigrated checks it), or the next insert collides.
+        db.source("SELECT setval('sites_id_seq', 400)");
+        try {
+            Cli.Result cutover = Cli.run(args(db, target, dir).toArray(String[]::new));
+            assertThat(cutover.exitCode()).as(cutover.toString()).isZero();
+            assertThat(cutover.out()).containsPattern("backfill +already done").containsPattern("cutover +done")
+                    .contains("The target is the primary.");
+            assertMigrated(db, target);
+        } finally {
+            db.source("SELECT setval('sites_id_seq', 40)");
+        }
 
         long runs = queryLong(target, "SELECT count(*) FROM tsmigrate.verification_run");
         Cli.Result again = Cli.run(args(db, target, dir).toArray(String[]::new));
@@ -135,14 +150,30 @@ class MigrateIT {
         }
     }
 
-    /** Killed (SIGKILL, no clean-up of any kind) as a step starts, or during the backfill; a re-run ends where an uninterrupted run does. */
+    /**
+     * Killed (SIGKILL, no clean-up of any kind) inside each step (held there by the run's test hook,
+     * so the kill cannot land after the step finished), or during the backfill with ranges done and
+     * ranges left; a re-run ends where an uninterrupted run does.
+     */
     @ParameterizedTest
     @ValueSource(strings = {"doctor", "plan", "schema", "dual-write", "completion-point", "backfill", "compression", "constraints",
         "verify", "compare-load", "cutover"})
     void resumesAfterBeingKilledAtEachStep(String step, TestDatabases db, @TempDir Path dir) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("migrate_kill_" + step.replace('-', '_'), true);
-        String output = killAt(step, step.equals("backfill") ? aRangeDone(target) : () -> true, args(db, target, dir, "--max-rate", "15000"));
+        List<String> args = args(db, target, dir, "--max-rate", "15000");
+        String output;
+        if (step.equals("backfill")) {
+            output = killAt(step, aRangeDone(target), List.of(), args);
+            assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state <> 'done'"))
+                    .as("ranges left when killed").isPositive();
+        } else {
+            Path paused = dir.resolve("paused");
+            output = killAt(step, () -> java.nio.file.Files.exists(paused), List.of("-Dtsmigrate.migrate.test.pause-in=" + step,
+                    "-Dtsmigrate.migrate.test.pause-file=" + paused), args);
+        }
         assertThat(output).contains("migrate: " + step + " ...");
+        // The doctor is recorded only once it passed; every other step is recorded as running when it starts.
+        assertThat(stepStatus(target, step)).as("migrate." + step + " when killed").isEqualTo(step.equals("doctor") ? null : "running");
 
         Cli.Result rerun = Cli.run(args(db, target, dir).toArray(String[]::new));
         assertThat(rerun.exitCode()).as(output + "\n" + rerun).isZero();
@@ -179,7 +210,7 @@ class MigrateIT {
         assertThat(before.exitCode()).isZero();
         assertThat(before.out()).startsWith("Phase:    not started: the target holds no tsmigrate state");
 
-        killAt("backfill", aRangeDone(target), args(db, target, dir, "--max-rate", "8000"));
+        killAt("backfill", aRangeDone(target), List.of(), args(db, target, dir, "--max-rate", "8000"));
         long done = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'");
         long all = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range");
         assertThat(done).as("ranges done when killed").isBetween(1L, all - 1);
@@ -220,6 +251,15 @@ class MigrateIT {
         assertThat(after.out()).startsWith("Phase:    cut over: the target is the primary");
     }
 
+    /** What the state says of {@code migrate.<step>}: null when it has no record (or there is no state yet). */
+    private static String stepStatus(ConnectionSpec target, String step) {
+        if (queryString(target, "SELECT to_regclass('tsmigrate.step')::text") == null) {
+            return null;
+        }
+        List<List<String>> rows = TestDatabases.rows(target, "SELECT status FROM tsmigrate.step WHERE name = 'migrate." + step + "'");
+        return rows.isEmpty() ? null : rows.get(0).get(0);
+    }
+
     private static BooleanSupplier aRangeDone(ConnectionSpec target) {
         return () -> queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'") > 0;
     }
@@ -228,8 +268,8 @@ class MigrateIT {
      * Runs migrate in its own process and kills it (SIGKILL) once the step has started and
      * {@code ready} holds; returns what it printed. Fails if the process ends before that.
      */
-    private static String killAt(String step, BooleanSupplier ready, List<String> args) throws Exception {
-        try (CliProcess p = CliProcess.start(args)) {
+    private static String killAt(String step, BooleanSupplier ready, List<String> jvmOptions, List<String> args) throws Exception {
+        try (CliProcess p = CliProcess.start(jvmOptions, args)) {
             Await.until(step + " under way", () -> {
                 assertThat(p.isAlive()).as("migrate still running at " + step + ":\n" + p.output()).isTrue();
                 return p.printed("migrate: " + step + " ...") && ready.getAsBoolean();

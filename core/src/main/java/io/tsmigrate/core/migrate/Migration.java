@@ -251,7 +251,10 @@ public final class Migration {
             Instant start = context.options().clock().instant();
             StepOutcome<T> outcome;
             try {
-                outcome = steps.run(recorded, () -> untilSettled(step));
+                outcome = steps.run(recorded, () -> {
+                    pauseIfAsked(name);
+                    return untilSettled(step);
+                });
             } catch (Stop s) {
                 // Ctrl-C while the step waited: recorded as failed by the runner, reported as stopped.
                 finished(new StepResult(name, Status.STOPPED, s.getMessage(), Duration.between(start,
@@ -316,6 +319,7 @@ public final class Migration {
         }
         context.listener().stepStarted("doctor");
         Instant start = context.options().clock().instant();
+        pauseIfAsked("doctor");
         StepOutcome<List<Check>> outcome = step.run(context);
         if (outcome instanceof StepOutcome.Done<List<Check>> done) {
             try (Connection t = context.openTarget()) {
@@ -328,6 +332,23 @@ public final class Migration {
             }
         }
         ended("doctor", outcome, start);
+    }
+
+    /**
+     * For tests only: with {@code -Dtsmigrate.migrate.test.pause-in=STEP} the run stops inside that
+     * step (recorded as running, its work not begun) after creating the file
+     * {@code -Dtsmigrate.migrate.test.pause-file}, so that a test can kill it exactly there.
+     */
+    private static void pauseIfAsked(String step) {
+        if (!step.equals(System.getProperty("tsmigrate.migrate.test.pause-in"))) {
+            return;
+        }
+        try {
+            java.nio.file.Files.writeString(Path.of(System.getProperty("tsmigrate.migrate.test.pause-file")), step);
+            Thread.sleep(Long.MAX_VALUE);
+        } catch (java.io.IOException | InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private String primary() {
