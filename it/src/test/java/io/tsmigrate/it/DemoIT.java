@@ -1,5 +1,12 @@
 package io.tsmigrate.it;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.json.Json;
+import io.tsmigrate.core.migrate.Migration;
+import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.servers.Await;
+import io.tsmigrate.servers.PgServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,35 +33,97 @@ class DemoIT {
     @Test
     void migratesALiveApplicationToAVerifiedEndAndItsReportRenders(@TempDir Path dir) throws Exception {
         Path report = dir.resolve("report.html");
-        Cli.Result r = Cli.run("demo", "--rows", "20000", "--report", report.toString());
+        // --keep: the servers stay up, so that this test checks the data itself, not the demo's verdict.
+        Cli.Result r = Cli.run("demo", "--rows", "20000", "--report", report.toString(), "--keep");
+        Matcher workDir = Pattern.compile("under (\\S+)").matcher(r.err());
+        assertThat(workDir.find()).as(r.toString()).isTrue();
+        Matcher stop = Pattern.compile("Stop them with: (.+)").matcher(r.out());
+        try {
+            assertThat(r.exitCode()).as(r.toString()).isZero();
+            assertThat(r.out()).containsPattern("backfill +done").containsPattern("verify +done").containsPattern("cutover +done")
+                    .contains("Final check, after the application stopped")
+                    .contains("Nothing lost, nothing doubled: the target is the primary and holds exactly what the source holds.");
+            assertThat(r.err()).contains("demo: the application starts").containsPattern("after the switch\\), [0-9,]+ readings")
+                    .contains(" 0 errors")
+                    .contains("demo: a billing job in another language starts too: pgbench, through tsmigrate proxy")
+                    .containsPattern("the billing job stopped: [1-9][0-9,]* transactions went through tsmigrate proxy to both sides");
+            assertThat(r.out()).containsPattern("match +public.orders whole table");
+
+            ConnectionSpec source = uri(r.out(), "SOURCE");
+            ConnectionSpec target = uri(r.out(), "TARGET");
+            for (String table : List.of("devices", "readings", "events", "orders")) {
+                assertThat(Fixtures.checksum(target, table, "true")).as(table).isEqualTo(Fixtures.checksum(source, table, "true"));
+            }
+            Matcher written = Pattern.compile("readings: ([0-9,]+) created \\+ ([0-9,]+) written by the application").matcher(r.out());
+            assertThat(written.find()).as(r.out()).isTrue();
+            assertThat(written.group(1)).isEqualTo("20,000");
+            long expected = 20_000 + Long.parseLong(written.group(2).replace(",", ""));
+            assertThat(TestDatabases.queryLong(target, "SELECT count(*) FROM readings")).isEqualTo(expected);
+            assertThat(TestDatabases.queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("target");
+            assertThat(TestDatabases.queryLong(target, "SELECT count(*) FROM timescaledb_information.hypertables "
+                    + "WHERE hypertable_name IN ('readings', 'events')")).isEqualTo(2);
+
+            assertThat(Files.isExecutable(CHROMIUM)).as("chromium is installed (scripts/install-prerequisites installs it)").isTrue();
+            String dom = chromium(dir, "--dump-dom", report.toUri().toString());
+            // A row per recorded step, as the state has it; a row per hazard the plan step recorded.
+            List<List<String>> steps = TestDatabases.rows(target, "SELECT name, status FROM tsmigrate.step ORDER BY name");
+            assertThat(steps).filteredOn(row -> row.get(0).startsWith("migrate.")).hasSize(Migration.STEPS.size())
+                    .allMatch(row -> row.get(1).equals("done"));
+            for (List<String> step : steps) {
+                assertThat(dom).contains("<tr><td>" + step.get(0) + "</td><td class=\"ok\">" + step.get(1) + "</td>");
+            }
+            JsonNode hazards = Json.mapper().readTree(TestDatabases.queryString(target, "SELECT detail::text FROM tsmigrate.event "
+                    + "WHERE phase = 'migrate.plan' AND message = 'hazards' ORDER BY id DESC LIMIT 1")).get("hazards");
+            assertThat(hazards.size()).as("the demo's schema has hazards (a foreign key into devices, a partitioned table)")
+                    .isPositive();
+            String hazardTable = dom.substring(dom.indexOf("<table id=\"hazards\""));
+            assertThat(count(hazardTable.substring(0, hazardTable.indexOf("</table>")), "<tr><td")).isEqualTo(hazards.size());
+            for (JsonNode h : hazards) {
+                assertThat(dom).contains("</td><td>" + h.get("code").asText() + "</td>");
+            }
+            assertThat(count(dom, "<polyline")).as("one throughput line per hypertable").isEqualTo(2);
+            assertThat(count(dom, "class=\"range match\"")).as("verification squares, all equal").isGreaterThanOrEqualTo(4);
+            assertThat(dom).doesNotContain("class=\"range differs\"");
+            assertThat(count(dom, "opacity=\"0.35\"")).as("p95 bars, source and target per shape").isGreaterThanOrEqualTo(8);
+
+            Path png = dir.resolve("report.png");
+            chromium(dir, "--screenshot=" + png, "--window-size=1200,1800", report.toUri().toString());
+            BufferedImage image = ImageIO.read(png.toFile());
+            assertThat(image.getWidth()).isEqualTo(1200);
+            assertThat(image.getHeight()).isEqualTo(1800);
+            assertThat(pixels(image, 0x33, 0xaa, 0x33)).as("green verification squares drawn").isPositive();
+            assertThat(pixels(image, 0x1f, 0x77, 0xb4)).as("blue plot lines and bars drawn").isPositive();
+        } finally {
+            if (stop.find()) {
+                assertThat(new ProcessBuilder("sh", "-c", stop.group(1)).redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor()).as("the servers stopped").isZero();
+            }
+            PgServer.deleteTree(Path.of(workDir.group(1)));
+        }
+    }
+
+    /** Without --keep the demo leaves nothing behind: its directory and servers are gone when it returns. */
+    @Test
+    void removesEverythingItStarted() throws Exception {
+        Cli.Result r = Cli.run("demo", "--rows", "2000");
         assertThat(r.exitCode()).as(r.toString()).isZero();
-        assertThat(r.out()).containsPattern("backfill +done").containsPattern("verify +done").containsPattern("cutover +done")
-                .contains("Final check, after the application stopped")
-                .contains("Nothing lost, nothing doubled: the target is the primary and holds exactly what the source holds.");
-        assertThat(r.err()).contains("demo: the application starts").containsPattern("after the switch\\), [0-9,]+ readings")
-                .contains(" 0 errors")
-                .contains("demo: a billing job in another language starts too: pgbench, through tsmigrate proxy")
-                .containsPattern("the billing job stopped: [1-9][0-9,]* transactions went through tsmigrate proxy to both sides");
-        assertThat(r.out()).containsPattern("match +public.orders whole table");
         Matcher workDir = Pattern.compile("under (\\S+)").matcher(r.err());
         assertThat(workDir.find()).isTrue();
         assertThat(Path.of(workDir.group(1))).as("the demo removes its work directory and servers").doesNotExist();
+        // The servers' watchdogs look once a second whether they are still needed.
+        Await.until("no process of the demo left", java.time.Duration.ofSeconds(10), () -> {
+            try {
+                return new ProcessBuilder("pgrep", "-f", workDir.group(1)).start().waitFor() == 1;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
 
-        assertThat(Files.isExecutable(CHROMIUM)).as("chromium is installed (scripts/install-prerequisites installs it)").isTrue();
-        String dom = chromium(dir, "--dump-dom", report.toUri().toString());
-        assertThat(dom).contains("id=\"steps\"").contains("migrate.cutover").contains("id=\"hazards\"");
-        assertThat(count(dom, "<polyline")).as("one throughput line per hypertable").isEqualTo(2);
-        assertThat(count(dom, "class=\"range match\"")).as("verification squares, all equal").isGreaterThanOrEqualTo(4);
-        assertThat(dom).doesNotContain("class=\"range differs\"");
-        assertThat(count(dom, "opacity=\"0.35\"")).as("p95 bars, source and target per shape").isGreaterThanOrEqualTo(8);
-
-        Path png = dir.resolve("report.png");
-        chromium(dir, "--screenshot=" + png, "--window-size=1200,1800", report.toUri().toString());
-        BufferedImage image = ImageIO.read(png.toFile());
-        assertThat(image.getWidth()).isEqualTo(1200);
-        assertThat(image.getHeight()).isEqualTo(1800);
-        assertThat(pixels(image, 0x33, 0xaa, 0x33)).as("green verification squares drawn").isPositive();
-        assertThat(pixels(image, 0x1f, 0x77, 0xb4)).as("blue plot lines and bars drawn").isPositive();
+    private static ConnectionSpec uri(String out, String name) {
+        Matcher m = Pattern.compile("  " + name + "=(\\S+)").matcher(out);
+        assertThat(m.find()).as(out).isTrue();
+        return ConnectionSpec.parse(m.group(1), name);
     }
 
     private static String chromium(Path dir, String... args) throws Exception {
