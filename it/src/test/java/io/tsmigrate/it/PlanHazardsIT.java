@@ -229,8 +229,42 @@ class PlanHazardsIT {
     @Test
     void targetWithoutTimescaledbIsNotAnError() {
         db.source("CREATE TABLE h_plain_target (time timestamptz NOT NULL)");
-        PlanReport r = Planner.plan(db.source(), Optional.empty(), include("h_plain_target"));
+        // A target on the plain server: TimescaleDB is neither installed nor available there.
+        var plainTarget = db.newSourceDatabase("h_plain_target");
+        PlanReport r = Planner.plan(db.source(), Optional.of(plainTarget), include("h_plain_target"));
         assertThat(candidate(r, "h_plain_target").chosen()).isTrue();
-        assertThat(r.target()).isEmpty();
+        assertThat(r.target()).isPresent();
+        assertThat(r.target().get().timescaledbVersion()).isEmpty();
+        assertThat(r.count(Severity.BLOCKER)).isZero();
+    }
+
+    /**
+     * What the notes promise happens when the migration runs: the unlogged candidate arrives as a
+     * logged hypertable with every row, and the large objects arrive once, with the dump.
+     */
+    @Test
+    void unloggedTablesArriveLoggedAndLargeObjectsWithTheDump() {
+        var source = db.newSourceDatabase("h_remedies");
+        var target = db.newTargetDatabase("h_remedies", true);
+        TestDatabases.execute(source, "CREATE UNLOGGED TABLE h_unlogged (time timestamptz NOT NULL, v int)",
+                "INSERT INTO h_unlogged SELECT timestamptz '2026-10-01' + g * interval '1 minute', g FROM generate_series(1, 5000) g",
+                "SELECT lo_from_bytea(0, 'a large object written before the dump')");
+        PlanReport r = Planner.plan(source, Optional.of(target), include("h_unlogged"));
+        assertThat(hazard(r, "unlogged-table", "public.h_unlogged").remedy()).contains("SET LOGGED");
+        assertThat(hazard(r, "large-objects", "pg_largeobject").message()).isEqualTo("the source holds 1 large objects");
+
+        Fixtures.migrateSchema(source, target, "1 day", "public.h_unlogged");
+        Cli.Result backfill = Cli.run("backfill", "--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target),
+                "--until", "2026-11-01T00:00:00Z");
+        assertThat(backfill.exitCode()).as(backfill.toString()).isZero();
+
+        assertThat(TestDatabases.queryString(target, "SELECT relpersistence FROM pg_class WHERE oid = 'h_unlogged'::regclass"))
+                .as("p: a permanent (logged) table").isEqualTo("p");
+        assertThat(TestDatabases.queryLong(target, "SELECT count(*) FROM timescaledb_information.hypertables "
+                + "WHERE hypertable_name = 'h_unlogged'")).isEqualTo(1);
+        assertThat(Fixtures.checksum(target, "h_unlogged", "true")).isEqualTo(Fixtures.checksum(source, "h_unlogged", "true"));
+        String objects = "SELECT string_agg(convert_from(lo_get(oid), 'UTF8'), ',') FROM pg_largeobject_metadata";
+        assertThat(TestDatabases.queryString(target, objects)).isEqualTo("a large object written before the dump")
+                .isEqualTo(TestDatabases.queryString(source, objects));
     }
 }
