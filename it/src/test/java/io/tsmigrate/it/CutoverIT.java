@@ -17,15 +17,18 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -117,12 +120,26 @@ class CutoverIT {
         assertThat(TestDatabases.queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("source");
     }
 
+    /**
+     * Three threads of an application, each borrowing a connection per transaction from the
+     * DataSource as a pool hands them out; every transaction inserts two rows, updates one, and reads
+     * back what it wrote, and records which server answered its read ({@code current_setting('port')}):
+     * the evidence that the target serves first after the switch comes from the servers, not from the
+     * library's own flag.
+     */
     @Test
     void anApplicationKeepsWritingThroughCutoverAndRollbackAndNothingIsLostOrDoubled() throws Exception {
         AtomicLong written = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
+        Map<Integer, AtomicLong> servedBy = new ConcurrentHashMap<>();
+        int sourcePort = port(source);
+        int targetPort = port(target);
         try (DualWriteDataSource app = application(0)) {
-            CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> keepWriting(app, written, stop));
+            List<CompletableFuture<Void>> writing = new java.util.ArrayList<>();
+            for (int thread = 0; thread < WRITERS; thread++) {
+                long firstId = 1_000_000L + thread * 10_000_000L;
+                writing.add(CompletableFuture.runAsync(() -> keepWriting(app, firstId, written, servedBy, stop)));
+            }
             Await.until("the application to write", () -> written.get() > 20);
             // T just after the writer began dual-writing (runbook step 5, with no late data): rows
             // before it come from the backfill, rows from it on from the dual-writes.
@@ -134,10 +151,14 @@ class CutoverIT {
             assertThat(cli("verify").exitCode()).isZero();
             Cli.Result dry = cli("cutover", "--dry-run");
             assertThat(dry.out()).contains("Dry run: the source is the primary; nothing changed.");
+            assertThat(count(servedBy, targetPort)).as("reads before the switch, on the source only").isZero();
             Cli.Result cut = cli("cutover", "--advance-sequences", "1000", "--wait", "20s");
             assertThat(cut.exitCode()).as(cut.toString()).isZero();
             assertThat(cut.out()).contains("The target is the primary now.").contains("primary target");
-            assertThat(app.targetIsPrimary()).isTrue();
+            // Transactions that borrowed their connection before the switch finish on the source (one per thread at most).
+            long sourceAtCutover = count(servedBy, sourcePort);
+            Await.until("transactions served by the target", () -> count(servedBy, targetPort) > 30);
+            assertThat(count(servedBy, sourcePort)).as("source reads after the switch").isLessThanOrEqualTo(sourceAtCutover + WRITERS);
             // From now on the source is the backup: nothing copies it over the target.
             Cli.Result repair = cli("verify", "--repair");
             assertThat(repair.exitCode()).as(repair.toString()).isEqualTo(4);
@@ -147,38 +168,73 @@ class CutoverIT {
             assertThat(again.exitCode()).as(again.toString()).isEqualTo(4);
             assertThat(again.err()).contains("the target is the primary since cutover: the backfill would copy the source");
             assertThat(queryLong(target, "SELECT last_value FROM order_no")).isEqualTo(1105);
-            long atCutover = written.get();
-            Await.until("writes after the cutover", () -> written.get() > atCutover + 20);
             Cli.Result back = cli("cutover", "--rollback", "--wait", "20s");
             assertThat(back.exitCode()).as(back.toString()).isZero();
-            assertThat(app.targetIsPrimary()).isFalse();
-            long atRollback = written.get();
-            Await.until("writes after the rollback", () -> written.get() > atRollback + 20);
+            long targetAtRollback = count(servedBy, targetPort);
+            long sourceAtRollback = count(servedBy, sourcePort);
+            Await.until("transactions served by the source again", () -> count(servedBy, sourcePort) > sourceAtRollback + 30);
+            assertThat(count(servedBy, targetPort)).as("target reads after the rollback").isLessThanOrEqualTo(targetAtRollback + WRITERS);
             stop.set(true);
-            writing.get(30, TimeUnit.SECONDS);
+            CompletableFuture.allOf(writing.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
             assertThat(app.stats().diverted()).isFalse();
         }
         assertThat(checksum(target, "events", "true")).isEqualTo(checksum(source, "events", "true"));
-        assertThat(queryLong(source, "SELECT count(*) FROM events WHERE id > 1000000")).isEqualTo(written.get());
+        assertThat(queryLong(source, "SELECT count(*) FROM events WHERE id > 1000000")).isEqualTo(2 * written.get());
+        assertThat(queryLong(source, "SELECT count(*) FROM events WHERE id > 1000000 AND v < 0")).isEqualTo(written.get());
     }
 
-    /** Each write a transaction of its own, with values the application chooses. */
-    private static void keepWriting(DualWriteDataSource app, AtomicLong written, AtomicBoolean stop) {
-        long id = 1_000_000;
+    private static final int WRITERS = 3;
+
+    private static int port(ConnectionSpec spec) {
+        return Integer.parseInt(TestDatabases.queryString(spec, "SELECT current_setting('port')"));
+    }
+
+    private static long count(Map<Integer, AtomicLong> servedBy, int port) {
+        AtomicLong n = servedBy.get(port);
+        return n == null ? 0 : n.get();
+    }
+
+    /**
+     * A transaction at a time on a connection borrowed for it: two rows inserted (values the
+     * application chooses), one of them updated, both read back on the same connection (a read must
+     * see its own transaction's writes), and the port of the server that answered counted.
+     */
+    private static void keepWriting(DualWriteDataSource app, long firstId, AtomicLong written, Map<Integer, AtomicLong> servedBy,
+                                    AtomicBoolean stop) {
+        long id = firstId;
         while (!stop.get()) {
             try (Connection c = app.getConnection()) {
                 c.setAutoCommit(false);
+                long first = ++id;
+                long second = ++id;
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO events VALUES (?, ?, ?, ?)")) {
-                    ps.setLong(1, ++id);
-                    // Rows carry the time they are written at, as live data does.
-                    ps.setTimestamp(2, Timestamp.from(Instant.now()));
-                    ps.setInt(3, (int) (id % 10));
-                    ps.setDouble(4, id / 7.0);
-                    ps.executeUpdate();
+                    for (long row : new long[] {first, second}) {
+                        ps.setLong(1, row);
+                        // Rows carry the time they are written at, as live data does.
+                        ps.setTimestamp(2, Timestamp.from(Instant.now()));
+                        ps.setInt(3, (int) (row % 10));
+                        ps.setDouble(4, row / 7.0);
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
+                try (PreparedStatement ps = c.prepareStatement("UPDATE events SET v = -v WHERE id = ?")) {
+                    ps.setLong(1, second);
+                    assertThat(ps.executeUpdate()).isEqualTo(1);
+                }
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FILTER (WHERE v < 0), count(*), "
+                        + "current_setting('port')::int FROM events WHERE id IN (?, ?)")) {
+                    ps.setLong(1, first);
+                    ps.setLong(2, second);
+                    try (java.sql.ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        assertThat(rs.getLong(1) + "/" + rs.getLong(2)).as("the transaction reads its own writes").isEqualTo("1/2");
+                        servedBy.computeIfAbsent(rs.getInt(3), p -> new AtomicLong()).incrementAndGet();
+                    }
                 }
                 c.commit();
                 written.incrementAndGet();
-                Thread.sleep(20);
+                Thread.sleep(10);
             } catch (SQLException | InterruptedException e) {
                 throw new IllegalStateException("the application's write failed: " + e.getMessage(), e);
             }
@@ -233,5 +289,94 @@ class CutoverIT {
                 .replace("select", "SELECT").replace("from", "FROM").replace("where", "WHERE").replace("count", "count"))
                 .contains("problem: 3 result mismatch(es) for SELECT count(*), sum(v) FROM events WHERE device = ? AND time < ?");
         assertThat(r.out()).contains("e.g. SELECT count(*), sum(v) FROM events WHERE device = ? AND time < '2026-11-05' with [3]");
+        assertThat(TestDatabases.rows(target, "SELECT calls, compared, mismatches, expected_mismatches, dropped FROM tsmigrate.shadow_read "
+                + "WHERE shape LIKE 'SELECT count(*), sum(v) FROM events%'")).containsExactly(List.of("30", "30", "3", "0", "0"));
+    }
+
+    /**
+     * Before the backfill the target lacks history, so a difference is expected and counted apart; a
+     * result the application stopped reading early is not compared (its digest would be partial);
+     * after the backfill the same reads are compared as real.
+     */
+    @Test
+    void shadowReadsBeforeTheBackfillAreExpectedToDifferAndPartlyReadResultsAreNotCompared() throws Exception {
+        try (DualWriteDataSource app = application(1.0); Connection c = app.getConnection()) {
+            app.flushShadowReads(); // the first check learns that the backfill is not complete
+            readCounts(c, 5);
+            for (int device = 0; device < 5; device++) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT id FROM events WHERE device = ? ORDER BY id")) {
+                    ps.setInt(1, device);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        assertThat(rs.next()).isTrue(); // the first of 5,000 rows, then the application stops reading
+                    }
+                }
+            }
+            app.flushShadowReads();
+            assertThat(shadow("SELECT count(*), sum(v)%")).containsExactly(List.of("5", "5", "0", "5"));
+            assertThat(shadow("SELECT id FROM events%")).as("results read in part are not compared").isEmpty();
+
+            backfill();
+            app.flushShadowReads(); // learns that the backfill is complete
+            readCounts(c, 5);
+            app.flushShadowReads();
+            assertThat(shadow("SELECT count(*), sum(v)%")).containsExactly(List.of("10", "10", "0", "5"));
+        }
+    }
+
+    /**
+     * A secondary that cannot keep up never slows the application: with the target's table locked,
+     * every read of the application still returns, the shadow queue fills, and what does not fit
+     * is dropped and counted (in the stats and in tsmigrate.shadow_read).
+     */
+    @Test
+    void aFullShadowQueueDropsReadsAndNeverWaits() throws Exception {
+        backfill();
+        int reads = 1300;
+        try (DualWriteDataSource app = application(1.0); Connection c = app.getConnection();
+             Connection lock = io.tsmigrate.core.connect.PgConnector.open(target)) {
+            app.flushShadowReads();
+            lock.setAutoCommit(false);
+            try (Statement st = lock.createStatement()) {
+                st.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT v FROM events WHERE id = ?")) {
+                for (int i = 1; i <= reads; i++) {
+                    ps.setLong(1, i);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        assertThat(rs.next()).isTrue();
+                        assertThat(rs.next()).isFalse();
+                    }
+                }
+            }
+            // Every read returned while the target's table was still locked.
+            long dropped = app.stats().shadowDropped();
+            assertThat(dropped).as("reads beyond the queue's 1,000 and the one waiting on the lock").isGreaterThanOrEqualTo(reads - 1001);
+            lock.rollback();
+            app.flushShadowReads();
+            assertThat(shadow("(dropped: queue full)")).containsExactly(List.of("0", "0", "0", "0"));
+            assertThat(TestDatabases.queryLong(target, "SELECT dropped FROM tsmigrate.shadow_read WHERE shape = '(dropped: queue full)'"))
+                    .isEqualTo(dropped);
+            assertThat(shadow("SELECT v FROM events%")).containsExactly(List.of(String.valueOf(reads - dropped),
+                    String.valueOf(reads - dropped), "0", "0"));
+        }
+    }
+
+    private static void readCounts(Connection c, int times) throws SQLException {
+        for (int device = 0; device < times; device++) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*), sum(v) FROM events WHERE device = ?")) {
+                ps.setInt(1, device);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rs.getLong(1);
+                    }
+                }
+            }
+        }
+    }
+
+    /** calls, compared, mismatches, expected mismatches of the shapes that match. */
+    private List<List<String>> shadow(String shapeLike) {
+        return TestDatabases.rows(target, "SELECT calls, compared, mismatches, expected_mismatches FROM tsmigrate.shadow_read "
+                + "WHERE shape LIKE '" + shapeLike.replace("'", "''") + "'");
     }
 }
