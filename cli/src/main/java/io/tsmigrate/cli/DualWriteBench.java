@@ -47,16 +47,33 @@ public final class DualWriteBench {
         Path journal = Files.createTempDirectory("dw-bench");
         try (DualWriteDataSource dual = DualWriteDataSource.builder().primary(source).secondary(target).journalDirectory(journal)
                 .application("bench").build()) {
-            long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
+            // Like with like: each case starts on an empty table on both sides, the two ways take turns
+            // going first, and both sides are checked equal (rows, ids, values) after every timed run.
+            List<WriteCase> cases = List.of(new WriteCase("single-row INSERTs (" + singles + ")", singles, 1, false),
+                    new WriteCase("1,000-row batches (" + batches + ")", batches, 1000, false),
+                    new WriteCase("10-row transactions (" + singles / 10 + ")", singles / 10, 10, true));
+            long[][] best = new long[cases.size()][];
             for (int round = 0; round < (losslessOnly ? 0 : 4); round++) {
-                best[0] = Math.min(best[0], byHand(source, target, singles, 1));
-                best[1] = Math.min(best[1], dual(dual, singles, 1));
-                best[2] = Math.min(best[2], byHand(source, target, batches, 1000));
-                best[3] = Math.min(best[3], dual(dual, batches, 1000));
+                for (int k = 0; k < cases.size(); k++) {
+                    WriteCase c = cases.get(k);
+                    if (best[k] == null) {
+                        best[k] = new long[] {Long.MAX_VALUE, Long.MAX_VALUE};
+                    }
+                    for (int turn = 0; turn < 2; turn++) {
+                        boolean throughDual = (turn + round) % 2 == 1;
+                        reset(source, target);
+                        long took = throughDual ? dual(dual, c) : byHand(source, target, c);
+                        checkEqual(source, target, (long) c.times() * c.rows(), c.name() + (throughDual ? " through the library" : " by hand"));
+                        best[k][throughDual ? 1 : 0] = Math.min(best[k][throughDual ? 1 : 0], took);
+                    }
+                }
             }
             if (!losslessOnly) {
-                print("single-row INSERTs (" + singles + ")", best[0], best[1]);
-                print("1,000-row batches (" + batches + ")", best[2], best[3]);
+                for (int k = 0; k < cases.size(); k++) {
+                    print(cases.get(k).name(), best[k][0], best[k][1]);
+                }
+                reset(source, target);
+                dual(dual, cases.get(0)); // the rows the point reads below look up
             }
             for (double share : losslessOnly ? new double[0] : new double[] {0.1, 1.0}) {
                 try (DualWriteDataSource shadowing = DualWriteDataSource.builder().primary(source).secondary(target)
@@ -98,11 +115,21 @@ public final class DualWriteBench {
                 for (int writers : new int[] {1, 8, 32}) {
                     double off = 0;
                     double on = 0;
-                    for (int round = 0; round < 3; round++) {
-                        off = Math.max(off, transactionsPerSecond(dual, writers, singles));
-                        on = Math.max(on, transactionsPerSecond(lossless, writers, singles));
+                    for (int round = 0; round < 4; round++) {
+                        for (int turn = 0; turn < 2; turn++) {
+                            boolean losslessNow = (turn + round) % 2 == 1;
+                            reset(source, target);
+                            double tps = transactionsPerSecond(losslessNow ? lossless : dual, writers, singles);
+                            checkEqual(source, target, (long) singles / writers * writers, writers + " writers, lossless "
+                                    + (losslessNow ? "on" : "off"));
+                            if (losslessNow) {
+                                on = Math.max(on, tps);
+                            } else {
+                                off = Math.max(off, tps);
+                            }
+                        }
                     }
-                    System.out.printf(Locale.ROOT, "%-28s lossless off %8.0f tx/s, lossless on %8.0f tx/s (%.2fx; best of 3)%n",
+                    System.out.printf(Locale.ROOT, "%-28s lossless off %8.0f tx/s, lossless on %8.0f tx/s (%.2fx; best of 4, in turns)%n",
                             "1-row INSERT tx, " + writers + " writers", off, on, on / off);
                 }
                 if (lossless.stats().diverted() || lossless.stats().secondaryFailures() > 0) {
@@ -127,26 +154,77 @@ public final class DualWriteBench {
                 what, byHand / 1e6, dual / 1e6, (dual - byHand) * 100.0 / byHand);
     }
 
-    /** Each statement on the primary, then the same on the secondary, in the same thread. */
-    private static long byHand(DataSource source, DataSource target, int times, int rows) throws SQLException {
+    /** A kind of write: {@code times} statements (or transactions) of {@code rows} rows each. */
+    private record WriteCase(String name, int times, int rows, boolean transactions) {
+    }
+
+    /** Each statement on the primary, then the same on the secondary, in the same thread; a transaction commits on both. */
+    private static long byHand(DataSource source, DataSource target, WriteCase c) throws SQLException {
         try (Connection p = source.getConnection(); Connection s = target.getConnection();
              PreparedStatement ps = p.prepareStatement(INSERT); PreparedStatement ss = s.prepareStatement(INSERT)) {
+            p.setAutoCommit(!c.transactions());
+            s.setAutoCommit(!c.transactions());
             long start = System.nanoTime();
-            for (int i = 0; i < times; i++) {
-                run(ps, i, rows);
-                run(ss, i, rows);
+            for (int i = 0; i < c.times(); i++) {
+                if (c.transactions()) {
+                    for (int r = 0; r < c.rows(); r++) {
+                        run(ps, i * c.rows() + r, 1);
+                        run(ss, i * c.rows() + r, 1);
+                    }
+                    p.commit();
+                    s.commit();
+                } else {
+                    run(ps, i, c.rows());
+                    run(ss, i, c.rows());
+                }
             }
             return System.nanoTime() - start;
         }
     }
 
-    private static long dual(DualWriteDataSource dual, int times, int rows) throws SQLException {
-        try (Connection c = dual.getConnection(); PreparedStatement ps = c.prepareStatement(INSERT)) {
+    private static long dual(DualWriteDataSource dual, WriteCase c) throws SQLException {
+        try (Connection conn = dual.getConnection(); PreparedStatement ps = conn.prepareStatement(INSERT)) {
+            conn.setAutoCommit(!c.transactions());
             long start = System.nanoTime();
-            for (int i = 0; i < times; i++) {
-                run(ps, i, rows);
+            for (int i = 0; i < c.times(); i++) {
+                if (c.transactions()) {
+                    for (int r = 0; r < c.rows(); r++) {
+                        run(ps, i * c.rows() + r, 1);
+                    }
+                    conn.commit();
+                } else {
+                    run(ps, i, c.rows());
+                }
             }
-            return System.nanoTime() - start;
+            long took = System.nanoTime() - start;
+            conn.setAutoCommit(true);
+            return took;
+        }
+    }
+
+    private static void reset(DataSource source, DataSource target) throws SQLException {
+        for (DataSource ds : new DataSource[] {source, target}) {
+            try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+                st.execute("TRUNCATE bench_dw");
+            }
+        }
+    }
+
+    /** Both sides hold the same rows, as many as were written: a run that lost or doubled a row counts for nothing. */
+    private static void checkEqual(DataSource source, DataSource target, long rows, String what) throws SQLException {
+        String sql = "SELECT count(*) || ' rows, ids ' || coalesce(sum(id), 0) || ', values ' || coalesce(sum(v), 0) "
+                + "|| ', times ' || coalesce(sum(extract(epoch FROM time)), 0) FROM bench_dw";
+        String[] sides = new String[2];
+        DataSource[] ds = {source, target};
+        for (int i = 0; i < 2; i++) {
+            try (Connection c = ds[i].getConnection(); Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(sql)) {
+                rs.next();
+                sides[i] = rs.getString(1);
+            }
+        }
+        if (!sides[0].equals(sides[1]) || !sides[0].startsWith(rows + " rows")) {
+            throw new IllegalStateException(what + ": expected " + rows + " rows on both sides, the source has " + sides[0]
+                    + ", the target " + sides[1]);
         }
     }
 
