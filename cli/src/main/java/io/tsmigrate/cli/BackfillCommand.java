@@ -1,6 +1,7 @@
 package io.tsmigrate.cli;
 
 import io.tsmigrate.core.Human;
+import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.backfill.Backfill;
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.backfill.BackfillResult;
@@ -59,7 +60,8 @@ final class BackfillCommand implements Callable<Integer> {
 
 
     @Option(names = "--max-source-connections", paramLabel = "N",
-            description = "Never open more than N connections to the source (caps --workers). Default: no cap.")
+            description = "Never open more than N connections to the source at once: caps --workers, counting the "
+                    + "connection that watches the source's load when --max-load or --critical-load is given. Default: no cap.")
     Integer maxSourceConnections;
 
     @Option(names = "--max-range-rows", paramLabel = "ROWS", defaultValue = "1000000",
@@ -94,6 +96,22 @@ final class BackfillCommand implements Callable<Integer> {
                     + "--max-load; it resumes by itself once they are back under them. Default: none.")
     String criticalLoad;
 
+    /**
+     * The workers --max-source-connections leaves room for: one source connection each, besides the
+     * one that watches the source's load when limits are given.
+     */
+    private int workers(boolean watchesLoad) {
+        if (maxSourceConnections == null) {
+            return pace.workers();
+        }
+        int forWorkers = maxSourceConnections - (watchesLoad ? 1 : 0);
+        if (forWorkers < 1) {
+            throw TsmigrateException.usage("--max-source-connections " + maxSourceConnections + " leaves no connection for a "
+                    + "worker: one watches the source's load for --max-load/--critical-load; give 2 or more.");
+        }
+        return Math.min(pace.workers(), forWorkers);
+    }
+
     @Override
     public Integer call() {
         Flags.atLeast("--max-range-rows", maxRangeRows, 1);
@@ -101,14 +119,12 @@ final class BackfillCommand implements Callable<Integer> {
         if (maxSourceConnections != null) {
             Flags.atLeast("--max-source-connections", maxSourceConnections, 1);
         }
-        int workers = pace.workers();
-        int effectiveWorkers = maxSourceConnections == null ? workers : Math.min(workers, maxSourceConnections);
+        LoadLimits max = maxLoad == null ? LoadLimits.NONE : LoadLimits.parse("--max-load", maxLoad);
+        LoadLimits critical = criticalLoad == null ? LoadLimits.NONE : LoadLimits.parse("--critical-load", criticalLoad);
         BackfillOptions options = new BackfillOptions(Optional.ofNullable(until), Optional.ofNullable(from),
-                tables.stream().map(TableRef::parse).toList(), effectiveWorkers, maxRangeRows,
+                tables.stream().map(TableRef::parse).toList(), workers(max.any() || critical.any()), maxRangeRows,
                 pace.maxRate(), maxAttempts, compress,
-                Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC(),
-                maxLoad == null ? LoadLimits.NONE : LoadLimits.parse("--max-load", maxLoad),
-                criticalLoad == null ? LoadLimits.NONE : LoadLimits.parse("--critical-load", criticalLoad));
+                Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC(), max, critical);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.

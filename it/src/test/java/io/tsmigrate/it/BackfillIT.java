@@ -194,6 +194,37 @@ class BackfillIT {
                 .hasMessage("table public.metrics does not exist on the target; run tsmigrate schema first.");
     }
 
+    /**
+     * --max-source-connections caps everything the backfill opens on the source (workers, planning,
+     * the throttle's probe), sampled from the source's own pg_stat_activity for the whole run.
+     */
+    @Test
+    void neverOpensMoreSourceConnectionsThanAllowed(TestDatabases db) throws Exception {
+        ConnectionSpec target = db.newTargetDatabase("bf_capped", true);
+        Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
+        // The backfill's sessions: not this sampling query's (its closed sessions may linger for a moment).
+        String others = "SELECT pid, state, left(query, 60) FROM pg_stat_activity WHERE datname = current_database() "
+                + "AND backend_type = 'client backend' AND query NOT LIKE 'SELECT pid, state, left(query, 60)%'";
+        assertThat(TestDatabases.rows(db.source(), others)).as("no tsmigrate session on the source yet").isEmpty();
+        long most = 0;
+        String detail = "";
+        try (CliProcess p = CliProcess.start(List.of("backfill", "--source", db.sourceUri(), "--target", TestDatabases.uri(target),
+                "--until", T, "--workers", "4", "--max-source-connections", "2", "--max-range-rows", "5000", "--max-rate", "40000",
+                "--max-load", "active-sessions=50"))) {
+            while (p.isAlive()) {
+                List<List<String>> now = TestDatabases.rows(db.source(), others);
+                if (now.size() > most) {
+                    most = now.size();
+                    detail = now.toString();
+                }
+            }
+            p.close();
+            assertThat(p.exitValue()).as(p.output()).isZero();
+        }
+        assertThat(most).as("source connections at the busiest moment: " + detail).isEqualTo(2);
+        assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(db.source(), "metrics", "time < '" + T + "'"));
+    }
+
     @Test
     void aPermanentErrorFailsOnlyItsRangesAndExitsIncomplete(TestDatabases db) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("bf_permanent", true);

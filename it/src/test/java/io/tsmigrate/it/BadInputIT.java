@@ -95,6 +95,7 @@ class BadInputIT {
                 Case.of(2, "backfill", "--max-range-rows", "0"),
                 Case.of(2, "backfill", "--max-attempts", "0"),
                 Case.of(2, "backfill", "--max-source-connections", "0"),
+                Case.of(2, "backfill", "--max-source-connections", "1", "--max-load", "active-sessions=5"),
                 Case.of(2, "backfill", "--max-rate", "lots"),
                 Case.of(2, "backfill", "--until"),
                 Case.of(2, "compare-load", "--max-slowdown", "-1"),

@@ -1,7 +1,9 @@
 package io.tsmigrate.it;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.json.Json;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
 import io.tsmigrate.servers.Await;
 import io.tsmigrate.it.kit.PgServersExtension;
@@ -359,6 +361,45 @@ class CutoverIT {
             assertThat(shadow("SELECT v FROM events%")).containsExactly(List.of(String.valueOf(reads - dropped),
                     String.valueOf(reads - dropped), "0", "0"));
         }
+    }
+
+    /**
+     * compare-load judges latency by --max-slowdown and says so in --json: with the target's index
+     * gone, its point reads scan the table and are many times slower than the source's.
+     */
+    @Test
+    void compareLoadJudgesTheSlowdownAndReportsItAsJson() throws Exception {
+        backfill();
+        TestDatabases.execute(target, "ALTER TABLE events DROP CONSTRAINT events_pkey");
+        try (DualWriteDataSource app = application(1.0); Connection c = app.getConnection()) {
+            app.flushShadowReads();
+            try (PreparedStatement ps = c.prepareStatement("SELECT v FROM events WHERE id = ?")) {
+                for (int i = 1; i <= 200; i++) {
+                    ps.setLong(1, i * 200L);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        assertThat(rs.next()).isTrue();
+                        assertThat(rs.next()).isFalse();
+                    }
+                }
+            }
+            app.flushShadowReads();
+        }
+        Cli.Result slow = cli("compare-load", "--json");
+        assertThat(slow.exitCode()).as(slow.toString()).isEqualTo(5);
+        JsonNode report = Json.mapper().readTree(slow.out());
+        assertThat(report.get("max_slowdown").asDouble()).isEqualTo(1.5);
+        JsonNode shape = report.get("shapes").get(0);
+        assertThat(shape.get("shape").asText()).isEqualTo("SELECT v FROM events WHERE id = ?");
+        assertThat(shape.get("compared").asLong()).isEqualTo(200);
+        assertThat(shape.get("mismatches").asLong()).isZero();
+        assertThat(shape.get("judged").asBoolean()).isTrue();
+        double ratio = shape.get("p95_ratio").asDouble();
+        assertThat(ratio).as("the target scans 50,000 rows per read, the source looks one up").isGreaterThan(1.5);
+        assertThat(report.get("problems").get(0).asText()).contains("SELECT v FROM events WHERE id = ?");
+
+        Cli.Result tolerant = cli("compare-load", "--json", "--max-slowdown", String.valueOf(Math.ceil(ratio) + 1));
+        assertThat(tolerant.exitCode()).as(tolerant.toString()).isZero();
+        assertThat(Json.mapper().readTree(tolerant.out()).get("problems").size()).isZero();
     }
 
     private static void readCounts(Connection c, int times) throws SQLException {

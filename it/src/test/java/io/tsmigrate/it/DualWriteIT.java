@@ -335,6 +335,37 @@ class DualWriteIT {
         assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE id >= 5000")).isZero();
     }
 
+    /**
+     * The journal is durable before a write returns: an application whose target is unreachable
+     * commits 50 writes (each journaled), is killed with SIGKILL, and {@code tsmigrate replay} brings
+     * every one of them to the target.
+     */
+    @Test
+    void everyJournaledWriteSurvivesAKilledApplicationAndReplays() throws Exception {
+        ConnectionSpec.Endpoint endpoint = target.endpoints().get(0);
+        // The target as the application sees it: a port where nothing listens.
+        String unreachable = TestDatabases.uri(target).replace(":" + endpoint.port() + "/", ":1/");
+        assertThat(unreachable).isNotEqualTo(TestDatabases.uri(target));
+        Process app = new ProcessBuilder("java", "-cp", System.getProperty("java.class.path"), KilledApp.class.getName(),
+                TestDatabases.uri(source), unreachable, journal.toString(), "journaled", "50").redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(app.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = out.readLine()) != null && !line.startsWith("JOURNALED")) {
+                // wait until every write returned
+            }
+            assertThat(line).as("the application wrote and journaled").isEqualTo("JOURNALED 50 50");
+            app.destroyForcibly(); // SIGKILL: no close, no flush, no shutdown hook
+            assertThat(app.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(queryLong(source, "SELECT count(*) FROM accounts WHERE owner = 'journaled'")).isEqualTo(50);
+        assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE owner = 'journaled'")).isZero();
+
+        Cli.Result replay = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal.toString());
+        assertThat(replay.exitCode()).as(replay.toString()).isZero();
+        assertThat(replay.out()).containsPattern("50 entries, 50 applied now, 0 applied before, 0 failed");
+        assertIdentical();
+    }
+
     @Test
     void aKilledApplicationLeavesNoHalfTransactionOnTheTarget() throws Exception {
         Process app = new ProcessBuilder("java", "-cp", System.getProperty("java.class.path"), KilledApp.class.getName(),

@@ -234,6 +234,23 @@ class MigrateIT {
         assertThat(table.get("eta").isNull()).isFalse();
         assertThat(s.get("completion_points").get(0).get("time_type").asText()).isEqualTo("timestamptz");
 
+        // --watch --json: one whole document per line, each a fresh read, until Ctrl-C.
+        try (CliProcess watch = CliProcess.start(List.of("status", "--target", TestDatabases.uri(target), "--watch", "1s", "--json"))) {
+            Await.until("two refreshes", () -> watch.output().lines().count() >= 2);
+            watch.interrupt();
+            assertThat(watch.waitFor(30)).as(watch.output()).isTrue();
+            assertThat(watch.exitValue()).as(watch.output()).isEqualTo(130);
+            List<String> lines = watch.output().lines().toList();
+            assertThat(lines.size()).as(watch.output()).isGreaterThanOrEqualTo(2);
+            JsonNode first = Json.mapper().readTree(lines.get(0));
+            JsonNode second = Json.mapper().readTree(lines.get(1));
+            for (JsonNode doc : List.of(first, second)) {
+                assertThat(doc.get("phase").asText()).startsWith("backfill:");
+                assertThat(doc.get("tables").get(0).get("ranges_done").asLong()).isEqualTo(done);
+            }
+            assertThat(second.get("at").asText()).as("a fresh read each time").isNotEqualTo(first.get("at").asText());
+        }
+
         // Minutes later, with no worker heard from since the kill: the backfill is stalled, not running.
         TestDatabases.execute(target, "UPDATE tsmigrate.backfill_worker SET heartbeat = heartbeat - interval '5 minutes'",
                 "UPDATE tsmigrate.backfill_range SET finished_at = finished_at - interval '5 minutes', "
