@@ -366,6 +366,46 @@ class DualWriteIT {
         assertIdentical();
     }
 
+    /**
+     * After cutover the source is the backup: what it missed while unreachable is journaled for it,
+     * survives the application's SIGKILL, and {@code tsmigrate replay --source} brings it there.
+     */
+    @Test
+    void afterCutoverTheSourcesJournalSurvivesAKilledApplicationAndReplaysWithSource() throws Exception {
+        try (Connection t = io.tsmigrate.core.connect.PgConnector.open(target)) {
+            io.tsmigrate.core.state.StateSchema.ensure(t);
+            io.tsmigrate.core.state.StateSchema.setPrimary(t, "target");
+        }
+        ConnectionSpec.Endpoint endpoint = source.endpoints().get(0);
+        String unreachable = TestDatabases.uri(source).replace(":" + endpoint.port() + "/", ":1/");
+        assertThat(unreachable).isNotEqualTo(TestDatabases.uri(source));
+        Process app = new ProcessBuilder("java", "-cp", System.getProperty("java.class.path"), KilledApp.class.getName(),
+                unreachable, TestDatabases.uri(target), journal.toString(), "journaled", "30", "after-cutover")
+                .redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(app.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            StringBuilder seen = new StringBuilder();
+            while ((line = out.readLine()) != null && !line.startsWith("JOURNALED")) {
+                seen.append(line).append('\n');
+            }
+            assertThat(line).as(seen.toString()).isEqualTo("JOURNALED 30 30");
+            app.destroyForcibly();
+            assertThat(app.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE owner = 'journaled'")).isEqualTo(30);
+        assertThat(queryLong(source, "SELECT count(*) FROM accounts WHERE owner = 'journaled'")).isZero();
+        try (var files = Files.list(journal)) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("the journal is the source's")
+                    .anyMatch(name -> name.endsWith("-source.journal"));
+        }
+
+        Cli.Result replay = Cli.run("replay", "--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target),
+                "--journal", journal.toString());
+        assertThat(replay.exitCode()).as(replay.toString()).isZero();
+        assertThat(replay.out()).containsPattern("30 entries, 30 applied now, 0 applied before, 0 failed");
+        assertIdentical();
+    }
+
     @Test
     void aKilledApplicationLeavesNoHalfTransactionOnTheTarget() throws Exception {
         Process app = new ProcessBuilder("java", "-cp", System.getProperty("java.class.path"), KilledApp.class.getName(),
