@@ -156,6 +156,30 @@ class DoctorIT {
         assertThat(r.out() + r.err()).doesNotContain("Wr0ngPassw0rd");
     }
 
+    /**
+     * The logs (stderr, through the logging library, debug level with --verbose) never carry a
+     * password either: run in processes of their own, everything they write is checked, for a login
+     * that fails and for a backfill that connects to both sides (and stops: there is no plan).
+     */
+    @Test
+    void noPasswordReachesTheLogsEvenWithVerbose() throws Exception {
+        String password = db.servers().pair().map(p -> p.source().superuserPassword()).orElse("\u0000");
+        String wrong = db.targetUri().replaceFirst(":[^:@/]+@", ":Wr0ngPassw0rd@");
+        try (CliProcess failing = CliProcess.start(List.of("doctor", "--source", db.sourceUri(), "--target", wrong, "--verbose"));
+             CliProcess connected = CliProcess.start(List.of("backfill", "--source", db.sourceUri(), "--target", db.targetUri(),
+                     "--until", "2026-11-01", "--verbose"))) {
+            assertThat(failing.waitFor(120)).isTrue();
+            assertThat(connected.waitFor(120)).isTrue();
+            assertThat(failing.exitValue()).as(failing.output()).isEqualTo(3);
+            assertThat(connected.exitValue()).as(connected.output()).isEqualTo(4);
+            assertThat(connected.output()).as("debug logs were written").contains("DEBUG").contains("connected at")
+                    .contains("no migration plan");
+            for (CliProcess p : List.of(failing, connected)) {
+                assertThat(p.output()).doesNotContain("Wr0ngPassw0rd").doesNotContain(password);
+            }
+        }
+    }
+
     @Test
     void reportsAMissingDatabase() {
         String missing = db.sourceUri().replaceFirst("/[^/]+$", "/no_such_db");
