@@ -65,7 +65,8 @@ public final class Main {
         return "";
     }
 
-    private static int report(Exception e, PrintWriter err, boolean verbose) {
+    /** Says what went wrong in one sentence (a trace only with verbose, passwords redacted) and returns the exit code. */
+    static int report(Exception e, PrintWriter err, boolean verbose) {
         int code;
         if (e instanceof TsmigrateException t) {
             // Written by tsmigrate to be shown: it quotes connection strings only redacted.

@@ -128,10 +128,10 @@ class MigrateIT {
         // application committed on the source, then crashed before the target's commit.
         List<String> args = new ArrayList<>(args(db, target, dir, "--clock-skew", "1s"));
         args.set(args.indexOf("--max-lateness") + 1, "1s");
-        long second = Instant.now().minusSeconds(2).getEpochSecond() % 60;
-        if (second > 45) {
-            Thread.sleep((62 - second) * 1000); // T must not move to the next minute before the run computes it
-        }
+        // T must not move to the next minute before the run computes it: start early in a minute, with
+        // half a minute for doctor, plan and schema on a loaded machine.
+        Await.until("the first half of a minute", java.time.Duration.ofSeconds(70),
+                () -> Instant.now().minusSeconds(2).getEpochSecond() % 60 < 30);
         TestDatabases.execute(db.source(), "INSERT INTO metrics VALUES (date_trunc('minute', now() - interval '2 seconds'), 7, 0.5, 'lost')");
         try {
             Cli.Result first = Cli.run(args.toArray(String[]::new));
