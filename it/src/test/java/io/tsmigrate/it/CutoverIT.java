@@ -185,6 +185,54 @@ class CutoverIT {
         assertThat(queryLong(source, "SELECT count(*) FROM events WHERE id > 1000000 AND v < 0")).isEqualTo(written.get());
     }
 
+    /**
+     * A transaction open across the switch finishes where it began (the old primary) and still
+     * reaches both sides; the application's next connection starts on the new primary.
+     */
+    @Test
+    void aTransactionOpenAcrossTheSwitchFinishesOnTheOldPrimaryAndReachesBothSides() throws Exception {
+        backfill();
+        assertThat(cli("verify").exitCode()).isZero();
+        int sourcePort = port(source);
+        int targetPort = port(target);
+        try (DualWriteDataSource app = application(0)) {
+            try (Connection open = app.getConnection()) {
+                open.setAutoCommit(false);
+                insertAndReadPort(open, 5_000_001L, sourcePort);
+                Cli.Result cut = cli("cutover", "--advance-sequences", "1000", "--wait", "20s");
+                assertThat(cut.exitCode()).as(cut.toString()).isZero();
+                assertThat(app.targetIsPrimary()).isTrue();
+                insertAndReadPort(open, 5_000_002L, sourcePort);
+                open.commit();
+            }
+            try (Connection next = app.getConnection()) {
+                next.setAutoCommit(false);
+                insertAndReadPort(next, 5_000_003L, targetPort);
+                next.commit();
+            }
+            assertThat(app.stats().diverted()).isFalse();
+        }
+        for (ConnectionSpec side : List.of(source, target)) {
+            assertThat(queryLong(side, "SELECT count(*) FROM events WHERE id BETWEEN 5000001 AND 5000003")).as(side.label()).isEqualTo(3);
+        }
+        assertThat(checksum(target, "events", "true")).isEqualTo(checksum(source, "events", "true"));
+    }
+
+    /** Inserts a row on the connection and checks which server answers a read in the same transaction. */
+    private static void insertAndReadPort(Connection c, long id, int expectedPort) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO events VALUES (?, ?, 1, 1.0)")) {
+            ps.setLong(1, id);
+            ps.setTimestamp(2, Timestamp.from(Instant.parse("2026-11-20T00:00:00Z").plusSeconds(id % 1000)));
+            ps.executeUpdate();
+        }
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_setting('port')::int, "
+                + "(SELECT count(*) FROM events WHERE id = " + id + ")")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("the server that answered").isEqualTo(expectedPort);
+            assertThat(rs.getLong(2)).as("the transaction sees its own row").isEqualTo(1);
+        }
+    }
+
     private static final int WRITERS = 3;
 
     private static int port(ConnectionSpec spec) {

@@ -367,6 +367,45 @@ class DualWriteIT {
     }
 
     /**
+     * A writer that owes the target a journal does not take the target as primary, even when the
+     * state asks for it: it would read from a side that lacks its own writes. It follows once the
+     * journal is replayed.
+     */
+    @Test
+    void aWriterOwingAJournalDoesNotSwitchPrimaryUntilItIsReplayed() throws Exception {
+        try (Connection t = io.tsmigrate.core.connect.PgConnector.open(target)) {
+            io.tsmigrate.core.state.StateSchema.ensure(t);
+        }
+        TestDatabases.execute(target, "ALTER TABLE accounts ADD CONSTRAINT not_yet CHECK (owner <> 'owed')");
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL)) {
+            try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO accounts (id, owner) VALUES (1, 'owed')");
+            }
+            assertThat(ds.stats().diverted()).as("the target refused the write: journaled").isTrue();
+            try (Connection t = io.tsmigrate.core.connect.PgConnector.open(target)) {
+                io.tsmigrate.core.state.StateSchema.setPrimary(t, "target");
+            }
+            ds.checkSecondaryNow();
+            ds.checkSecondaryNow();
+            assertThat(ds.stats().diverted()).as("the entry still fails on the target").isTrue();
+            assertThat(ds.targetIsPrimary()).as("no switch while a journal is owed").isFalse();
+            try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SELECT current_setting('port')")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("reads stay on the source").isEqualTo(source.endpoints().get(0).port());
+            }
+
+            TestDatabases.execute(target, "ALTER TABLE accounts DROP CONSTRAINT not_yet");
+            Await.until("the journal replayed and the switch followed", () -> {
+                ds.checkSecondaryNow();
+                return ds.targetIsPrimary();
+            });
+            assertThat(ds.stats().diverted()).isFalse();
+        }
+        assertIdentical();
+    }
+
+    /**
      * After cutover the source is the backup: what it missed while unreachable is journaled for it,
      * survives the application's SIGKILL, and {@code tsmigrate replay --source} brings it there.
      */
