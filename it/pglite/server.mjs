@@ -209,6 +209,8 @@ function serve (socket) {
     const guest = guestAllowed(messages)
     const free = () => !running && (owner === null || owner === id)
     const asGuest = () => guest && !running && owner !== null && owner !== id && backendStatus === 'T'
+    // Said on stderr (the suite's log of this front), so that a test can wait for a connection to be waiting.
+    if (!(free() || asGuest())) console.error(`connection ${id} waits for connection ${owner}`)
     if (!(await waitUntil(() => free() || asGuest(), Date.now() + LOCK_WAIT_MS))) {
       send(Buffer.concat([errorResponse('57014', 'the test target is busy: another connection has held it for '
         + `${LOCK_WAIT_MS / 1000}s (a transaction left open?)`), readyForQuery(status)]))

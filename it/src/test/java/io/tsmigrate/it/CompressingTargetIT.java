@@ -5,6 +5,7 @@ import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.it.kit.CompressingTarget;
 import io.tsmigrate.it.kit.NeedsCompression;
 import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.servers.Await;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 
@@ -57,6 +58,7 @@ class CompressingTargetIT {
                 st.execute("INSERT INTO log VALUES (1)");
             }
             // A transaction of another connection waits until a's ends.
+            long waitsBefore = target.waits();
             CompletableFuture<Long> other = CompletableFuture.supplyAsync(() -> {
                 try (Statement st = b.createStatement(); var rs = st.executeQuery("SELECT count(*) FROM work")) {
                     rs.next();
@@ -67,7 +69,7 @@ class CompressingTargetIT {
                     throw new IllegalStateException(e);
                 }
             });
-            Thread.sleep(500);
+            Await.until("the other connection waiting for a's transaction", () -> target.waits() > waitsBefore);
             assertThat(other).isNotDone();
             try (Statement st = a.createStatement()) {
                 st.execute("INSERT INTO work VALUES (2)");

@@ -105,6 +105,15 @@ public final class CompressingTarget implements AutoCloseable {
         return new CompressingTarget(process, Integer.parseInt(line.substring("listening ".length()).strip()), log);
     }
 
+    /** How many times a connection had to wait for another's transaction so far (the front says each on its log). */
+    public long waits() {
+        try (var lines = Files.lines(log)) {
+            return lines.filter(l -> l.matches("connection \\d+ waits for connection \\d+")).count();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the compressing target's log " + log + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The superuser's login (no password, no TLS). */
     public ConnectionSpec connection() {
         return ConnectionSpec.parse(uri(), "target", Map.of());
