@@ -84,6 +84,9 @@ final class BackfillCommand implements Callable<Integer> {
     @Mixin
     JsonOutput format;
 
+    @Mixin
+    ProgressOptions display;
+
     @Option(names = "--max-load", paramLabel = "SIGNALS",
             description = "Slow the copy down (halve its rate, then grow it back slowly) while the source's own signals reach "
                     + "these limits, checked every second: probe-latency=2x (a trivial query takes twice as long as before the "
@@ -129,7 +132,7 @@ final class BackfillCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("backfill");
-             BackfillProgress progress = new BackfillProgress(System.console() != null && !format.json, err)) {
+             BackfillProgress progress = display.open(err)) {
             BackfillResult result = Backfill.run(connections.source(), connections.target(), options, progress, interruption.requested());
             progress.close();
             if (format.json) {

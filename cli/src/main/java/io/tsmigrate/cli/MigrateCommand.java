@@ -101,6 +101,9 @@ final class MigrateCommand implements Callable<Integer> {
     @Mixin
     JsonOutput format;
 
+    @Mixin
+    ProgressOptions display;
+
     @Override
     public Integer call() {
         Flags.atLeast("--verify-attempts", verifyAttempts, 1);
@@ -114,8 +117,9 @@ final class MigrateCommand implements Callable<Integer> {
                 .maxRate(pace.maxRate()).compress(compress).repair(repair)
                 .verifyAttempts(verifyAttempts).maxSlowdown(maxSlowdown).cutover(cutover).advanceSequences(advanceSequences)
                 .workerName(BackfillCommand.defaultWorkerName()).build();
+        PrintWriter err = spec.commandLine().getErr();
         return run(connections.source(), connections.target(), options, report, format.json, spec.commandLine().getOut(),
-                spec.commandLine().getErr(), step -> { });
+                err, display.open(err), step -> { });
     }
 
     /**
@@ -123,10 +127,10 @@ final class MigrateCommand implements Callable<Integer> {
      * demo, which starts its application when the dual-write step begins ({@code stepStarted}).
      */
     static int run(ConnectionSpec source, ConnectionSpec target, Migration.Options options, Path report, boolean json,
-                   PrintWriter out, PrintWriter err, Consumer<String> stepStarted) {
+                   PrintWriter out, PrintWriter err, BackfillProgress backfillProgress, Consumer<String> stepStarted) {
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("migrate");
-             BackfillProgress progress = new BackfillProgress(System.console() != null && !json, err)) {
+             BackfillProgress progress = backfillProgress) {
             Migration.Result result = Migration.run(source, target, options, new Progress(err, progress, stepStarted),
                     interruption.requested());
             progress.close();

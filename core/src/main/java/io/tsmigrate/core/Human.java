@@ -109,6 +109,22 @@ public final class Human {
         return String.format(Locale.ROOT, "%,d", n);
     }
 
+    /** A count for a glance: {@code 999}, {@code 12.3 k}, {@code 1.2 M}, {@code 3.40 G} (three significant digits). */
+    public static String compact(double n) {
+        double abs = Math.abs(n);
+        String[] units = {"", " k", " M", " G", " T"};
+        int u = 0;
+        while (abs >= 999.5 && u < units.length - 1) {
+            abs /= 1000;
+            n /= 1000;
+            u++;
+        }
+        if (u == 0) {
+            return String.format(Locale.ROOT, "%.0f", n);
+        }
+        return String.format(Locale.ROOT, abs >= 99.95 ? "%.0f%s" : abs >= 9.995 ? "%.1f%s" : "%.2f%s", n, units[u]);
+    }
+
     /** A duration as {@code 1h02m}, {@code 3m05s}, {@code 4.2s}. */
     public static String duration(Duration d) {
         long seconds = d.getSeconds();
