@@ -24,6 +24,10 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // One log format for everything this process writes: java.util.logging (the proxy) into SLF4J and
+        // Logback like tsmigrate's own lines (System.Logger, the dual-write library, goes there by its provider).
+        org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+        org.slf4j.bridge.SLF4JBridgeHandler.install();
         PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         int code = run(out, err, System.getenv(), args);

@@ -447,6 +447,13 @@ class ProxyIT {
             assertThat(p.waitFor(60)).isTrue();
             assertThat(p.exitValue()).as(p.output()).isZero();
             assertThat(p.output()).contains("tsmigrate proxy: stopped").doesNotContain("not the password").doesNotContain("s3cret");
+            // One log format, one line per event: the proxy's (java.util.logging) and the library's (System.Logger)
+            // lines go through the CLI's logging, stamped in ISO-8601 UTC.
+            List<String> events = p.output().lines().filter(l -> l.contains("tsmigrate proxy:") || l.contains("tsmigrate dual-write:"))
+                    .toList();
+            assertThat(events).isNotEmpty().allMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z "
+                    + "(INFO|WARN|ERROR) .*"));
+            assertThat(p.output()).doesNotContainPattern("(?m)^[A-Z][a-z]{2} \\d\\d?, \\d{4} ");
         }
     }
 
