@@ -60,4 +60,19 @@ class BinScriptIT {
                         + "keyword=value settings; give a URI such as postgres://user:password@host:5432/dbname.");
         assertThat(r.err()).doesNotContain("Exception").doesNotContain("\tat ");
     }
+
+    /** --version says which commit the jar was built from and when, so that a report of a problem can say exactly what ran. */
+    @Test
+    void versionNamesTheCommitAndTheBuildTime() throws Exception {
+        Run r = run(java.util.Map.of(), "--version");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("tsmigrate \\S+ \\(commit ([0-9a-f]{12})( with uncommitted changes)?, "
+                + "built \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\)\n").matcher(r.out());
+        assertThat(m.matches()).as(r.out()).isTrue();
+        Process git = new ProcessBuilder("git", "-C", SCRIPT.getParent().getParent().toString(), "rev-parse", "--short=12", "HEAD")
+                .redirectErrorStream(true).start();
+        String head = new String(git.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertThat(git.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(m.group(1)).as("the commit the suite runs on").isEqualTo(head);
+    }
 }

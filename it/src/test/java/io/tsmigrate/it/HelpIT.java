@@ -14,7 +14,7 @@ class HelpIT {
 
     /** In the runbook's order, as --help lists them. */
     private static final List<String> COMMANDS = List.of("doctor", "plan", "schema", "replay", "completion-point", "backfill",
-            "constraints", "verify", "compare-load", "cutover", "migrate", "status", "demo");
+            "constraints", "verify", "compare-load", "cutover", "migrate", "status", "demo", "completion");
 
     @Test
     void everyCommandsHelpRendersWithoutWarnings() {
@@ -33,6 +33,29 @@ class HelpIT {
             System.setErr(stderr);
         }
         assertThat(captured.toString(StandardCharsets.UTF_8)).isEmpty();
+    }
+
+    /** The completion script, sourced into a real bash, completes commands and a command's options. */
+    @Test
+    void completionScriptsCompleteCommandsAndOptionsInBash(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Cli.Result bash = Cli.run("completion", "bash");
+        assertThat(bash.exitCode()).as(bash.toString()).isZero();
+        java.nio.file.Path script = dir.resolve("tsmigrate.bash");
+        java.nio.file.Files.writeString(script, bash.out());
+        String probe = "source '" + script + "' 2>/dev/null; "
+                + "COMP_WORDS=(tsmigrate back); COMP_CWORD=1; _complete_tsmigrate 2>/dev/null; echo \"${COMPREPLY[*]}\"; "
+                + "COMP_WORDS=(tsmigrate backfill --max-s); COMP_CWORD=2; _complete_tsmigrate 2>/dev/null; echo \"${COMPREPLY[*]}\"";
+        Process p = new ProcessBuilder("bash", "-c", probe).redirectErrorStream(true).start();
+        List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertThat(p.waitFor()).isZero();
+        assertThat(lines).containsExactly("backfill", "--max-source-connections");
+
+        Cli.Result zsh = Cli.run("completion", "zsh");
+        assertThat(zsh.out()).startsWith("autoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n")
+                .contains("_complete_tsmigrate");
+        Cli.Result fish = Cli.run("completion", "fish");
+        assertThat(fish.exitCode()).isEqualTo(2);
+        assertThat(fish.err()).isEqualTo("tsmigrate: cannot complete for the shell \"fish\"; give bash or zsh.\n");
     }
 
     @Test
