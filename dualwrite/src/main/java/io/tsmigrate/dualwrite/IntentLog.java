@@ -109,7 +109,7 @@ final class IntentLog implements AutoCloseable {
     }
 
     private void rotate() throws IOException {
-        Files.createDirectories(directory);
+        PrivateFiles.directory(directory);
         Journal previous = current;
         current = Journal.openFile(directory.resolve(prefix + run + "-" + String.format("%06d", ++segmentNumber) + SUFFIX));
         // Recovery (at another start, or tsmigrate replay) leaves a segment alone while its writer lives.

@@ -13,7 +13,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
@@ -132,14 +131,14 @@ public final class Journal implements AutoCloseable {
      * {@code directory}, continuing its numbering.
      */
     static Journal open(Path directory, String writer, String side) throws IOException {
-        Files.createDirectories(directory);
+        PrivateFiles.directory(directory);
         return openFile(directory.resolve(fileName(writer + "-" + side)));
     }
 
     /** Opens (creating) a journal file, continuing its numbering after its last intact entry. */
     static Journal openFile(Path file) throws IOException {
         long next = 1;
-        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileChannel channel = PrivateFiles.openForWriting(file);
         try {
             Contents existing = scan(file);
             next = existing.entries().stream().mapToLong(Entry::seq).max().orElse(0) + 1;

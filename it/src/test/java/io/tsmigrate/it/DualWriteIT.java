@@ -346,8 +346,10 @@ class DualWriteIT {
         // The target as the application sees it: a port where nothing listens.
         String unreachable = TestDatabases.uri(target).replace(":" + endpoint.port() + "/", ":1/");
         assertThat(unreachable).isNotEqualTo(TestDatabases.uri(target));
+        // A journal directory the library creates itself: private, as the rows in it are.
+        Path dir = journal.resolve("app").resolve("journal");
         Process app = new ProcessBuilder("java", "-cp", System.getProperty("java.class.path"), KilledApp.class.getName(),
-                TestDatabases.uri(source), unreachable, journal.toString(), "journaled", "50").redirectErrorStream(true).start();
+                TestDatabases.uri(source), unreachable, dir.toString(), "journaled", "50").redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(app.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = out.readLine()) != null && !line.startsWith("JOURNALED")) {
@@ -359,8 +361,17 @@ class DualWriteIT {
         }
         assertThat(queryLong(source, "SELECT count(*) FROM accounts WHERE owner = 'journaled'")).isEqualTo(50);
         assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE owner = 'journaled'")).isZero();
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
+        try (var files = Files.list(dir)) {
+            List<Path> all = files.toList();
+            assertThat(all).isNotEmpty();
+            for (Path f : all) {
+                assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as(f.toString())
+                        .isEqualTo("rw-------");
+            }
+        }
 
-        Cli.Result replay = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal.toString());
+        Cli.Result replay = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", dir.toString());
         assertThat(replay.exitCode()).as(replay.toString()).isZero();
         assertThat(replay.out()).containsPattern("50 entries, 50 applied now, 0 applied before, 0 failed");
         assertIdentical();
@@ -418,6 +429,8 @@ class DualWriteIT {
         ConnectionSpec.Endpoint endpoint = source.endpoints().get(0);
         String unreachable = TestDatabases.uri(source).replace(":" + endpoint.port() + "/", ":1/");
         assertThat(unreachable).isNotEqualTo(TestDatabases.uri(source));
+        // An existing journal directory others may read: used, with a warning, and its files still private.
+        Files.setPosixFilePermissions(journal, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Process app = new ProcessBuilder("java", "-cp", System.getProperty("java.class.path"), KilledApp.class.getName(),
                 unreachable, TestDatabases.uri(target), journal.toString(), "journaled", "30", "after-cutover")
                 .redirectErrorStream(true).start();
@@ -428,8 +441,18 @@ class DualWriteIT {
                 seen.append(line).append('\n');
             }
             assertThat(line).as(seen.toString()).isEqualTo("JOURNALED 30 30");
+            assertThat(seen.toString()).contains("the journal directory " + journal + " may be read by other users (rwxr-xr-x)");
             app.destroyForcibly();
             assertThat(app.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        }
+        try (var files = Files.list(journal)) {
+            assertThat(files.filter(f -> f.toString().endsWith(".journal")).map(f -> {
+                try {
+                    return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(f));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            })).isNotEmpty().allMatch("rw-------"::equals);
         }
         assertThat(queryLong(target, "SELECT count(*) FROM accounts WHERE owner = 'journaled'")).isEqualTo(30);
         assertThat(queryLong(source, "SELECT count(*) FROM accounts WHERE owner = 'journaled'")).isZero();

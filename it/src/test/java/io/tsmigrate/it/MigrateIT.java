@@ -80,6 +80,9 @@ class MigrateIT {
                 .contains("match     public.metrics");
         assertThat(queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isNotEqualTo("target");
         String report = java.nio.file.Files.readString(dir.resolve("report.html"));
+        Path probe = java.nio.file.Files.createFile(dir.resolve("probe"));
+        assertThat(java.nio.file.Files.getPosixFilePermissions(dir.resolve("report.html"))).as("the report follows the umask")
+                .isEqualTo(java.nio.file.Files.getPosixFilePermissions(probe));
         assertThat(report).contains("<svg id=\"backfill-throughput\"").doesNotContain("No backfill range has finished yet");
         assertThat(report.substring(report.indexOf("<svg id=\"backfill-throughput\""))).contains("<polyline").contains("public.metrics");
 

@@ -102,6 +102,20 @@ class PlanCommandIT {
         assertThat(plan.hypertables()).hasSize(1);
     }
 
+    /** The plan file is the user's to share and edit: it gets the permissions any new file of theirs gets (the umask), not 0600. */
+    @Test
+    void thePlanFileFollowsTheUmask() throws Exception {
+        Cli.Result r = plan("--include", "metrics");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        Path probe = Files.createFile(dir.resolve("probe"));
+        String expected = java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(probe));
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("plan.yaml"))))
+                .isEqualTo(expected);
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(f -> f.getFileName().toString())).as("no temporary file left").noneMatch(n -> n.endsWith(".tmp"));
+        }
+    }
+
     @Test
     void printsJson() throws Exception {
         Cli.Result r = plan("--json", "--include", "metrics");
