@@ -49,11 +49,18 @@ final class CliProcess implements AutoCloseable {
 
     /** Starts {@code tsmigrate ARGS} from the built jar, with options for its JVM (system properties for test hooks). */
     static CliProcess start(List<String> jvmOptions, List<String> args) throws IOException {
+        return start(jvmOptions, java.util.Map.of(), args);
+    }
+
+    /** Starts {@code tsmigrate ARGS} from the built jar, with JVM options and environment variables (SOURCE, TARGET, ...). */
+    static CliProcess start(List<String> jvmOptions, java.util.Map<String, String> environment, List<String> args) throws IOException {
         List<String> command = new ArrayList<>(List.of("java"));
         command.addAll(jvmOptions);
         command.addAll(List.of("-cp", Fixtures.CLI_JAR.toString(), "io.tsmigrate.cli.Main"));
         command.addAll(args);
-        return new CliProcess(new ProcessBuilder(command).redirectErrorStream(true).start());
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        return new CliProcess(builder.start());
     }
 
     /** What it printed so far. */
