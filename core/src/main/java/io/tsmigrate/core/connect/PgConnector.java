@@ -93,6 +93,14 @@ public final class PgConnector {
             return "cannot connect to the " + where + ": no server is listening on that Unix socket; "
                     + "check the socket directory and port, and that the server is running.";
         }
+        String tls = tlsProblem(e);
+        if (tls != null) {
+            String mode = spec.setting("sslmode").orElse("prefer");
+            return "cannot connect to the " + where + ": " + tls + " (sslmode=" + mode
+                    + spec.setting("sslrootcert").map(r -> ", sslrootcert=" + r).orElse("") + "); "
+                    + (tls.contains("host name") ? "connect with a host name the certificate names, or use sslmode=verify-ca."
+                    : "give sslrootcert the CA certificate that signed the server's, or check that the server's certificate is current.");
+        }
         switch (state) {
             case "28P01":
                 return "cannot log in to the " + where + ": " + server
@@ -123,6 +131,24 @@ public final class PgConnector {
         }
         return "cannot connect to the " + where + ": " + server
                 + (state.isEmpty() ? "" : " (SQLSTATE " + state + ")") + "; check the connection string.";
+    }
+
+    /** What failed in verifying the server's certificate, or null when the failure was not about TLS. */
+    private static String tlsProblem(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (m.contains("could not be verified by hostnameverifier") || m.contains("hostname") && m.contains("verif")) {
+                return "the server's certificate is not for the host name connected to";
+            }
+            if (t instanceof java.security.cert.CertPathValidatorException || t instanceof java.security.cert.CertificateException
+                    || m.contains("PKIX path")) {
+                return "the server's certificate is not signed by a trusted CA";
+            }
+            if (t instanceof javax.net.ssl.SSLException) {
+                return "the TLS handshake failed (" + m + ")";
+            }
+        }
+        return null;
     }
 
     private static Throwable rootCause(Throwable t) {
