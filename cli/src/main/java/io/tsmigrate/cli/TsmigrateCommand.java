@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
         footer = ExitCodes.HELP,
         // In the runbook's order: set up, plan, schema, dual-write (replay), completion point, backfill,
         // constraints, verify, load, switch; then the whole method, where it stands, and the demo.
-        subcommands = {DoctorCommand.class, PlanCommand.class, SchemaCommand.class, ProxyCommand.class, ReplayCommand.class, CompletionPointCommand.class,
+        subcommands = {DoctorCommand.class, PlanCommand.class, SchemaCommand.class, GrantWriterCommand.class, ProxyCommand.class, ReplayCommand.class, CompletionPointCommand.class,
             BackfillCommand.class, ThrottleCommand.class, ConstraintsCommand.class, VerifyCommand.class, CompareLoadCommand.class, CutoverCommand.class,
             MigrateCommand.class, StatusCommand.class, DemoCommand.class, CompletionCommand.class, HelpCommand.class})
 final class TsmigrateCommand implements Callable<Integer> {

@@ -14,7 +14,7 @@ final class StateTables {
     static final String WRITER = "CREATE TABLE IF NOT EXISTS tsmigrate.writer (name text PRIMARY KEY, application text, "
             + "host text, pid bigint, started_at timestamptz NOT NULL, registered_at timestamptz NOT NULL DEFAULT now(), "
             + "last_seen timestamptz NOT NULL DEFAULT now(), journal_pending bigint NOT NULL DEFAULT 0, "
-            + "primary_side text NOT NULL DEFAULT 'source', switched_at timestamptz)";
+            + "primary_side text NOT NULL DEFAULT 'source', switched_at timestamptz, db_role text NOT NULL DEFAULT current_user)";
     static final String JOURNAL_APPLIED = "CREATE TABLE IF NOT EXISTS tsmigrate.journal_applied (journal text NOT NULL, "
             + "seq bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, seq))";
     /** Damaged journal records a person chose to skip ({@code tsmigrate replay --skip-damaged}): later replays pass them. */
@@ -30,8 +30,20 @@ final class StateTables {
     private StateTables() {
     }
 
+    /**
+     * Creates what is missing. When everything exists nothing is run: an application's role granted
+     * only what it needs ({@code tsmigrate grant-writer}) may not create anything in the schema, not
+     * even with {@code IF NOT EXISTS}.
+     */
     static void ensure(Connection target) throws SQLException {
         try (Statement st = target.createStatement()) {
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT to_regclass('tsmigrate.writer') IS NOT NULL "
+                    + "AND to_regclass('tsmigrate.journal_applied') IS NOT NULL AND to_regclass('tsmigrate.journal_skipped') IS NOT NULL "
+                    + "AND to_regclass('tsmigrate.shadow_read') IS NOT NULL")) {
+                if (rs.next() && rs.getBoolean(1)) {
+                    return;
+                }
+            }
             st.execute("CREATE SCHEMA IF NOT EXISTS tsmigrate");
             st.execute(WRITER);
             st.execute(JOURNAL_APPLIED);

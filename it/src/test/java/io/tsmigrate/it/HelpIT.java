@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class HelpIT {
 
     /** In the runbook's order, as --help lists them. */
-    private static final List<String> COMMANDS = List.of("doctor", "plan", "schema", "replay", "completion-point", "backfill",
+    private static final List<String> COMMANDS = List.of("doctor", "plan", "schema", "grant-writer", "replay", "completion-point", "backfill",
             "constraints", "verify", "compare-load", "cutover", "migrate", "status", "demo", "completion");
 
     @Test

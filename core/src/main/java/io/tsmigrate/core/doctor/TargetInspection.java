@@ -24,6 +24,7 @@ final class TargetInspection {
     private final boolean preloaded;
     private final boolean canCreateInDatabase;
     private final List<String> sampleTables;
+    private Optional<String> sameRoleWriters = Optional.empty();
 
     TargetInspection(Connection connection) throws SQLException {
         try (Statement st = connection.createStatement()) {
@@ -69,6 +70,18 @@ final class TargetInspection {
                 }
             }
             facts = new TargetFacts(version, versionNum, superuser, installed, available, license, userTables);
+            // Writers that dual-write as the role tsmigrate runs as could switch the primary or rewrite the state.
+            try (ResultSet rs = st.executeQuery("SELECT to_regclass('tsmigrate.writer') IS NOT NULL AND EXISTS (SELECT FROM "
+                    + "pg_attribute WHERE attrelid = to_regclass('tsmigrate.writer') AND attname = 'db_role')")) {
+                rs.next();
+                if (rs.getBoolean(1)) {
+                    try (ResultSet w = st.executeQuery("SELECT string_agg(name, ', ' ORDER BY name) "
+                            + "FROM tsmigrate.writer WHERE db_role = current_user")) {
+                        w.next();
+                        sameRoleWriters = Optional.ofNullable(w.getString(1));
+                    }
+                }
+            }
         }
     }
 
@@ -89,6 +102,9 @@ final class TargetInspection {
             checks.add(Check.ok("target role", spec.user() + " is not a superuser (as on a managed service): roles are "
                     + "created without SUPERUSER, REPLICATION and BYPASSRLS, and every object is owned by " + spec.user()));
         }
+        sameRoleWriters.ifPresent(names -> checks.add(Check.warning("writer roles", "the writer(s) " + names + " dual-write as "
+                + spec.user() + ", the role tsmigrate runs as, so they could switch the primary or rewrite the migration's state; "
+                + "give the application a role of its own and run tsmigrate grant-writer ROLE")));
         if (facts.userTables() > 0) {
             checks.add(Check.warning("target tables", "database \"" + spec.database() + "\" already holds "
                     + facts.userTables() + " table(s) (" + String.join(", ", sampleTables)

@@ -98,7 +98,13 @@ public final class StateSchema {
             // The pace an operator set for every process of the migration (tsmigrate throttle).
             List.of(
                     "CREATE TABLE tsmigrate.pace (id int PRIMARY KEY CHECK (id = 1), paused boolean NOT NULL DEFAULT false, "
-                            + "rows_per_second double precision, set_by text NOT NULL, set_at timestamptz NOT NULL DEFAULT now())"));
+                            + "rows_per_second double precision, set_by text NOT NULL, set_at timestamptz NOT NULL DEFAULT now())"),
+            // Least privilege (tsmigrate grant-writer): a writer's row belongs to the database role that
+            // registered it, and a role that is neither the owner nor a superuser sees and changes only its own.
+            List.of(
+                    "ALTER TABLE tsmigrate.writer ADD COLUMN IF NOT EXISTS db_role text NOT NULL DEFAULT current_user",
+                    "ALTER TABLE tsmigrate.writer ENABLE ROW LEVEL SECURITY",
+                    "CREATE POLICY writer_own_row ON tsmigrate.writer USING (db_role = current_user) WITH CHECK (db_role = current_user)"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();
