@@ -21,9 +21,11 @@ final class Reports {
     static void write(ConnectionSpec target, Path file, String title) {
         String html;
         try (Connection t = PgConnector.open(target)) {
-            html = HtmlReport.render(t, title);
+            html = HtmlReport.render(t, title, target.describe(), new Version().getVersion()[0]);
         } catch (SQLException e) {
             throw PgErrors.failure("read the migration state for the report", target, e);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read this tsmigrate's version: " + e.getMessage(), e);
         }
         try {
             AtomicFile.write(file, html);

@@ -81,16 +81,29 @@ class DemoIT {
             for (JsonNode h : hazards) {
                 assertThat(dom).contains("</td><td>" + h.get("code").asText() + "</td>");
             }
+            // The header says which databases, which tsmigrate, and when; the counts are text, not only tooltips.
+            assertThat(dom).containsPattern("<th>source</th><td>127\\.0\\.0\\.1:\\d+/app as postgres</td>")
+                    .containsPattern("<th>target</th><td>127\\.0\\.0\\.1:\\d+/app as postgres</td>")
+                    .containsPattern("<th>made by</th><td>tsmigrate \\S+ \\(commit ").containsPattern("<th>took</th><td>\\d");
+            long readings = TestDatabases.queryLong(target, "SELECT count(*) FROM readings");
+            assertThat(dom).containsPattern("<tr><td>public\\.readings</td><td class=\"ok\">(\\d+) of \\1</td><td>[\\d,]+</td>"
+                    + "<td>[\\d,]+</td></tr>");
+            String plot = dom.substring(dom.indexOf("<svg id=\"backfill-throughput\""));
+            plot = plot.substring(0, plot.indexOf("</svg>"));
+            assertThat(count(plot, "text-anchor=\"middle\"") + count(plot, "text-anchor=\"end\"")).as("time ticks after the first")
+                    .isGreaterThanOrEqualTo(4);
+            assertThat(plot).doesNotContain(" later<");
+            assertThat(readings).isPositive();
             assertThat(count(dom, "<polyline")).as("one throughput line per hypertable").isEqualTo(2);
             assertThat(count(dom, "class=\"range match\"")).as("verification squares, all equal").isGreaterThanOrEqualTo(4);
             assertThat(dom).doesNotContain("class=\"range differs\"");
             assertThat(count(dom, "opacity=\"0.35\"")).as("p95 bars, source and target per shape").isGreaterThanOrEqualTo(8);
 
             Path png = dir.resolve("report.png");
-            chromium(dir, "--screenshot=" + png, "--window-size=1200,1800", report.toUri().toString());
+            chromium(dir, "--screenshot=" + png, "--window-size=1200,2600", report.toUri().toString());
             BufferedImage image = ImageIO.read(png.toFile());
             assertThat(image.getWidth()).isEqualTo(1200);
-            assertThat(image.getHeight()).isEqualTo(1800);
+            assertThat(image.getHeight()).isEqualTo(2600);
             assertThat(pixels(image, 0x33, 0xaa, 0x33)).as("green verification squares drawn").isPositive();
             assertThat(pixels(image, 0x1f, 0x77, 0xb4)).as("blue plot lines and bars drawn").isPositive();
         } finally {

@@ -6,6 +6,7 @@ import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.load.LoadComparison;
 import io.tsmigrate.core.migrate.MigrationStatus;
 import io.tsmigrate.core.state.BackfillRanges;
+import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.Steps;
 import io.tsmigrate.core.state.VerificationRuns;
 
@@ -38,11 +39,15 @@ public final class HtmlReport {
     private HtmlReport() {
     }
 
-    /** The report of the migration whose state {@code target} holds. */
-    public static String render(Connection target, String title) throws SQLException {
+    /**
+     * The report, its header naming both databases (as tsmigrate describes them: no password), the
+     * tsmigrate that made it, and when the migration began, ended and how long it took.
+     */
+    public static String render(Connection target, String title, String targetDescription, String version) throws SQLException {
         HtmlReport r = new HtmlReport();
         MigrationStatus.Report status = MigrationStatus.read(target);
         r.head(title, status);
+        r.identity(PlanStore.source(target).orElse("not recorded (the schema step has not run)"), targetDescription, version, status);
         r.steps(status);
         r.backfill(target);
         r.verification(target);
@@ -62,6 +67,20 @@ public final class HtmlReport {
         html.append("<h1>").append(esc(title)).append("</h1>\n");
         html.append("<p id=\"phase\"><b>").append(esc(status.phase())).append("</b> &middot; primary: ").append(esc(status.primary()))
                 .append(" &middot; report made ").append(TIME.format(status.at())).append("</p>\n");
+    }
+
+    private void identity(String source, String target, String version, MigrationStatus.Report status) {
+        Optional<Instant> began = status.steps().stream().map(MigrationStatus.StepRow::startedAt).min(Instant::compareTo);
+        boolean running = status.steps().stream().anyMatch(st -> st.finishedAt().isEmpty());
+        Optional<Instant> ended = running ? Optional.empty()
+                : status.steps().stream().map(st -> st.finishedAt().orElseThrow()).max(Instant::compareTo);
+        html.append("<table id=\"identity\"><tr><th>source</th><td>").append(esc(source)).append("</td></tr>\n<tr><th>target</th><td>")
+                .append(esc(target)).append("</td></tr>\n<tr><th>made by</th><td>").append(esc(version)).append("</td></tr>\n")
+                .append("<tr><th>began</th><td>").append(began.map(TIME::format).orElse("not yet")).append("</td></tr>\n")
+                .append("<tr><th>ended</th><td>").append(ended.map(TIME::format).orElse(running ? "still running" : "not yet"))
+                .append("</td></tr>\n<tr><th>took</th><td>").append(began.map(b -> esc(Human.duration(Duration.between(b,
+                        ended.orElse(status.at()))))).orElse("")).append(ended.isEmpty() && began.isPresent() ? " so far" : "")
+                .append("</td></tr></table>\n");
     }
 
     private void steps(MigrationStatus.Report status) {
@@ -99,12 +118,15 @@ public final class HtmlReport {
             html.append("<p id=\"backfill-throughput\" class=\"muted\">No backfill range has finished yet.</p>\n");
             return;
         }
-        // Bins of a second at least, so that a range of a few milliseconds does not draw a spike.
-        int bins = (int) Math.max(2, Math.min(60, (max - min) / 1000));
+        // Up to 60 bins of a tenth of a second at least, so that a range of a few milliseconds does not draw a spike.
+        int bins = (int) Math.max(10, Math.min(60, (max - min) / 100));
         double binMillis = Math.max(1, (max - min) / (double) bins);
         Map<String, double[]> series = new LinkedHashMap<>();
+        Map<String, Integer> lastBin = new LinkedHashMap<>();
         double top = 1;
         for (Map.Entry<String, List<double[]>> e : ranges.entrySet()) {
+            double end = e.getValue().stream().mapToDouble(r -> r[1]).max().orElse(max);
+            lastBin.put(e.getKey(), (int) Math.min(bins - 1, Math.floor((end - min) / binMillis)));
             double[] rate = new double[bins];
             for (double[] r : e.getValue()) {
                 double perMilli = r[2] / (r[1] - r[0]);
@@ -128,14 +150,21 @@ public final class HtmlReport {
         html.append("<svg id=\"backfill-throughput\" width=\"").append(w + 220).append("\" height=\"").append(h + bottom + 10)
                 .append("\" role=\"img\" aria-label=\"backfill rows per second over time per table\">\n");
         axes(left, h, w, top, "rows/s");
-        html.append("<text x=\"").append(left).append("\" y=\"").append(h + 25).append("\">").append(TIME.format(Instant.ofEpochMilli(min)))
-                .append("</text><text x=\"").append(left + w).append("\" y=\"").append(h + 25).append("\" text-anchor=\"end\">")
-                .append(esc(Human.duration(Duration.ofMillis(max - min)))).append(" later</text>\n");
+        // Five ticks on the time axis: the first at the backfill's start (clock time), the others as time since.
+        for (int t = 0; t <= 4; t++) {
+            double x = left + w * t / 4.0;
+            String label = t == 0 ? TIME.format(Instant.ofEpochMilli(min)) : "+" + Human.duration(Duration.ofMillis((max - min) * t / 4));
+            html.append("<line x1=\"").append(fmt(x)).append("\" y1=\"").append(h).append("\" x2=\"").append(fmt(x)).append("\" y2=\"")
+                    .append(h + 5).append("\" stroke=\"#999\"/><text x=\"").append(fmt(x)).append("\" y=\"").append(h + 18)
+                    .append("\" text-anchor=\"").append(t == 0 ? "start" : t == 4 ? "end" : "middle").append("\">").append(esc(label))
+                    .append("</text>\n");
+        }
         int i = 0;
         for (Map.Entry<String, double[]> e : series.entrySet()) {
             String color = COLORS[i % COLORS.length];
             StringBuilder points = new StringBuilder();
-            for (int b = 0; b < bins; b++) {
+            // A table's line ends when its last range did, instead of lying at zero for the others.
+            for (int b = 0; b <= lastBin.get(e.getKey()); b++) {
                 points.append(fmt(left + (b + 0.5) * w / bins)).append(',').append(fmt(h - e.getValue()[b] / top * (h - 10))).append(' ');
             }
             html.append("<polyline fill=\"none\" stroke=\"").append(color).append("\" stroke-width=\"2\" points=\"").append(points)
@@ -186,6 +215,17 @@ public final class HtmlReport {
         }
         html.append("<text x=\"0\" y=\"").append(y + 22).append("\" fill=\"#777\">one square per range: green equal, red different</text>\n");
         html.append("</svg>\n");
+        // The numbers as text too: a printed or pasted report has no tooltips.
+        html.append("<table id=\"verification-counts\"><tr><th>table</th><th>ranges equal</th><th>source rows</th><th>target rows</th></tr>\n");
+        for (Map.Entry<String, List<VerificationRuns.CheckedRow>> e : tables.entrySet()) {
+            long same = e.getValue().stream().filter(r -> r.verdict().equals("match")).count();
+            long sourceRows = e.getValue().stream().mapToLong(VerificationRuns.CheckedRow::sourceRows).sum();
+            long targetRows = e.getValue().stream().mapToLong(VerificationRuns.CheckedRow::targetRows).sum();
+            html.append("<tr><td>").append(esc(e.getKey())).append("</td><td class=\"").append(same == e.getValue().size() ? "ok" : "bad")
+                    .append("\">").append(same).append(" of ").append(e.getValue().size()).append("</td><td>").append(Human.count(sourceRows))
+                    .append("</td><td>").append(Human.count(targetRows)).append("</td></tr>\n");
+        }
+        html.append("</table>\n");
     }
 
     /** p50 and p95 per query shape on both sides, as bars on one scale. */
@@ -199,7 +239,7 @@ public final class HtmlReport {
         List<LoadComparison.Shape> shapes = load.shapes().stream().limit(12).toList();
         double top = shapes.stream().mapToDouble(s -> Math.max(s.source().p95(), s.target().p95())).max().orElse(1);
         int barW = 360;
-        int rowH = 46;
+        int rowH = 58;
         html.append("<svg id=\"read-latency\" width=\"").append(barW + 520).append("\" height=\"").append(shapes.size() * rowH + 30)
                 .append("\" role=\"img\" aria-label=\"read latency per query shape\">\n");
         int y = 0;
@@ -209,7 +249,7 @@ public final class HtmlReport {
                     .append("</title></text>\n");
             bar("source", s.source(), top, barW, y + 16, "#1f77b4");
             bar("target", s.target(), top, barW, y + 29, "#ff7f0e");
-            html.append("<text x=\"").append(barW + 190).append("\" y=\"").append(y + 38).append("\">").append(s.calls()).append(" calls, ")
+            html.append("<text x=\"50\" y=\"").append(y + 52).append("\" fill=\"#555\">").append(s.calls()).append(" calls, ")
                     .append(s.mismatches()).append(" mismatches").append(s.expectedMismatches() > 0 ? " (+" + s.expectedMismatches()
                     + " expected before backfill)" : "").append(String.format(Locale.ROOT, ", p95 %.2fx", s.p95Ratio())).append("</text>\n");
             y += rowH;

@@ -42,6 +42,17 @@ public final class PlanStore {
         }
     }
 
+    /** The source the stored plan was made for, as the schema step described it (no password). */
+    public static Optional<String> source(Connection target) throws SQLException {
+        if (!StateSchema.exists(target)) {
+            return Optional.empty();
+        }
+        try (PreparedStatement ps = target.prepareStatement("SELECT source FROM tsmigrate.plan WHERE id = 1");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+        }
+    }
+
     /** Whether a plan is stored. */
     public static boolean exists(Connection target) throws SQLException {
         if (!StateSchema.exists(target)) {
