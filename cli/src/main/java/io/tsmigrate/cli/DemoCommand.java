@@ -134,7 +134,7 @@ final class DemoCommand implements Callable<Integer> {
                     .clockSkew(Duration.ofSeconds(2)).verifyAttempts(5).maxSlowdown(3.0).cutover(true).workerName("demo").build();
             say(err, "running tsmigrate migrate --cutover (maximum lateness " + Human.duration(lateness)
                     + "; both servers share this machine's cores, so the load comparison allows a 3x slowdown)");
-            int code = MigrateCommand.run(source, target, options, null, false, out, err, display.open(err), step -> {
+            int code = MigrateCommand.run(source, target, options, null, false, out, err, display.open(err), display.quiet(), step -> {
                 if (step.equals("dual-write")) {
                     say(err, "the application starts: it writes and reads through the dual-write library from now on");
                     application.start();

@@ -48,7 +48,7 @@ public final class Main {
             return ExitCodes.USAGE;
         });
         commandLine.setExecutionStrategy(parseResult -> {
-            configureLogging(verbose(parseResult, environment));
+            configureLogging(verbose(parseResult, environment), matched(parseResult, "--quiet"));
             return new CommandLine.RunLast().execute(parseResult);
         });
         commandLine.setExecutionExceptionHandler((e, cl, parseResult) -> report(e, err, verbose(parseResult, environment)));
@@ -101,17 +101,22 @@ public final class Main {
     }
 
     static boolean verbose(ParseResult parseResult, Map<String, String> environment) {
+        return matched(parseResult, "--verbose") || "true".equalsIgnoreCase(environment.get("TSMIGRATE_VERBOSE"));
+    }
+
+    /** Whether an option given to the command or to any of its parents (an inherited one) was on the command line. */
+    static boolean matched(ParseResult parseResult, String option) {
         for (ParseResult pr = parseResult; pr != null; pr = pr.subcommand()) {
-            if (pr.hasMatchedOption("--verbose")) {
+            if (pr.hasMatchedOption(option)) {
                 return true;
             }
         }
-        return "true".equalsIgnoreCase(environment.get("TSMIGRATE_VERBOSE"));
+        return false;
     }
 
-    private static void configureLogging(boolean verbose) {
+    private static void configureLogging(boolean verbose, boolean quiet) {
         if (LoggerFactory.getLogger("io.tsmigrate") instanceof Logger logger) {
-            logger.setLevel(verbose ? Level.DEBUG : Level.INFO);
+            logger.setLevel(verbose ? Level.DEBUG : quiet ? Level.WARN : Level.INFO);
         }
     }
 }

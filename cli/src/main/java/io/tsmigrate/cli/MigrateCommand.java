@@ -119,7 +119,7 @@ final class MigrateCommand implements Callable<Integer> {
                 .workerName(BackfillCommand.defaultWorkerName()).build();
         PrintWriter err = spec.commandLine().getErr();
         return run(connections.source(), connections.target(), options, report, format.json, spec.commandLine().getOut(),
-                err, display.open(err), step -> { });
+                err, display.open(err), display.quiet(), step -> { });
     }
 
     /**
@@ -127,11 +127,13 @@ final class MigrateCommand implements Callable<Integer> {
      * demo, which starts its application when the dual-write step begins ({@code stepStarted}).
      */
     static int run(ConnectionSpec source, ConnectionSpec target, Migration.Options options, Path report, boolean json,
-                   PrintWriter out, PrintWriter err, BackfillProgress backfillProgress, Consumer<String> stepStarted) {
+                   PrintWriter out, PrintWriter err, BackfillProgress backfillProgress, boolean quiet, Consumer<String> stepStarted) {
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("migrate");
              BackfillProgress progress = backfillProgress) {
-            Migration.Result result = Migration.run(source, target, options, new Progress(err, progress, stepStarted),
+            // --quiet: no step lines; the result, and why a run stopped, are still said.
+            PrintWriter steps = quiet ? new PrintWriter(java.io.Writer.nullWriter()) : err;
+            Migration.Result result = Migration.run(source, target, options, new Progress(steps, progress, stepStarted),
                     interruption.requested());
             progress.close();
             if (report != null) {

@@ -36,7 +36,15 @@ final class ProgressOptions {
             + "variable is set, as https://no-color.org asks).")
     boolean noColor;
 
-    /** The progress display these options ask for, writing its log lines to {@code err}. */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
+
+    /** Whether --quiet was given (it is inherited from the top command). */
+    boolean quiet() {
+        return mixee != null && mixee.root().userObject() instanceof TsmigrateCommand root && root.quiet;
+    }
+
+    /** The progress display these options ask for, writing its log lines to {@code err}; none with --quiet. */
     BackfillProgress open(PrintWriter err) {
         Duration interval = Human.parseDuration(logInterval, "--log-interval");
         if (interval.compareTo(Duration.ofSeconds(1)) < 0) {
@@ -44,7 +52,7 @@ final class ProgressOptions {
         }
         String noColorVariable = System.getenv("NO_COLOR");
         boolean color = !noColor && (noColorVariable == null || noColorVariable.isEmpty());
-        return new BackfillProgress(mode(), interval, color, err);
+        return new BackfillProgress(quiet() ? Mode.NONE : mode(), interval, color, err);
     }
 
     private Mode mode() {

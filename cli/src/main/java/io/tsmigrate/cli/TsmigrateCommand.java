@@ -37,6 +37,10 @@ final class TsmigrateCommand implements Callable<Integer> {
             description = "Log decisions and show stack traces for failures.")
     boolean verbose;
 
+    @Option(names = {"-q", "--quiet"}, scope = ScopeType.INHERIT,
+            description = "Only results and errors: no progress, no step lines, no log lines below warnings.")
+    boolean quiet;
+
     @Override
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getOut());

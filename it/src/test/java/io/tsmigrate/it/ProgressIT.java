@@ -111,5 +111,17 @@ class ProgressIT {
             assertThat(p.output()).contains("public.metrics").contains("ranges done");
         }
         assertThat(checksum(quiet, "ticks", "true")).isEqualTo(checksum(db.source(), "ticks", "time < '" + T + "'"));
+
+        // --quiet (-q): the result and errors only, also for log lines and notes.
+        ConnectionSpec silent = db.newTargetDatabase("progress_quiet", true);
+        try (CliProcess p = CliProcess.start(backfill(db, silent, "-q", "--log-interval", "1s", "--max-load", "active-sessions=100"))) {
+            assertThat(p.waitFor(120)).isTrue();
+            assertThat(p.exitValue()).as(p.output()).isZero();
+            assertThat(p.output()).doesNotContain("backfill:").doesNotContain("throttle").doesNotContain(" INFO ")
+                    .contains("public.metrics").contains("complete: ");
+        }
+        Cli.Result bad = Cli.run("backfill", "-q", "--workers", "0");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).startsWith("tsmigrate: ");
     }
 }
