@@ -136,7 +136,7 @@ final class BackfillCommand implements Callable<Integer> {
             BackfillResult result = Backfill.run(connections.source(), connections.target(), options, progress, interruption.requested());
             progress.close();
             if (format.json) {
-                out.println(Json.write(result));
+                out.println(Json.output(result));
             } else {
                 render(result, out);
             }

@@ -71,7 +71,7 @@ final class CompareLoadCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (format.json) {
-            out.println(Json.write(r));
+            out.println(Json.output(r));
         } else {
             render(r, out);
         }

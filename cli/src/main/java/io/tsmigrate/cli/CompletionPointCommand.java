@@ -74,7 +74,7 @@ final class CompletionPointCommand implements Callable<Integer> {
                 Clock.systemUTC()));
         PrintWriter out = spec.commandLine().getOut();
         if (format.json) {
-            out.println(Json.write(r));
+            out.println(Json.output(r));
             return r.complete() ? ExitCodes.OK : ExitCodes.NOT_READY;
         }
         out.println("Missing writes end: " + r.lastWriterStart() + " (" + r.basis() + ")");

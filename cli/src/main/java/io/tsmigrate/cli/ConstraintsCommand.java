@@ -48,7 +48,7 @@ final class ConstraintsCommand implements Callable<Integer> {
             }
         });
         if (format.json) {
-            out.println(Json.write(r));
+            out.println(Json.output(r));
         } else {
             for (Constraints.Outcome o : r.outcomes()) {
                 out.printf(Locale.ROOT, "  %-7s %-11s %s of %s: %s%n", o.outcome(), o.kind(), o.name(), o.table(), o.detail());

@@ -71,14 +71,14 @@ final class CutoverCommand implements Callable<Integer> {
                     Human.parseDuration(wait, "--wait"), Clock.systemUTC()));
         } catch (Cutover.CheckFailed e) {
             if (format.json) {
-                out.println(Json.write(java.util.Map.of("switched", false, "checks", e.checks())));
+                out.println(Json.output(java.util.Map.of("switched", false, "checks", e.checks())));
             } else {
                 renderChecks(e.checks(), out);
             }
             throw e;
         }
         if (format.json) {
-            out.println(Json.write(r));
+            out.println(Json.output(r));
         } else {
             renderChecks(r.checks(), out);
             out.println(r.switched() ? "The " + r.primary() + " is the primary now." : "Dry run: the " + r.primary() + " is the primary; nothing changed.");

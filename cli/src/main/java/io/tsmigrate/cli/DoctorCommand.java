@@ -44,7 +44,7 @@ final class DoctorCommand implements Callable<Integer> {
         DoctorResult result = Doctor.run(connections.source(), connections.target(), tools.pgBindir());
         PrintWriter out = spec.commandLine().getOut();
         if (format.json) {
-            out.println(Json.write(result));
+            out.println(Json.output(result));
         } else {
             render(result, out);
         }

@@ -58,7 +58,7 @@ final class GrantWriterCommand implements Callable<Integer> {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 doc.put("role", role);
                 doc.put("statements", made);
-                out.println(Json.write(doc));
+                out.println(Json.output(doc));
             } else {
                 made.forEach(out::println);
                 out.println("Granted: " + role + " can dual-write, register and record what it applied and read, and nothing more.");

@@ -141,7 +141,7 @@ final class MigrateCommand implements Callable<Integer> {
                 err.println("migrate: report written to " + report);
             }
             if (json) {
-                out.println(Json.write(result));
+                out.println(Json.output(result));
             } else {
                 render(result, out);
             }

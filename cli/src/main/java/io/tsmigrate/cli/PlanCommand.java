@@ -73,7 +73,7 @@ final class PlanCommand implements Callable<Integer> {
             Plan plan = Planner.check(check, connections.source());
             List<String> lost = foreignKeysLost(plan);
             if (format.json) {
-                out.println(Json.write(Map.of("plan_file", check.toString(), "valid", true, "plan", plan, "foreign_keys_lost", lost)));
+                out.println(Json.output(Map.of("plan_file", check.toString(), "valid", true, "plan", plan, "foreign_keys_lost", lost)));
             } else {
                 lost.forEach(l -> out.println("  foreign key " + l));
                 out.println(check + ": the plan matches the source; " + plan.hypertables().size() + " hypertable"
@@ -94,7 +94,7 @@ final class PlanCommand implements Callable<Integer> {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("plan_file", output.toString());
             doc.put("report", report);
-            out.println(Json.write(doc));
+            out.println(Json.output(doc));
         } else {
             render(report, out);
             out.println();

@@ -82,7 +82,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (format.json) {
-            out.println(Json.write(java.util.Map.of("intents", resolved, "journals", outcomes)));
+            out.println(Json.output(java.util.Map.of("intents", resolved, "journals", outcomes)));
         } else {
             for (JournalReplayer.Resolved r : resolved) {
                 out.printf(Locale.ROOT, "  intents of writer %s for the %s: %d committed and owed (applied below), %d discarded "

@@ -78,7 +78,7 @@ final class SchemaCommand implements Callable<Integer> {
                     }
                 });
         if (format.json) {
-            out.println(Json.write(result));
+            out.println(Json.output(result));
             return ExitCodes.OK;
         }
         if (result.dryRun()) {

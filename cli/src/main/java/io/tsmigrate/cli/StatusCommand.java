@@ -73,7 +73,7 @@ final class StatusCommand implements Callable<Integer> {
                 out.print("\033[H\033[2J");
             }
             if (format.json) {
-                out.println(watch == null ? Json.write(r) : Json.writeLine(r));
+                out.println(watch == null ? Json.output(r) : Json.outputLine(r));
             } else {
                 if (watch != null) {
                     out.println("Updated:  " + r.at() + " (every " + Human.duration(interval) + "; Ctrl-C to stop)");
@@ -86,6 +86,20 @@ final class StatusCommand implements Callable<Integer> {
             }
             Thread.sleep(interval.toMillis());
         }
+    }
+
+    /** A verification's summary as words ({@code tables 3, differences 0}), not as its JSON. */
+    private static String words(com.fasterxml.jackson.databind.JsonNode summary) {
+        if (!summary.isObject()) {
+            return summary.asText();
+        }
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        summary.fields().forEachRemaining(f -> {
+            if (f.getValue().isValueNode() && !f.getValue().isNull()) {
+                parts.add(f.getKey().replace('_', ' ') + " " + f.getValue().asText());
+            }
+        });
+        return String.join(", ", parts);
     }
 
     static void render(MigrationStatus.Report r, PrintWriter out) {
@@ -138,7 +152,8 @@ final class StatusCommand implements Callable<Integer> {
             out.println("Verifications (newest first):");
             for (MigrationStatus.VerificationRun v : r.verifications()) {
                 out.printf(Locale.ROOT, "  #%-4d %-8s %-9s %s %s%n", v.id(), v.mode(), v.verdict().orElse("running"),
-                        v.finishedAt().map(Instant::toString).orElse("started " + v.startedAt()), v.summary().orElse(""));
+                        v.finishedAt().map(Instant::toString).orElse("started " + v.startedAt()), v.summary().map(StatusCommand::words)
+                                .orElse(""));
             }
         }
         if (!r.pausedJobs().isEmpty()) {

@@ -90,7 +90,7 @@ final class ThrottleCommand implements Callable<Integer> {
                 doc.put("rows_per_second", pace.flatMap(PaceRecords.Pace::rowsPerSecond).orElse(null));
                 doc.put("set_by", pace.map(PaceRecords.Pace::setBy).orElse(null));
                 doc.put("set_at", pace.map(PaceRecords.Pace::setAt).orElse(null));
-                out.println(Json.write(doc));
+                out.println(Json.output(doc));
             } else if (pace.isEmpty()) {
                 out.println("pace: as each backfill was started (no tsmigrate throttle setting)");
             } else {

@@ -116,7 +116,7 @@ final class VerifyCommand implements Callable<Integer> {
                 return ExitCodes.INTERRUPTED;
             }
             if (format.json) {
-                out.println(Json.write(r));
+                out.println(Json.output(r));
             } else {
                 render(r, out);
             }

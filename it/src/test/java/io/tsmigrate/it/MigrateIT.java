@@ -234,7 +234,7 @@ class MigrateIT {
         assertThat(table.get("ranges_done").asLong()).isEqualTo(done);
         assertThat(table.get("rows_done").asLong()).isEqualTo(queryLong(target, "SELECT count(*) FROM metrics"));
         assertThat(table.get("rows_per_second").asDouble()).isPositive();
-        assertThat(table.get("eta").isNull()).isFalse();
+        assertThat(table.get("eta_seconds").isNull()).isFalse();
         assertThat(s.get("completion_points").get(0).get("time_type").asText()).isEqualTo("timestamptz");
 
         // --watch --json: one whole document per line, each a fresh read, until Ctrl-C.
@@ -263,7 +263,7 @@ class MigrateIT {
                 + "running: run tsmigrate backfill to resume").doesNotContain("ETA");
         JsonNode stalledJson = Json.mapper().readTree(Cli.run("status", "--target", TestDatabases.uri(target), "--json").out());
         assertThat(stalledJson.get("tables").get(0).get("stalled_since").isNull()).isFalse();
-        assertThat(stalledJson.get("tables").get(0).get("eta").isNull()).isTrue();
+        assertThat(stalledJson.get("tables").get(0).get("eta_seconds").isNull()).isTrue();
 
         Cli.Result finish = Cli.run(args(db, target, dir).toArray(String[]::new));
         assertThat(finish.exitCode()).as(finish.toString()).isZero();

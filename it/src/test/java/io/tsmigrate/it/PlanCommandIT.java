@@ -124,14 +124,14 @@ class PlanCommandIT {
         assertThat(json.get("plan_file").asText()).endsWith("plan.yaml");
         JsonNode metrics = null;
         for (JsonNode c : json.at("/report/candidates")) {
-            if (c.at("/table/name").asText().equals("metrics")) {
+            if (c.get("table").asText().equals("public.metrics")) {
                 metrics = c;
             }
         }
         assertThat(metrics).isNotNull();
         assertThat(metrics.get("chosen").asBoolean()).isTrue();
         assertThat(metrics.get("time_type").asText()).isEqualTo("timestamptz");
-        assertThat(json.at("/report/time_groups/timestamptz/0/name").asText()).isEqualTo("metrics");
+        assertThat(json.at("/report/time_groups/timestamptz/0").asText()).isEqualTo("public.metrics");
         assertThat(json.at("/report/hazards").size()).isGreaterThan(0);
     }
 

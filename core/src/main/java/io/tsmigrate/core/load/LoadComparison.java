@@ -1,5 +1,7 @@
 package io.tsmigrate.core.load;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.tsmigrate.core.state.ShadowReadRecords;
 
 import java.sql.Connection;
@@ -20,7 +22,22 @@ import java.util.Map;
 public final class LoadComparison {
 
     /** p50, p95 and p99 latency in microseconds. */
-    public record Percentiles(long p50, long p95, long p99, long samples) {
+    /** Latency percentiles in microseconds; in JSON as milliseconds, in fields that say so ({@code p95_ms}). */
+    public record Percentiles(@JsonIgnore long p50, @JsonIgnore long p95, @JsonIgnore long p99, long samples) {
+        @JsonProperty("p50_ms")
+        public double p50Ms() {
+            return p50 / 1000.0;
+        }
+
+        @JsonProperty("p95_ms")
+        public double p95Ms() {
+            return p95 / 1000.0;
+        }
+
+        @JsonProperty("p99_ms")
+        public double p99Ms() {
+            return p99 / 1000.0;
+        }
     }
 
     /**

@@ -65,11 +65,20 @@ public final class MigrationStatus {
     public record CompletionPointRow(String timeType, String value, Instant setAt) {
     }
 
+    /** A verification run; its summary is the run's own JSON document (a JSON value, not a string of JSON). */
     public record VerificationRun(long id, String mode, Instant startedAt, Optional<Instant> finishedAt, Optional<String> verdict,
-                                  Optional<String> summary) {
+                                  Optional<com.fasterxml.jackson.databind.JsonNode> summary) {
     }
 
     public record ShadowReads(long shapes, long calls, long mismatches, long expectedMismatches, long dropped) {
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode tree(String json) {
+        try {
+            return io.tsmigrate.core.json.Json.mapper().readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return com.fasterxml.jackson.databind.node.TextNode.valueOf(json);
+        }
     }
 
     /** The window over which the backfill's rate is measured. */
@@ -97,7 +106,8 @@ public final class MigrationStatus {
         List<CompletionPointRow> points = CompletionPoints.stored(target).stream()
                 .map(p -> new CompletionPointRow(p.timeType(), p.value(), p.setAt())).toList();
         List<VerificationRun> runs = VerificationRuns.recent(target, 5).stream()
-                .map(r -> new VerificationRun(r.id(), r.mode(), r.startedAt(), r.finishedAt(), r.verdict(), r.summary())).toList();
+                .map(r -> new VerificationRun(r.id(), r.mode(), r.startedAt(), r.finishedAt(), r.verdict(),
+                        r.summary().map(MigrationStatus::tree))).toList();
         List<PausedJobs.PausedJob> jobs = PausedJobs.all(target);
         List<ShadowReadRecords.Shape> shapes = ShadowReadRecords.all(target);
         ShadowReads shadow = new ShadowReads(shapes.stream().map(ShadowReadRecords.Shape::shape).distinct().count(),
