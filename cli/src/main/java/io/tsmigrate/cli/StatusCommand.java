@@ -113,7 +113,7 @@ final class StatusCommand implements Callable<Integer> {
             for (MigrationStatus.StepRow s : r.steps()) {
                 Duration took = Duration.between(s.startedAt(), s.finishedAt().orElse(r.at()));
                 out.printf(Locale.ROOT, "  %-26s %-8s %8s  %s%n", s.name(), s.status(), Human.duration(took),
-                        s.message().map(m -> m.length() > 110 ? m.substring(0, 107) + "..." : m).orElse(""));
+                        s.message().orElse("")); // whole: the terminal wraps a long line, a cut one loses its end
             }
         }
         if (!r.tables().isEmpty()) {
@@ -141,7 +141,8 @@ final class StatusCommand implements Callable<Integer> {
         for (MigrationStatus.Writer w : r.writers()) {
             out.printf(Locale.ROOT, "  %-26s %s on %s, dual-writing since %s, last seen %s ago, %s%s%n", w.name(), w.application(),
                     w.host(), w.startedAt(), Human.duration(Duration.between(w.lastSeen(), r.at()).abs()),
-                    w.followsPrimary() ? "follows the primary" : "still on the " + w.primarySide() + " (switching)",
+                    w.silent() ? "NOT HEARD FROM since then: stopped, or cannot reach the target (it follows no cutover)"
+                            : w.followsPrimary() ? "follows the primary" : "still on the " + w.primarySide() + " (switching)",
                     w.journalPending() > 0 ? ", " + w.journalPending() + " journal entries pending" : "");
         }
         if (!r.completionPoints().isEmpty()) {

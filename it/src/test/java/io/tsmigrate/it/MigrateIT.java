@@ -254,6 +254,15 @@ class MigrateIT {
             assertThat(second.get("at").asText()).as("a fresh read each time").isNotEqualTo(first.get("at").asText());
         }
 
+        // A writer last heard from ten minutes ago is flagged: it would follow no cutover.
+        TestDatabases.execute(target, "INSERT INTO tsmigrate.writer (name, application, host, started_at, last_seen) "
+                + "VALUES ('gone-app', 'shop', 'h1', now() - interval '1 hour', now() - interval '10 minutes')");
+        Cli.Result silent = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(silent.out()).containsPattern("gone-app +shop on h1, .* last seen 10m0\\ds ago, NOT HEARD FROM since then");
+        JsonNode silentJson = Json.mapper().readTree(Cli.run("status", "--target", TestDatabases.uri(target), "--json").out());
+        assertThat(silentJson.get("writers").get(0).get("silent").asBoolean()).isTrue();
+        TestDatabases.execute(target, "DELETE FROM tsmigrate.writer WHERE name = 'gone-app'");
+
         // Minutes later, with no worker heard from since the kill: the backfill is stalled, not running.
         TestDatabases.execute(target, "UPDATE tsmigrate.backfill_worker SET heartbeat = heartbeat - interval '5 minutes'",
                 "UPDATE tsmigrate.backfill_range SET finished_at = finished_at - interval '5 minutes', "

@@ -58,9 +58,17 @@ public final class MigrationStatus {
                                 Optional<String> lastError, Optional<Instant> stalledSince) {
     }
 
+    /**
+     * A registered writer; {@code silent} when it has not been heard from for {@link #SILENT_AFTER}
+     * (three of the library's default health checks and then some): stopped, or unable to reach the
+     * target, and then it follows no cutover.
+     */
     public record Writer(String name, String application, String host, Instant startedAt, Instant lastSeen, long journalPending,
-                         String primarySide, boolean followsPrimary) {
+                         String primarySide, boolean followsPrimary, boolean silent) {
     }
+
+    /** How long a writer may go unheard before status flags it. */
+    public static final java.time.Duration SILENT_AFTER = java.time.Duration.ofSeconds(30);
 
     public record CompletionPointRow(String timeType, String value, Instant setAt) {
     }
@@ -102,7 +110,8 @@ public final class MigrationStatus {
                 .map(s -> new StepRow(s.name(), s.status(), s.startedAt(), s.finishedAt(), s.message())).toList();
         List<TableProgress> tables = tables(target, now);
         List<Writer> writers = Writers.all(target).stream().map(w -> new Writer(w.name(), w.application(), w.host(), w.startedAt(),
-                w.lastSeen(), w.journalPending(), w.primarySide(), primary.equals(w.primarySide()))).toList();
+                w.lastSeen(), w.journalPending(), w.primarySide(), primary.equals(w.primarySide()),
+                w.lastSeen().plus(SILENT_AFTER).isBefore(now))).toList();
         List<CompletionPointRow> points = CompletionPoints.stored(target).stream()
                 .map(p -> new CompletionPointRow(p.timeType(), p.value(), p.setAt())).toList();
         List<VerificationRun> runs = VerificationRuns.recent(target, 5).stream()
