@@ -115,8 +115,17 @@ public final class Cutover {
     private static Check verification(Connection target, Options options) throws SQLException {
         Optional<VerificationRuns.Run> differs = VerificationRuns.differsSinceLastWholeMatch(target);
         if (differs.isPresent()) {
-            return new Check("verification", false, "the last verification (" + differs.get().finishedAt().orElseThrow()
-                    + ") found differences: run tsmigrate verify --repair");
+            Instant found = differs.get().finishedAt().orElseThrow();
+            Optional<VerificationRuns.Run> later = VerificationRuns.lastExact(target)
+                    .filter(r -> r.finishedAt().orElseThrow().isAfter(found) && r.verdict().filter("match"::equals).isPresent());
+            if (later.isPresent()) {
+                // A check of part of the data (a --table run, maybe with --repair) passed since: what is missing is a whole one.
+                return new Check("verification", false, "a verification (" + found + ") found differences, and a later check of "
+                        + "part of the data (" + later.get().finishedAt().orElseThrow() + ") matched: run tsmigrate verify, of every "
+                        + "table, to confirm the whole");
+            }
+            return new Check("verification", false, "the last verification (" + found + ") found differences: run tsmigrate verify "
+                    + "--repair");
         }
         Optional<VerificationRuns.Run> last = VerificationRuns.lastWholeExact(target);
         if (last.isEmpty()) {
