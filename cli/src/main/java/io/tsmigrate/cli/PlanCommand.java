@@ -52,9 +52,16 @@ final class PlanCommand implements Callable<Integer> {
     @Mixin
     PlanningOptions planning;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", defaultValue = PlanFile.DEFAULT_NAME,
-            description = "Where to write the plan. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--plan", paramLabel = "FILE",
+            description = "Where to write the plan (the same option schema and migrate read it from). Default: "
+                    + PlanFile.DEFAULT_NAME + ".")
     Path output;
+
+    /** The option's name before it was the same as in schema and migrate; kept, hidden, for scripts that use it. */
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", hidden = true)
+    void output(Path file) {
+        output = file;
+    }
 
     @Option(names = "--force", description = "Overwrite an existing plan file (it may hold your edits).")
     boolean force;
@@ -69,6 +76,7 @@ final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        Path output = this.output == null ? Path.of(PlanFile.DEFAULT_NAME) : this.output;
         if (check != null) {
             Plan plan = Planner.check(check, connections.source());
             List<String> lost = foreignKeysLost(plan);
@@ -85,7 +93,7 @@ final class PlanCommand implements Callable<Integer> {
         }
         if (Files.exists(output) && !force) {
             throw TsmigrateException.usage(output + " already exists (it may hold your edits); pass --force to "
-                    + "overwrite it, or --output to write the plan elsewhere.");
+                    + "overwrite it, or --plan to write the plan elsewhere.");
         }
         PlanOptions options = planning.toOptions(Clock.systemUTC());
         PlanReport report = Planner.plan(connections.source(), connections.optionalTarget(), options);

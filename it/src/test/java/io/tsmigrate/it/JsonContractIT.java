@@ -57,7 +57,7 @@ class JsonContractIT {
 
         Map<String, JsonNode> outputs = new LinkedHashMap<>();
         outputs.put("doctor", json(0, "doctor", "--source", s, "--target", t, "--json"));
-        outputs.put("plan", json(0, "plan", "--source", s, "--target", t, "--include", "metrics", "-o", plan.toString(), "--json"));
+        outputs.put("plan", json(0, "plan", "--source", s, "--target", t, "--include", "metrics", "--plan", plan.toString(), "--json"));
         outputs.put("schema", json(0, "schema", "--source", s, "--target", t, "--plan", plan.toString(), "--skip-roles", "--json"));
         outputs.put("grant-writer", json(0, "grant-writer", "json_app", "--target", t, "--json"));
         String began = "2026-11-10T00:00:00Z"; // T must lie in the consistency range: after dual-writing began

@@ -58,7 +58,7 @@ class PlanCommandIT {
 
     private Cli.Result plan(String... more) {
         List<String> args = new java.util.ArrayList<>(List.of("plan", "--source", db.sourceUri(), "--target", db.targetUri(),
-                "--min-size", "0", "-o", dir.resolve("plan.yaml").toString()));
+                "--min-size", "0", "--plan", dir.resolve("plan.yaml").toString()));
         args.addAll(List.of(more));
         return Cli.run(args.toArray(String[]::new));
     }

@@ -59,7 +59,7 @@ class TlsIT {
 
             assertThat(Cli.run("doctor", "--source", source, "--target", target).exitCode()).isZero();
             Path plan = dir.resolve("plan.yaml");
-            Cli.Result planned = Cli.run("plan", "--source", source, "--target", target, "--include", "metrics", "-o", plan.toString());
+            Cli.Result planned = Cli.run("plan", "--source", source, "--target", target, "--include", "metrics", "--plan", plan.toString());
             assertThat(planned.exitCode()).as(planned.toString()).isZero();
             // pg_dump and psql refused without TLS too: the schema step proves they get sslmode and sslrootcert.
             Cli.Result schema = Cli.run("schema", "--source", source, "--target", target, "--plan", plan.toString(), "--skip-roles");
