@@ -65,7 +65,12 @@ public final class Backfill {
         Map<TableRef, TableCopy> tables = new LinkedHashMap<>();
         Map<TableRef, String> untils = new LinkedHashMap<>();
         Instant runStart;
-        try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+        // The planning connection to the source is the throttle's afterwards when there are load limits: one
+        // connection less to open and close, so that --max-source-connections holds at every instant.
+        boolean watchesLoad = options.maxLoad().any() || options.criticalLoad().any();
+        Connection source = PgConnector.open(sourceSpec);
+        boolean handedOver = false;
+        try (Connection target = PgConnector.open(targetSpec)) {
             LOG.debug("connected at {} ms", Duration.between(started, Instant.now()).toMillis());
             Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
                     "the target has no migration plan in its state; run tsmigrate schema first."));
@@ -105,14 +110,23 @@ public final class Backfill {
             LOG.debug("ranges made at {} ms", Duration.between(started, Instant.now()).toMillis());
             new Steps(target).event("backfill", "info", "backfill started for " + tables.keySet(), null);
             listener.started(totals(target, new ArrayList<>(tables.keySet())));
+            if (watchesLoad && !source.getAutoCommit()) {
+                source.rollback();
+                source.setAutoCommit(true);
+            }
+            handedOver = watchesLoad;
         } catch (SQLException e) {
             throw PgErrors.failure("prepare the backfill", targetSpec, e);
+        } finally {
+            if (!handedOver) {
+                PgConnector.closeQuietly(source);
+            }
         }
 
         LOG.debug("backfill prepared in {} ms", Duration.between(started, Instant.now()).toMillis());
         RunMeter meter = new RunMeter(listener);
         Instant copying = Instant.now();
-        runWorkers(sourceSpec, targetSpec, options, meter, stop, tables, runStart);
+        runWorkers(watchesLoad ? source : null, sourceSpec, targetSpec, options, meter, stop, tables, runStart);
         LOG.debug("workers copied for {} ms", Duration.between(copying, Instant.now()).toMillis());
 
         try (Connection target = PgConnector.openPatiently(targetSpec, options.maxAttempts())) {
@@ -152,10 +166,10 @@ public final class Backfill {
         }
     }
 
-    private static void runWorkers(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
+    private static void runWorkers(Connection loadWatch, ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
                                    BackfillListener counting, AtomicBoolean stop, Map<TableRef, TableCopy> tables,
                                    Instant runStart) {
-        try (RecordedThrottle recorded = RecordedThrottle.open(sourceSpec, targetSpec, options, counting)) {
+        try (RecordedThrottle recorded = RecordedThrottle.open(loadWatch, sourceSpec, targetSpec, options, counting)) {
             runWorkers(sourceSpec, targetSpec, options, counting, stop, tables, runStart,
                     Optional.of(recorded.throttle()));
         }

@@ -30,11 +30,13 @@ final class RecordedThrottle implements AutoCloseable {
     }
 
     /** Every run has one: the operator may pause it or set its rate at any time (tsmigrate throttle). */
-    static RecordedThrottle open(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
+    /**
+     * @param source the connection to read the source's load on, handed over (the throttle closes it); null
+     *               when there are no load limits: then there is none (--max-source-connections counts it)
+     */
+    static RecordedThrottle open(Connection source, ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
                                  BackfillListener listener) {
         RecordedThrottle[] self = new RecordedThrottle[1];
-        // A connection to the source only to read its load: without limits, none (--max-source-connections counts them).
-        Connection source = options.maxLoad().any() || options.criticalLoad().any() ? PgConnector.open(sourceSpec) : null;
         try {
             Throttle t = new Throttle(options.maxLoad(), options.criticalLoad(), options.maxRate().map(MaxRate::perSecond), source,
                     (s, changed) -> {
