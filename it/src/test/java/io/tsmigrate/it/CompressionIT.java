@@ -100,6 +100,11 @@ class CompressionIT {
                 .isEqualTo("7 days");
         assertThat(TestDatabases.rows(t, "SELECT job_id::text, hypertable, (resumed_at IS NULL)::text FROM tsmigrate.paused_job"))
                 .containsExactly(List.of(String.valueOf(job), "public.metrics", "true"));
+        // status says so, with the job, until the backfill resumes it.
+        Cli.Result status = Cli.run("status", "--target", TestDatabases.uri(t));
+        assertThat(status.exitCode()).as(status.toString()).isZero();
+        assertThat(status.out()).contains("Compression policies paused for the backfill:")
+                .containsPattern("job " + job + " +public\\.metrics +paused \\S+, still paused");
     }
 
     @Test

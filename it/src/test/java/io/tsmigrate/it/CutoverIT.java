@@ -126,6 +126,12 @@ class CutoverIT {
                 + "check of part of the data \\(.*\\) matched: run tsmigrate verify, of every table, to confirm the whole");
         assertThat(cli("verify").exitCode()).isZero();
         assertThat(cli("cutover", "--dry-run").out()).containsPattern("ok +verification");
+        // status lists the verifications, newest first, with their verdicts and summaries in words.
+        Cli.Result status = Cli.run("status", "--target", TestDatabases.uri(target));
+        String verifications = status.out().substring(status.out().indexOf("Verifications (newest first):"));
+        assertThat(verifications).containsPattern("#\\d+ +exact +match +\\S+Z .*")
+                .containsPattern("#\\d+ +exact +differs ").doesNotContain("{");
+        assertThat(verifications.indexOf("match")).as("newest first").isLessThan(verifications.indexOf("differs"));
         assertThat(TestDatabases.queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("source");
     }
 
