@@ -152,8 +152,13 @@ public final class StateSchema {
      * @throws IllegalStateException when the target's state was written by a newer tsmigrate
      */
     public static void ensure(Connection target) throws SQLException {
-        boolean autoCommit = target.getAutoCommit();
-        target.setAutoCommit(false);
+        io.tsmigrate.core.connect.Transactions.inTransaction(target, c -> {
+            upgrade(c);
+            return null;
+        });
+    }
+
+    private static void upgrade(Connection target) throws SQLException {
         try (Statement st = target.createStatement()) {
             st.execute("SELECT pg_advisory_xact_lock(" + UPGRADE_LOCK + ")");
             st.execute("CREATE SCHEMA IF NOT EXISTS tsmigrate");
@@ -179,12 +184,6 @@ public final class StateSchema {
                 st.execute("INSERT INTO tsmigrate.meta (key, value) VALUES ('schema_version', '" + CURRENT + "') "
                         + "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value");
             }
-            target.commit();
-        } catch (SQLException | RuntimeException e) {
-            target.rollback();
-            throw e;
-        } finally {
-            target.setAutoCommit(autoCommit);
         }
     }
 }

@@ -58,19 +58,14 @@ public final class WriterGrants {
         }
         StateSchema.ensure(target);
         List<String> made = GRANTS.stream().map(g -> String.format(g, quoted)).toList();
-        boolean autoCommit = target.getAutoCommit();
-        target.setAutoCommit(false);
-        try (Statement st = target.createStatement()) {
-            for (String sql : made) {
-                st.execute(sql);
+        io.tsmigrate.core.connect.Transactions.inTransaction(target, c -> {
+            try (Statement st = c.createStatement()) {
+                for (String sql : made) {
+                    st.execute(sql);
+                }
             }
-            target.commit();
-        } catch (SQLException | RuntimeException e) {
-            target.rollback();
-            throw e;
-        } finally {
-            target.setAutoCommit(autoCommit);
-        }
+            return null;
+        });
         return made;
     }
 }
