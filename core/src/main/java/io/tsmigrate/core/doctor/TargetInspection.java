@@ -71,17 +71,7 @@ final class TargetInspection {
             }
             facts = new TargetFacts(version, versionNum, superuser, installed, available, license, userTables);
             // Writers that dual-write as the role tsmigrate runs as could switch the primary or rewrite the state.
-            try (ResultSet rs = st.executeQuery("SELECT to_regclass('tsmigrate.writer') IS NOT NULL AND EXISTS (SELECT FROM "
-                    + "pg_attribute WHERE attrelid = to_regclass('tsmigrate.writer') AND attname = 'db_role')")) {
-                rs.next();
-                if (rs.getBoolean(1)) {
-                    try (ResultSet w = st.executeQuery("SELECT string_agg(name, ', ' ORDER BY name) "
-                            + "FROM tsmigrate.writer WHERE db_role = current_user")) {
-                        w.next();
-                        sameRoleWriters = Optional.ofNullable(w.getString(1));
-                    }
-                }
-            }
+            sameRoleWriters = io.tsmigrate.core.state.Writers.asCurrentRole(connection);
         }
     }
 

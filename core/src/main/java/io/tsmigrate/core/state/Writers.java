@@ -42,6 +42,26 @@ public final class Writers {
         return out;
     }
 
+    /**
+     * The writers that dual-write as the role this connection is (the migration's own), by name;
+     * empty when there are none, no state yet, or a state from before writers recorded their role.
+     */
+    public static java.util.Optional<String> asCurrentRole(Connection target) throws SQLException {
+        try (java.sql.Statement st = target.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+                "SELECT to_regclass('tsmigrate.writer') IS NOT NULL AND EXISTS (SELECT FROM pg_attribute "
+                        + "WHERE attrelid = to_regclass('tsmigrate.writer') AND attname = 'db_role')")) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                return java.util.Optional.empty();
+            }
+        }
+        try (java.sql.Statement st = target.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+                "SELECT string_agg(name, ', ' ORDER BY name) FROM tsmigrate.writer WHERE db_role = current_user")) {
+            rs.next();
+            return java.util.Optional.ofNullable(rs.getString(1));
+        }
+    }
+
     /** Whether every writer seen in the last minute follows {@code side} as its primary. */
     public static boolean allFollow(Connection target, String side) throws SQLException {
         if (!exists(target)) {
