@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Least privilege: an application role set up with {@code tsmigrate grant-writer} dual-writes,
- * registers, replays its journal and records shadow reads through the library, and the server
+ * registers, replays its journal and records shadow reads through the library (and mirrors and
+ * registers through the proxy), and the server
  * refuses it everything else in the state (switching the primary, another writer's row, ranges).
  */
 @ExtendWith(PgServersExtension.class)
@@ -84,7 +85,20 @@ class GrantWriterIT {
             app.flushShadowReads();
             assertThat(app.stats().secondaryFailures()).isPositive();
         }
+        // The proxy, logging in to the target as the same role, mirrors and registers as well.
+        try (io.tsmigrate.proxy.ProxyServer proxy = io.tsmigrate.proxy.ProxyServer.start(new io.tsmigrate.proxy.ProxyServer.Config(
+                "127.0.0.1", 0, source, asApp, io.tsmigrate.proxy.ProxyServer.AuthMode.TRUST, java.util.Optional.empty(),
+                new io.tsmigrate.dualwrite.DualWriteConfig(io.tsmigrate.dualwrite.FailurePolicy.JOURNAL, dir.resolve("proxy-journal"),
+                        "least-privilege-proxy", "grant-it-proxy", Duration.ofMillis(200), 0),
+                Duration.ofSeconds(5), java.util.Optional.empty(), java.util.Optional.empty()));
+             Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                     + source.database() + "?user=app&sslmode=disable")) {
+            write(c, 41, 50);
+            proxy.checkNow();
+        }
         assertThat(checksum(target, "accounts", "true")).isEqualTo(checksum(source, "accounts", "true"));
+        assertThat(queryLong(target, "SELECT count(*) FROM accounts")).isEqualTo(50);
+        assertThat(queryString(target, "SELECT db_role FROM tsmigrate.writer WHERE name = 'least-privilege-proxy'")).isEqualTo(ROLE);
         assertThat(queryString(target, "SELECT db_role FROM tsmigrate.writer WHERE name = 'least-privilege'")).isEqualTo(ROLE);
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.journal_applied")).isPositive();
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.shadow_read WHERE writer = 'least-privilege'")).isPositive();
@@ -100,9 +114,10 @@ class GrantWriterIT {
             assertRefused(st, "INSERT INTO tsmigrate.writer (name, started_at, db_role) VALUES ('forged', now(), 'postgres')");
             assertThat(st.executeUpdate("UPDATE tsmigrate.writer SET journal_pending = 0, primary_side = 'target' "
                     + "WHERE name = 'someone-else'")).as("another writer's row is not even visible").isZero();
-            try (ResultSet rs = st.executeQuery("SELECT string_agg(name, ',') FROM tsmigrate.writer")) {
+            try (ResultSet rs = st.executeQuery("SELECT string_agg(name, ',' ORDER BY name) FROM tsmigrate.writer")) {
                 rs.next();
-                assertThat(rs.getString(1)).isEqualTo("least-privilege");
+                assertThat(rs.getString(1)).as("its own rows only (the library's and the proxy's)")
+                        .isEqualTo("least-privilege,least-privilege-proxy");
             }
         }
         assertThat(queryString(target, "SELECT value FROM tsmigrate.meta WHERE key = 'primary'")).isEqualTo("source");
