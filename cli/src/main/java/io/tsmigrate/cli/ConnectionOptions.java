@@ -32,7 +32,7 @@ final class ConnectionOptions {
                 : java.util.Optional.of(ConnectionSpec.parse(target, "target"));
     }
 
-    private static ConnectionSpec parse(String text, String label, String flag, String variable) {
+    static ConnectionSpec parse(String text, String label, String flag, String variable) {
         if (text == null || text.isBlank()) {
             throw TsmigrateException.usage("no " + label + " database given; pass " + flag
                     + " with a postgres:// URI or set " + variable + ".");

@@ -1,5 +1,6 @@
 package io.tsmigrate.cli;
 
+import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.json.Json;
@@ -7,7 +8,6 @@ import io.tsmigrate.core.state.WriterGrants;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -40,18 +40,16 @@ final class GrantWriterCommand implements Callable<Integer> {
     @Parameters(paramLabel = "ROLE", description = "The application's role on the target.")
     String role;
 
-    @Option(names = "--target", paramLabel = "URI", description = "The target database, which holds the migration's state. "
-            + "Default: the TARGET environment variable.")
-    String target;
+    @Mixin
+    StateTargetOption state;
 
     @Mixin
     JsonOutput format;
 
     @Override
     public Integer call() {
-        ConnectionOptions c = new ConnectionOptions();
-        c.target = target;
-        try (Connection t = PgConnector.open(c.target())) {
+        ConnectionSpec targetSpec = state.target();
+        try (Connection t = PgConnector.open(targetSpec)) {
             List<String> made = WriterGrants.grant(t, role);
             PrintWriter out = spec.commandLine().getOut();
             if (format.json) {
@@ -65,7 +63,7 @@ final class GrantWriterCommand implements Callable<Integer> {
             }
             return ExitCodes.OK;
         } catch (SQLException e) {
-            throw PgErrors.failure("grant the writer's privileges", c.target(), e);
+            throw PgErrors.failure("grant the writer's privileges", targetSpec, e);
         }
     }
 }

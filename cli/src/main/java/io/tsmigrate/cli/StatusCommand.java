@@ -38,9 +38,8 @@ final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--target", paramLabel = "URI",
-            description = "The target PostgreSQL + TimescaleDB database. Default: the TARGET environment variable.")
-    String target;
+    @Mixin
+    StateTargetOption state;
 
     @Option(names = "--watch", paramLabel = "INTERVAL", arity = "0..1", fallbackValue = "2s",
             description = "Refresh every INTERVAL (a duration such as 5s or 1m; default 2s) until interrupted. With --json, "
@@ -52,14 +51,11 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (target == null || target.isBlank()) {
-            throw TsmigrateException.usage("no target database given; pass --target with a postgres:// URI or set TARGET.");
-        }
+        ConnectionSpec spec = state.target();
         Duration interval = watch == null ? null : Human.parseDuration(watch, "--watch");
         if (interval != null && interval.compareTo(Duration.ofSeconds(1)) < 0) {
             throw TsmigrateException.usage("--watch " + watch + " is shorter than a second; give 1s or more.");
         }
-        ConnectionSpec spec = ConnectionSpec.parse(target, "target");
         PrintWriter out = this.spec.commandLine().getOut();
         boolean clear = watch != null && !format.json && System.console() != null;
         while (true) {

@@ -2,6 +2,7 @@ package io.tsmigrate.cli;
 
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.backfill.MaxRate;
+import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.json.Json;
@@ -39,9 +40,8 @@ final class ThrottleCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--target", paramLabel = "URI", description = "The target database, which holds the migration's state. "
-            + "Default: the TARGET environment variable.")
-    String target;
+    @Mixin
+    StateTargetOption state;
 
     static final class Action {
         @Option(names = "--pause", description = "Pause every backfill between ranges until --resume.")
@@ -63,8 +63,7 @@ final class ThrottleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ConnectionOptions c = new ConnectionOptions();
-        c.target = target;
+        ConnectionSpec targetSpec = state.target();
         Optional<Double> rate = Optional.empty();
         if (action != null && action.rate != null) {
             MaxRate r = MaxRate.parse(action.rate);
@@ -74,7 +73,7 @@ final class ThrottleCommand implements Callable<Integer> {
             }
             rate = Optional.of(r.perSecond());
         }
-        try (Connection t = PgConnector.open(c.target())) {
+        try (Connection t = PgConnector.open(targetSpec)) {
             if (action != null) {
                 if (action.resume) {
                     PaceRecords.clear(t);
@@ -101,7 +100,7 @@ final class ThrottleCommand implements Callable<Integer> {
             }
             return ExitCodes.OK;
         } catch (SQLException e) {
-            throw PgErrors.failure("change the pace", c.target(), e);
+            throw PgErrors.failure("change the pace", targetSpec, e);
         }
     }
 
