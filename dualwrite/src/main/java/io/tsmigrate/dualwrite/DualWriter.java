@@ -10,9 +10,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 
@@ -63,7 +66,26 @@ final class DualWriter implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        scheduler.scheduleWithFixedDelay(this::tick, 0, config.healthCheckInterval().toMillis(), TimeUnit.MILLISECONDS);
+        long interval = config.healthCheckInterval().toMillis();
+        Future<?> first = scheduler.submit(this::tick);
+        scheduler.scheduleWithFixedDelay(this::tick, interval, interval, TimeUnit.MILLISECONDS);
+        awaitFirstCheck(first, interval);
+    }
+
+    /**
+     * Waits, up to one health-check interval, for the first check: a writer started after cutover
+     * then takes the target as primary from its first connection, and shadow reads know from the
+     * first read whether the backfill is done. A target that does not answer in time does not hold
+     * the application back: the check goes on in the background.
+     */
+    private static void awaitFirstCheck(Future<?> first, long millis) {
+        try {
+            first.get(millis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            LOG.log(Level.DEBUG, "tsmigrate dual-write: the first check goes on in the background");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
