@@ -1,5 +1,8 @@
 package io.tsmigrate.cli;
 
+import io.tsmigrate.core.TsmigrateException;
+
+import java.io.PrintWriter;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,6 +31,19 @@ final class Interruption implements AutoCloseable {
             }
         }, "tsmigrate-" + name + "-stop");
         Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /**
+     * Says why the work stopped and returns the exit code for it, when {@code e} is the interruption;
+     * anything else is rethrown.
+     */
+    static int stopped(TsmigrateException e, PrintWriter err) {
+        if (e.kind() != TsmigrateException.Kind.INTERRUPTED) {
+            throw e;
+        }
+        err.println("tsmigrate: " + e.getMessage());
+        err.flush();
+        return ExitCodes.INTERRUPTED;
     }
 
     /** Set once the user asked to stop. */

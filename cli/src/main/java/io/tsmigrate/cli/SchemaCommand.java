@@ -70,13 +70,25 @@ final class SchemaCommand implements Callable<Integer> {
         Plan plan = Planner.check(planFile, connections.source());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        SchemaResult result = SchemaMigrator.run(connections.source(), connections.target(), plan,
-                new SchemaOptions(skipRoles, dryRun, force, tools.pgBindir()), line -> {
-                    if (!format.json) {
-                        err.println(line);
-                        err.flush();
-                    }
-                });
+        // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
+        try (Interruption interruption = new Interruption("schema")) {
+            SchemaResult result;
+            try {
+                result = SchemaMigrator.run(connections.source(), connections.target(), plan,
+                        new SchemaOptions(skipRoles, dryRun, force, tools.pgBindir()), line -> {
+                            if (!format.json) {
+                                err.println(line);
+                                err.flush();
+                            }
+                        }, interruption.requested());
+            } catch (TsmigrateException e) {
+                return Interruption.stopped(e, err);
+            }
+            return render(result, out);
+        }
+    }
+
+    private int render(SchemaResult result, PrintWriter out) {
         if (format.json) {
             out.println(Json.output(result));
             return ExitCodes.OK;

@@ -108,12 +108,7 @@ final class VerifyCommand implements Callable<Integer> {
                     }
                 }, interruption.requested());
             } catch (TsmigrateException e) {
-                if (e.kind() != TsmigrateException.Kind.INTERRUPTED) {
-                    throw e;
-                }
-                err.println("tsmigrate: " + e.getMessage());
-                err.flush();
-                return ExitCodes.INTERRUPTED;
+                return Interruption.stopped(e, err);
             }
             if (format.json) {
                 out.println(Json.output(r));

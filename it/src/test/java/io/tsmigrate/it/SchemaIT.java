@@ -3,6 +3,7 @@ package io.tsmigrate.it;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.pgtools.PgInstallations;
 import io.tsmigrate.core.plan.ChunkInterval;
 import io.tsmigrate.core.plan.Plan;
@@ -10,6 +11,7 @@ import io.tsmigrate.core.schema.SchemaMigrator;
 import io.tsmigrate.core.schema.SchemaOptions;
 import io.tsmigrate.it.kit.PgServersExtension;
 import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.servers.Await;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,6 +19,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.util.List;
 import java.util.Optional;
 
@@ -218,6 +222,47 @@ class SchemaIT {
         Cli.Result rerun = schema(db, target);
         assertThat(rerun.exitCode()).as(rerun.toString()).isZero();
         assertThat(rerun.out()).containsPattern("roles +already done").containsPattern("dump +done");
+        assertThat(checksum(target, "orders")).isEqualTo(checksum(db.source(), "orders"));
+    }
+
+    /**
+     * Ctrl-C while the dump is under way: psql's CREATE FUNCTION waits for a session of the target
+     * that created the same function and has not committed, so the load is certainly in progress when
+     * SIGINT lands; the command says so, stops pg_dump and psql, exits 130, records the step as failed
+     * (not running), leaves the target without any of it, and a re-run finishes.
+     */
+    @Test
+    void ctrlCStopsTheDumpAtOnceAndARerunFinishes(TestDatabases db) throws Exception {
+        ConnectionSpec target = db.newTargetDatabase("schema_ctrl_c", true);
+        List<String> args = List.of("schema", "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--plan",
+                planFile.toString(), "--skip-roles");
+        try (Connection holder = PgConnector.open(target); Statement st = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            st.execute("CREATE FUNCTION public.readings_count() RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint'");
+            try (CliProcess p = CliProcess.start(args)) {
+                Await.until("psql waiting for the other session's function", () -> {
+                    assertThat(p.isAlive()).as("schema still running: " + p.output()).isTrue();
+                    return queryLong(target, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'psql' "
+                            + "AND wait_event_type = 'Lock'") > 0;
+                });
+                assertThat(queryString(target, "SELECT status FROM tsmigrate.step WHERE name = 'schema.dump'")).isEqualTo("running");
+                p.interrupt();
+                assertThat(p.waitFor(20)).as("stopped soon after Ctrl-C").isTrue();
+                p.close();
+                assertThat(p.exitValue()).as(p.output()).isEqualTo(130);
+                assertThat(p.output()).contains("tsmigrate: stopping schema (Ctrl-C)")
+                        .contains("tsmigrate: interrupted: pg_dump and psql were stopped and the load's transaction rolled back");
+            }
+            assertThat(queryString(target, "SELECT status FROM tsmigrate.step WHERE name = 'schema.dump'")).isEqualTo("failed");
+            holder.rollback();
+        }
+        // psql's session notices it lost its client once its lock wait ends: then it rolls back.
+        Await.until("psql's session on the target gone", () -> queryLong(target,
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'psql'") == 0);
+        assertThat(queryLong(target, "SELECT count(*) FROM pg_class WHERE relname IN ('devices', 'orders')")).as("nothing loaded").isZero();
+        Cli.Result rerun = Cli.run(args.toArray(String[]::new));
+        assertThat(rerun.exitCode()).as(rerun.toString()).isZero();
+        assertThat(rerun.out()).containsPattern("dump +done");
         assertThat(checksum(target, "orders")).isEqualTo(checksum(db.source(), "orders"));
     }
 

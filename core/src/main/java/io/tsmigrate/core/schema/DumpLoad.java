@@ -20,6 +20,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
@@ -84,11 +85,14 @@ final class DumpLoad {
      * @param rowsLater   tables whose rows the dump leaves out: foreign keys into them are created
      *                    NOT VALID and recorded in {@code tsmigrate.deferred_constraint}, in the
      *                    load's own transaction
+     * @param stop        set when the user asks to stop (Ctrl-C): both processes are killed at once,
+     *                    psql's connection ends without COMMIT and the target keeps nothing
      * @return what the rewriter changed, one line each
-     * @throws TsmigrateException (FAILED) with pg_dump's or psql's error; nothing was loaded then
+     * @throws TsmigrateException (FAILED) with pg_dump's or psql's error, (INTERRUPTED) when stopped;
+     *                            nothing was loaded then
      */
     static List<String> run(Command dump, Command psql, List<String> prelude, Set<TableRef> unpartition, Set<TableRef> rowsLater,
-                            int targetMajor) {
+                            int targetMajor, AtomicBoolean stop) {
         Process load = start(psql);
         Process source;
         try {
@@ -97,6 +101,45 @@ final class DumpLoad {
             load.destroyForcibly();
             throw e;
         }
+        Thread stopper = stopper(stop, source, load);
+        try {
+            List<String> changes = pipe(source, load, prelude, unpartition, rowsLater, targetMajor);
+            if (stop.get()) {
+                throw interrupted();
+            }
+            return changes;
+        } catch (TsmigrateException e) {
+            throw stop.get() ? interrupted() : e;
+        } finally {
+            stopper.interrupt();
+        }
+    }
+
+    private static TsmigrateException interrupted() {
+        return new TsmigrateException(Kind.INTERRUPTED, "interrupted: pg_dump and psql were stopped and the load's transaction "
+                + "rolled back, so nothing of the dump was loaded; run tsmigrate schema again to start it over.");
+    }
+
+    /** Kills both processes once {@code stop} is set (checked every 50 ms); ends when interrupted. */
+    private static Thread stopper(AtomicBoolean stop, Process dump, Process load) {
+        Thread t = new Thread(() -> {
+            try {
+                while (!stop.get()) {
+                    Thread.sleep(50);
+                }
+                dump.destroyForcibly();
+                load.destroyForcibly();
+            } catch (InterruptedException done) {
+                // the pipe ended first
+            }
+        }, "tsmigrate-schema-stop");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static List<String> pipe(Process source, Process load, List<String> prelude, Set<TableRef> unpartition,
+                                     Set<TableRef> rowsLater, int targetMajor) {
         Tail dumpErrors = Tail.of(source.getErrorStream(), "tsmigrate-pg_dump-stderr");
         Tail loadErrors = Tail.of(load.getErrorStream(), "tsmigrate-psql-stderr");
         Tail.of(load.getInputStream(), "tsmigrate-psql-stdout");

@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -51,14 +52,17 @@ public final class SchemaMigrator {
     private final Plan plan;
     private final SchemaOptions options;
     private final Consumer<String> progress;
+    private final AtomicBoolean stop;
     private final List<String> commands = new ArrayList<>();
 
-    private SchemaMigrator(ConnectionSpec source, ConnectionSpec target, Plan plan, SchemaOptions options, Consumer<String> progress) {
+    private SchemaMigrator(ConnectionSpec source, ConnectionSpec target, Plan plan, SchemaOptions options, Consumer<String> progress,
+                           AtomicBoolean stop) {
         this.sourceSpec = source;
         this.targetSpec = target;
         this.plan = plan;
         this.options = options;
         this.progress = progress;
+        this.stop = stop;
     }
 
     /**
@@ -71,7 +75,19 @@ public final class SchemaMigrator {
      */
     public static SchemaResult run(ConnectionSpec source, ConnectionSpec target, Plan plan, SchemaOptions options,
                                    Consumer<String> progress) {
-        return new SchemaMigrator(source, target, plan, options, progress).run();
+        return run(source, target, plan, options, progress, new AtomicBoolean());
+    }
+
+    /**
+     * Runs the schema step until done or until {@code stop} is set (Ctrl-C): the dump in progress is
+     * stopped and rolled back at once, a step that runs SQL finishes first; the steps done are kept.
+     *
+     * @throws TsmigrateException INTERRUPTED when stopped, and as {@link #run(ConnectionSpec, ConnectionSpec, Plan,
+     *                            SchemaOptions, Consumer)} says
+     */
+    public static SchemaResult run(ConnectionSpec source, ConnectionSpec target, Plan plan, SchemaOptions options,
+                                   Consumer<String> progress, AtomicBoolean stop) {
+        return new SchemaMigrator(source, target, plan, options, progress, stop).run();
     }
 
     /**
@@ -141,6 +157,10 @@ public final class SchemaMigrator {
             String when = steps.get(name).flatMap(Steps.Step::finishedAt).map(Instant::toString).orElse("earlier");
             return new StepOutcome(short_(name), Status.ALREADY_DONE, "done by an earlier run (" + when + ")", List.of(), Duration.ZERO);
         }
+        if (stop.get()) {
+            throw new TsmigrateException(Kind.INTERRUPTED, "interrupted before the " + short_(name) + " step; the steps done are kept: "
+                    + "run tsmigrate schema again to finish.");
+        }
         progress.accept((options.dryRun() ? "would run " : "running ") + short_(name) + " ...");
         Instant start = Instant.now();
         Steps.Work<StepOutcome> timed = () -> {
@@ -208,7 +228,7 @@ public final class SchemaMigrator {
             }
             return new StepOutcome("dump", Status.PLANNED, "pg_dump | psql in one transaction", details, Duration.ZERO);
         }
-        details.addAll(DumpLoad.run(dump, load, prelude, unpartition, new LinkedHashSet<>(excludeData), targetMajor));
+        details.addAll(DumpLoad.run(dump, load, prelude, unpartition, new LinkedHashSet<>(excludeData), targetMajor, stop));
         long plain = catalog.tables().values().stream().filter(t -> !excludeData.contains(t.ref())).count();
         return new StepOutcome("dump", Status.DONE, "schema loaded; rows of " + plain + " plain table(s) copied", details, Duration.ZERO);
     }
