@@ -66,9 +66,11 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Overwrite an existing plan file (it may hold your edits).")
     boolean force;
 
-    @Option(names = "--check", paramLabel = "FILE",
-            description = "Check an edited plan file against the live source instead of planning.")
-    Path check;
+    /** Empty for the plan file --plan names; a file name in the form before --plan was everywhere ({@code --check FILE}), kept. */
+    @Option(names = "--check", arity = "0..1", fallbackValue = "", paramLabel = "",
+            description = "Check the edited plan file (--plan, default " + PlanFile.DEFAULT_NAME + ") against the live source "
+                    + "instead of planning.")
+    String check;
 
     @Mixin
     JsonOutput format;
@@ -78,13 +80,14 @@ final class PlanCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Path output = this.output == null ? Path.of(PlanFile.DEFAULT_NAME) : this.output;
         if (check != null) {
-            Plan plan = Planner.check(check, connections.source());
-            List<String> lost = foreignKeysLost(plan);
+            Path checked = check.isEmpty() ? output : Path.of(check);
+            Plan plan = Planner.check(checked, connections.source());
+            List<String> lost = foreignKeysLost(checked, plan);
             if (format.json) {
-                out.println(Json.output(Map.of("plan_file", check.toString(), "valid", true, "plan", plan, "foreign_keys_lost", lost)));
+                out.println(Json.output(Map.of("plan_file", checked.toString(), "valid", true, "plan", plan, "foreign_keys_lost", lost)));
             } else {
                 lost.forEach(l -> out.println("  foreign key " + l));
-                out.println(check + ": the plan matches the source; " + plan.hypertables().size() + " hypertable"
+                out.println(checked + ": the plan matches the source; " + plan.hypertables().size() + " hypertable"
                         + (plan.hypertables().size() == 1 ? "" : "s")
                         + (plan.hypertables().isEmpty() ? "" : " (" + String.join(", ",
                         plan.hypertables().stream().map(h -> h.table() + " on " + h.timeColumn()).toList()) + ")") + ".");
@@ -108,19 +111,19 @@ final class PlanCommand implements Callable<Integer> {
             out.println();
             int n = report.plan().hypertables().size();
             out.println("Plan written to " + output + " (" + n + " hypertable" + (n == 1 ? "" : "s") + "). "
-                    + "Edit it, then check it: tsmigrate plan --check " + output);
+                    + "Edit it, then check it: tsmigrate plan --check" + (this.output == null ? "" : " --plan " + output));
         }
         return ExitCodes.OK;
     }
 
     /** The source's foreign keys the target will not have under this plan, each with why. */
-    private List<String> foreignKeysLost(Plan plan) {
+    private List<String> foreignKeysLost(Path checked, Plan plan) {
         try (java.sql.Connection source = io.tsmigrate.core.connect.PgConnector.open(connections.source())) {
             return io.tsmigrate.core.schema.SchemaMigrator.foreignKeysLost(io.tsmigrate.core.catalog.CatalogReader.read(source), plan);
         } catch (java.sql.SQLException e) {
             throw io.tsmigrate.core.connect.PgErrors.failure("read the catalog", connections.source(), e);
         } catch (IllegalArgumentException e) {
-            throw TsmigrateException.usage(check + ": " + e.getMessage() + ".");
+            throw TsmigrateException.usage(checked + ": " + e.getMessage() + ".");
         }
     }
 

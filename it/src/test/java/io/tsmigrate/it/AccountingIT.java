@@ -79,7 +79,7 @@ class AccountingIT {
         Path plan = dir.resolve("plan.yaml");
         Files.writeString(plan, "version: 1\nhypertables:\n  - table: public.nulltime\n    time_column: time\n"
                 + "    chunk_interval: \"1 day\"\n");
-        Cli.Result check = Cli.run("plan", "--check", plan.toString(), "--source", db.sourceUri());
+        Cli.Result check = Cli.run("plan", "--check", "--plan", plan.toString(), "--source", db.sourceUri());
         assertThat(check.exitCode()).as(check.toString()).isEqualTo(2);
         assertThat(check.err()).isEqualTo("tsmigrate: " + plan + " line 4: public.nulltime has 50 rows whose time is NULL, and "
                 + "a hypertable cannot hold them: give them a time (or delete them) on the source, or remove the table from the "
@@ -203,7 +203,7 @@ class AccountingIT {
 
         Cli.Result planned = Cli.run("plan", "--source", src, "--target", tgt, "-o", plan, "--include", "public.mesures_été");
         assertThat(planned.exitCode()).as(planned.toString()).isZero();
-        Cli.Result check = Cli.run("plan", "--check", plan, "--source", src);
+        Cli.Result check = Cli.run("plan", "--check", "--plan", plan, "--source", src);
         assertThat(check.exitCode()).as(check.toString()).isZero();
         Cli.Result schema = Cli.run("schema", "--source", src, "--target", tgt, "--plan", plan, "--skip-roles");
         assertThat(schema.exitCode()).as(schema.toString()).isZero();
@@ -229,7 +229,7 @@ class AccountingIT {
         assertThat(planned.exitCode()).as(planned.toString()).isZero();
         assertThat(Files.readString(Path.of(plan), StandardCharsets.UTF_8)).contains("time_column: \"Time Col\"")
                 .contains("order_by: [\"\\\"Time Col\\\" DESC\"]");
-        Cli.Result check = Cli.run("plan", "--check", plan, "--source", db.sourceUri());
+        Cli.Result check = Cli.run("plan", "--check", "--plan", plan, "--source", db.sourceUri());
         assertThat(check.exitCode()).as(check.toString()).isZero();
 
         for (String[] step : List.of(new String[] {"schema", "--plan", plan, "--skip-roles"}, new String[] {"backfill", "--until", T},

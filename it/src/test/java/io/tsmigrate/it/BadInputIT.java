@@ -112,7 +112,8 @@ class BadInputIT {
                 Case.of(2, "migrate", "--max-slowdown", "0.5"),
                 Case.of(2, "plan", "--min-size", "lots", "-o", dir.resolve("p1.yaml").toString()),
                 Case.of(2, "plan", "--include", "public.no_such_*", "-o", dir.resolve("p2.yaml").toString()),
-                Case.of(2, "plan", "--check", dir.resolve("missing.yaml").toString()),
+                Case.of(2, "plan", "--check", "--plan", dir.resolve("missing.yaml").toString()),
+                Case.of(2, "plan", "--check", dir.resolve("missing.yaml").toString()), // the form before --plan, kept
                 Case.of(2, "plan", "--check", badPlan.toString()),
                 Case.of(2, "schema", "--plan", badPlan.toString(), "--dry-run"),
                 Case.of(2, "replay", "--journal", dir.resolve("no-such-dir").toString()),

@@ -64,13 +64,14 @@ class PlanCommandIT {
     }
 
     private Cli.Result check(Path file) {
-        return Cli.run("plan", "--source", db.sourceUri(), "--check", file.toString());
+        return Cli.run("plan", "--source", db.sourceUri(), "--check", "--plan", file.toString());
     }
 
     @Test
     void writesTheReportAndAPlanThatRoundTripsThroughAnEdit() throws Exception {
         Cli.Result r = plan("--include", "ticks", "--include", "metrics");
         assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("Edit it, then check it: tsmigrate plan --check --plan " + dir.resolve("plan.yaml"));
         assertThat(r.out()).contains("chosen  public.metrics").contains("key-without-time-column")
                 .contains("Time-type groups (each needs its own completion point T):")
                 .containsPattern("timestamptz: public.metrics").containsPattern("bigint: public.ticks")

@@ -139,7 +139,7 @@ class RealSchemasIT {
     void choosingTheReferencedRentalTableLoadsTheReferencingPartitionsAndEndsIdentical(TestDatabases db, @TempDir Path dir) {
         ConnectionSpec target = migrate(db, "rental_only", dir, "--include", "public.rental", "--exclude", "public.payment");
         assertIdentical(db, target);
-        Cli.Result check = Cli.run("plan", "--check", dir.resolve("plan.yaml").toString(), "--source", db.sourceUri());
+        Cli.Result check = Cli.run("plan", "--check", "--plan", dir.resolve("plan.yaml").toString(), "--source", db.sourceUri());
         assertThat(check.exitCode()).as(check.toString()).isZero();
         assertThat(check.out()).as("plan --check says which foreign keys the target will lack, and why")
                 .contains("  foreign key dropped: public.payment_p2022_01.payment_p2022_01_rental_id_fkey (FOREIGN KEY (rental_id) "
@@ -155,7 +155,7 @@ class RealSchemasIT {
     void choosingRentalAndThePartitionedPaymentTableEndsIdentical(TestDatabases db, @TempDir Path dir) {
         ConnectionSpec target = migrate(db, "rental_payment", dir, "--include", "public.rental", "--include", "public.payment");
         assertIdentical(db, target);
-        Cli.Result check = Cli.run("plan", "--check", dir.resolve("plan.yaml").toString(), "--source", db.sourceUri());
+        Cli.Result check = Cli.run("plan", "--check", "--plan", dir.resolve("plan.yaml").toString(), "--source", db.sourceUri());
         assertThat(check.out()).contains("  foreign key not created: foreign key FOREIGN KEY (rental_id) REFERENCES rental(rental_id) "
                 + "of the partitions of public.payment references public.rental, which becomes a hypertable");
         assertThat(queryLong(target, "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name IN ('rental', 'payment')"))
