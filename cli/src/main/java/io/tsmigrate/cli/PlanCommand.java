@@ -67,9 +67,9 @@ final class PlanCommand implements Callable<Integer> {
     boolean force;
 
     /** Empty for the plan file --plan names; a file name in the form before --plan was everywhere ({@code --check FILE}), kept. */
-    @Option(names = "--check", arity = "0..1", fallbackValue = "", paramLabel = "",
-            description = "Check the edited plan file (--plan, default " + PlanFile.DEFAULT_NAME + ") against the live source "
-                    + "instead of planning.")
+    @Option(names = "--check", arity = "0..1", fallbackValue = "", paramLabel = "FILE",
+            description = "Check the edited plan file against the live source instead of planning: the file --plan names "
+                    + "(default " + PlanFile.DEFAULT_NAME + "), or FILE.")
     String check;
 
     @Mixin
