@@ -77,6 +77,17 @@ class TlsIT {
             assertThat(wrongCa.err()).hasLineCount(1).startsWith("tsmigrate: cannot connect to the source")
                     .contains("the server's certificate is not signed by a trusted CA (sslmode=verify-full, sslrootcert=" + targetCa + ")")
                     .contains("give sslrootcert the CA certificate").doesNotContain(PASSWORD);
+
+            // localhost reaches the same server, but its certificate names 127.0.0.1 only: verify-full
+            // refuses with one sentence; verify-ca checks the chain alone and connects.
+            String byName = "postgres://" + ROLE + ":" + PASSWORD + "@localhost:" + sourceServer.port() + "/" + sourceDb.database();
+            Cli.Result otherName = Cli.run("doctor", "--source", byName + "?sslmode=verify-full&sslrootcert=" + sourceCa, "--target", target);
+            assertThat(otherName.exitCode()).as(otherName.toString()).isEqualTo(3);
+            assertThat(otherName.out()).contains("the server's certificate is not for the host name connected to (sslmode=verify-full, "
+                    + "sslrootcert=" + sourceCa + ")").contains("connect with a host name the certificate names, or use sslmode=verify-ca.")
+                    .doesNotContain(PASSWORD);
+            Cli.Result chainOnly = Cli.run("doctor", "--source", byName + "?sslmode=verify-ca&sslrootcert=" + sourceCa, "--target", target);
+            assertThat(chainOnly.exitCode()).as(chainOnly.toString()).isZero();
         } finally {
             onlyOverTls(sourceServer, false);
             onlyOverTls(targetServer, false);
@@ -85,16 +96,113 @@ class TlsIT {
         }
     }
 
+    /**
+     * Client certificates on both sides: both servers log the role in by its certificate only (pg_hba
+     * {@code cert}), so tsmigrate's own connections (pgjdbc) and pg_dump's and psql's (libpq) must all
+     * present the same PEM certificate and key from the connection string; without them, one sentence.
+     */
+    @Test
+    void clientCertificatesLogInOnBothSidesForEveryCommandAndTheClientTools(TestDatabases db, @TempDir Path dir) throws Exception {
+        assumeTrue(db.servers().pair().isPresent(), "needs servers whose TLS and pg_hba.conf the suite may change");
+        PgServer sourceServer = db.servers().pair().get().source();
+        PgServer targetServer = db.servers().pair().get().target();
+        ConnectionSpec sourceDb = db.newSourceDatabase("cert_source");
+        ConnectionSpec targetDb = db.newTargetDatabase("cert_target", true);
+        TestDatabases.execute(sourceDb, "CREATE TABLE metrics (time timestamptz NOT NULL, device int, v float8)",
+                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '30 seconds', g % 10, g FROM generate_series(1, 5000) g",
+                "CREATE INDEX ON metrics (time)", "ANALYZE");
+        for (ConnectionSpec admin : List.of(db.servers().sourceAdmin(), db.servers().targetAdmin())) {
+            TestDatabases.execute(admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + CERT_ROLE + "') THEN "
+                    + "CREATE ROLE " + CERT_ROLE + " SUPERUSER LOGIN; END IF; END $$");
+        }
+        // A test CA, and a certificate it signed for the role (its common name), with a PEM key only the owner reads.
+        Path ca = dir.resolve("ca.crt");
+        Path cert = dir.resolve("client.crt");
+        Path key = dir.resolve("client.key");
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=tsmigrate test CA",
+                "-keyout", dir.resolve("ca.key").toString(), "-out", ca.toString());
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + CERT_ROLE, "-keyout", key.toString(),
+                "-out", dir.resolve("client.csr").toString());
+        openssl("x509", "-req", "-in", dir.resolve("client.csr").toString(), "-CA", ca.toString(), "-CAkey", dir.resolve("ca.key").toString(),
+                "-CAcreateserial", "-days", "2", "-out", cert.toString());
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path sourceCa = sourceServer.enableTls();
+        Path targetCa = targetServer.enableTls();
+        try {
+            for (PgServer server : List.of(sourceServer, targetServer)) {
+                server.trustClientCertificates(java.util.Optional.of(ca));
+                hba(server, CERT_ONLY, true);
+                String noCertificate = "postgres://" + CERT_ROLE + "@127.0.0.1:" + server.port() + "/postgres?sslmode=require";
+                Await.until("pg_hba.conf logging " + CERT_ROLE + " in by certificate only", () -> {
+                    try (var c = io.tsmigrate.core.connect.PgConnector.open(ConnectionSpec.parse(noCertificate, "probe"))) {
+                        return false;
+                    } catch (io.tsmigrate.core.TsmigrateException refused) {
+                        return refused.getMessage().contains("certificate");
+                    } catch (java.sql.SQLException e) {
+                        return false;
+                    }
+                });
+            }
+            String certs = "&sslcert=" + cert + "&sslkey=" + key;
+            String source = certUri(sourceServer, sourceDb, "sslmode=verify-full&sslrootcert=" + sourceCa + certs);
+            String target = certUri(targetServer, targetDb, "sslmode=verify-full&sslrootcert=" + targetCa + certs);
+
+            Cli.Result without = Cli.run("doctor", "--source", certUri(sourceServer, sourceDb, "sslmode=verify-full&sslrootcert=" + sourceCa),
+                    "--target", target);
+            assertThat(without.exitCode()).as(without.toString()).isEqualTo(3);
+            assertThat(without.out()).contains("cannot log in to the source").contains("give sslcert and sslkey a client certificate");
+
+            assertThat(Cli.run("doctor", "--source", source, "--target", target).exitCode()).isZero();
+            Path plan = dir.resolve("plan.yaml");
+            Cli.Result planned = Cli.run("plan", "--source", source, "--target", target, "--include", "metrics", "--plan", plan.toString());
+            assertThat(planned.exitCode()).as(planned.toString()).isZero();
+            // pg_dump and psql log in by certificate too: the schema step proves they get sslcert and sslkey.
+            Cli.Result schema = Cli.run("schema", "--source", source, "--target", target, "--plan", plan.toString(), "--skip-roles");
+            assertThat(schema.exitCode()).as(schema.toString()).isZero();
+            Cli.Result backfill = Cli.run("backfill", "--source", source, "--target", target, "--until", T);
+            assertThat(backfill.exitCode()).as(backfill.toString()).isZero();
+            Cli.Result verify = Cli.run("verify", "--source", source, "--target", target, "--until", T);
+            assertThat(verify.exitCode()).as(verify.toString()).isZero();
+            assertThat(checksum(targetDb, "metrics", "true")).isEqualTo(checksum(sourceDb, "metrics", "time < '" + T + "'"));
+        } finally {
+            for (PgServer server : List.of(sourceServer, targetServer)) {
+                hba(server, CERT_ONLY, false);
+                server.trustClientCertificates(java.util.Optional.empty());
+                server.disableTls();
+            }
+        }
+    }
+
+    private static final String CERT_ROLE = "cert_only";
+    private static final String CERT_ONLY = "hostssl all " + CERT_ROLE + " all cert\nhost all " + CERT_ROLE + " all reject\n";
+
+    private static String certUri(PgServer server, ConnectionSpec database, String query) {
+        return "postgres://" + CERT_ROLE + "@127.0.0.1:" + server.port() + "/" + database.database() + "?" + query;
+    }
+
+    /** Puts (or takes out) first lines of pg_hba.conf and reloads; callers wait for the effect they need. */
+    private static void hba(PgServer server, String lines, boolean on) throws Exception {
+        Path hba = server.directory().resolve("data").resolve("pg_hba.conf");
+        String text = Files.readString(hba).replace(lines, "");
+        Files.writeString(hba, on ? lines + text : text);
+        TestDatabases.execute(server.connection("postgres", "admin"), "SELECT pg_reload_conf()");
+    }
+
+    private static void openssl(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("openssl"));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
+    }
+
     private static String uri(PgServer server, ConnectionSpec database, String query) {
         return "postgres://" + ROLE + ":" + PASSWORD + "@127.0.0.1:" + server.port() + "/" + database.database() + "?" + query;
     }
 
     /** Puts (or takes out) a first pg_hba.conf line that refuses the role without TLS, and waits until the server applies it. */
     private static void onlyOverTls(PgServer server, boolean on) throws Exception {
-        Path hba = server.directory().resolve("data").resolve("pg_hba.conf");
-        String text = Files.readString(hba).replace(REJECT, "");
-        Files.writeString(hba, on ? REJECT + text : text);
-        TestDatabases.execute(server.connection("postgres", "admin"), "SELECT pg_reload_conf()");
+        hba(server, REJECT, on);
         String clear = "postgres://" + ROLE + ":" + PASSWORD + "@127.0.0.1:" + server.port() + "/postgres?sslmode=disable";
         Await.until("pg_hba.conf " + (on ? "refusing" : "allowing") + " " + ROLE + " without TLS", () -> {
             try (var c = io.tsmigrate.core.connect.PgConnector.open(ConnectionSpec.parse(clear, "probe"))) {

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -188,16 +189,18 @@ public final class PgServer implements AutoCloseable {
     }
 
     /**
-     * Turns TLS on, with a self-signed certificate for 127.0.0.1 and localhost made for this server,
-     * and returns that certificate (clients give it as {@code sslrootcert}). Connections opened
-     * before keep what they had; {@link #disableTls} turns it off again.
+     * Turns TLS on, with a self-signed certificate for the address 127.0.0.1 only made for this
+     * server, and returns that certificate (clients give it as {@code sslrootcert}). The name
+     * {@code localhost} reaches the same server but is not in the certificate: tests connect with it
+     * to see a host name check fail. Connections opened before keep what they had;
+     * {@link #disableTls} turns it off again.
      */
     public Path enableTls() {
         Path cert = data().resolve("server.crt");
         try {
             if (!Files.exists(cert)) {
                 run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", data().resolve("server.key").toString(),
+                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", data().resolve("server.key").toString(),
                         "-out", cert.toString()));
             }
         } catch (IOException e) {
@@ -213,18 +216,40 @@ public final class PgServer implements AutoCloseable {
     }
 
     private void setTls(boolean on) {
+        configure("ssl", on ? "on" : "off");
+    }
+
+    /**
+     * Makes the server ask TLS clients for a certificate and accept those {@code ca} signed (its
+     * {@code ssl_ca_file}); pg_hba.conf's {@code cert} method then logs a client in by its
+     * certificate's common name. Empty: back to not asking.
+     */
+    public void trustClientCertificates(Optional<Path> ca) {
+        Path copy = data().resolve("client-ca.crt");
+        try {
+            if (ca.isPresent()) {
+                Files.copy(ca.get(), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot give PostgreSQL on port " + port + " the client CA: " + e.getMessage(), e);
+        }
+        configure("ssl_ca_file", ca.isPresent() ? copy.toString() : "");
+    }
+
+    /** Sets a reloadable setting with ALTER SYSTEM and waits until new sessions see it. */
+    private void configure(String name, String value) {
         ConnectionSpec admin = ConnectionSpec.parse(uri("postgres") + "?sslmode=disable", "server", Map.of());
         try (java.sql.Connection c = io.tsmigrate.core.connect.PgConnector.open(admin); java.sql.Statement st = c.createStatement()) {
-            st.execute("ALTER SYSTEM SET ssl = " + (on ? "on" : "off"));
+            st.execute("ALTER SYSTEM SET " + name + " = '" + value.replace("'", "''") + "'");
             st.execute("SELECT pg_reload_conf()");
         } catch (java.sql.SQLException e) {
-            throw new IllegalStateException("cannot turn TLS " + (on ? "on" : "off") + " on port " + port + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot set " + name + " to '" + value + "' on port " + port + ": " + e.getMessage(), e);
         }
         // The reload is asynchronous: a new connection sees the new setting once the postmaster read it.
-        Await.until("ssl " + (on ? "on" : "off") + " on port " + port, () -> {
+        Await.until(name + " = '" + value + "' on port " + port, () -> {
             try (java.sql.Connection c = io.tsmigrate.core.connect.PgConnector.open(admin); java.sql.Statement st = c.createStatement();
-                 java.sql.ResultSet rs = st.executeQuery("SHOW ssl")) {
-                return rs.next() && rs.getString(1).equals(on ? "on" : "off");
+                 java.sql.ResultSet rs = st.executeQuery("SHOW " + name)) {
+                return rs.next() && rs.getString(1).equals(value);
             } catch (java.sql.SQLException e) {
                 return false;
             }

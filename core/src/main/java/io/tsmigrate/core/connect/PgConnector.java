@@ -106,6 +106,10 @@ public final class PgConnector {
                 return "cannot log in to the " + where + ": " + server
                         + "; check the user name and password in the connection string.";
             case "28000":
+                if (server.contains("certificate")) {
+                    return "cannot log in to the " + where + ": " + server + "; give sslcert and sslkey a client certificate "
+                            + "signed by a CA the server trusts (its ssl_ca_file), whose common name is the user name.";
+                }
                 if (server.contains("pg_hba.conf")) {
                     return "cannot log in to the " + where + ": " + server
                             + "; add a pg_hba.conf entry for this client, or connect with sslmode=require "
