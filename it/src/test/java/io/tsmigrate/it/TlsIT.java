@@ -1,8 +1,11 @@
 package io.tsmigrate.it;
 
 import io.tsmigrate.core.connect.ConnectionSpec;
+import io.tsmigrate.dualwrite.DualWriteConfig;
+import io.tsmigrate.dualwrite.FailurePolicy;
 import io.tsmigrate.it.kit.PgServersExtension;
 import io.tsmigrate.it.kit.TestDatabases;
+import io.tsmigrate.proxy.ProxyServer;
 import io.tsmigrate.servers.Await;
 import io.tsmigrate.servers.PgServer;
 import org.junit.jupiter.api.Test;
@@ -11,7 +14,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 import static io.tsmigrate.it.Fixtures.checksum;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -130,7 +138,7 @@ class TlsIT {
         Path targetCa = targetServer.enableTls();
         try {
             for (PgServer server : List.of(sourceServer, targetServer)) {
-                server.trustClientCertificates(java.util.Optional.of(ca));
+                server.trustClientCertificates(Optional.of(ca));
                 hba(server, CERT_ONLY, true);
                 String noCertificate = "postgres://" + CERT_ROLE + "@127.0.0.1:" + server.port() + "/postgres?sslmode=require";
                 Await.until("pg_hba.conf logging " + CERT_ROLE + " in by certificate only", () -> {
@@ -164,10 +172,24 @@ class TlsIT {
             Cli.Result verify = Cli.run("verify", "--source", source, "--target", target, "--until", T);
             assertThat(verify.exitCode()).as(verify.toString()).isZero();
             assertThat(checksum(targetDb, "metrics", "true")).isEqualTo(checksum(sourceDb, "metrics", "time < '" + T + "'"));
+
+            // The proxy shows the certificate to the source itself (Netty) and the library to the target (pgjdbc).
+            try (ProxyServer proxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, ConnectionSpec.parse(source, "source"),
+                    ConnectionSpec.parse(target, "target"), ProxyServer.AuthMode.TRUST, Optional.empty(),
+                    new DualWriteConfig(FailurePolicy.JOURNAL, dir.resolve("journal"), "tls-proxy", "tls-it", Duration.ofSeconds(1), 0),
+                    Duration.ofSeconds(5), Optional.empty(), Optional.empty()));
+                 Connection app = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                         + sourceDb.database() + "?user=" + CERT_ROLE + "&sslmode=disable");
+                 Statement st = app.createStatement()) {
+                st.executeUpdate("INSERT INTO metrics VALUES ('2026-11-20 00:00:00+00', 99, 4.5)");
+            }
+            for (ConnectionSpec side : List.of(sourceDb, targetDb)) {
+                assertThat(TestDatabases.queryLong(side, "SELECT count(*) FROM metrics WHERE device = 99")).as(side.label()).isEqualTo(1);
+            }
         } finally {
             for (PgServer server : List.of(sourceServer, targetServer)) {
                 hba(server, CERT_ONLY, false);
-                server.trustClientCertificates(java.util.Optional.empty());
+                server.trustClientCertificates(Optional.empty());
                 server.disableTls();
             }
         }

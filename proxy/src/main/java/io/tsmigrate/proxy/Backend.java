@@ -126,10 +126,12 @@ final class Backend {
                     // sslmode prefer or require without a root certificate: encrypted, the server not authenticated (as libpq).
                     b.trustManager(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE);
                 }
+                s.clientCertificate().ifPresent(c -> b.keyManager(c.certificate().toFile(), c.key().toFile()));
                 return b.build();
             } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
-                throw new IllegalStateException("cannot use sslrootcert " + s.sslrootcert().map(Object::toString).orElse("")
-                        + " of the " + s.label() + ": " + e.getMessage(), e);
+                throw new IllegalStateException("cannot use the TLS files of the " + s.label() + " (sslrootcert="
+                        + s.sslrootcert().map(Object::toString).orElse("none") + s.clientCertificate().map(c -> ", sslcert="
+                        + c.certificate() + ", sslkey=" + c.key() + " (PEM, the key in PKCS#8)").orElse("") + "): " + e.getMessage(), e);
             }
         });
     }

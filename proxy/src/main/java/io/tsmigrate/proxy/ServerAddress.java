@@ -10,11 +10,17 @@ import java.util.Set;
 
 /**
  * Where one side listens and how the proxy logs in there (from the side's connection URI), TLS
- * included: {@code sslmode} as libpq reads it (default {@code prefer}) and {@code sslrootcert}
- * (default {@code ~/.postgresql/root.crt}, as libpq and pgjdbc).
+ * included: {@code sslmode} as libpq reads it (default {@code prefer}), {@code sslrootcert}
+ * (default {@code ~/.postgresql/root.crt}, as libpq and pgjdbc) and the client certificate
+ * {@code sslcert}/{@code sslkey} (default {@code ~/.postgresql/postgresql.crt} and {@code .key}
+ * when both exist; the key in PEM, PKCS#8).
  */
 record ServerAddress(String label, String host, int port, String user, String database, Optional<String> password,
-                     String sslmode, Optional<Path> sslrootcert) {
+                     String sslmode, Optional<Path> sslrootcert, Optional<ClientCertificate> clientCertificate) {
+
+    /** The certificate the proxy shows a server that asks for one, and its key. */
+    record ClientCertificate(Path certificate, Path key) {
+    }
 
     private static final Set<String> MODES = Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
 
@@ -38,7 +44,17 @@ record ServerAddress(String label, String host, int port, String user, String da
             throw new IllegalArgumentException("sslmode=" + mode + " of the " + spec.label() + " needs the certificate of the CA that "
                     + "signed the server's: give sslrootcert=FILE (or put it in ~/.postgresql/root.crt)");
         }
-        return new ServerAddress(spec.label(), e.host(), e.port(), spec.user(), spec.database(), spec.password(), mode, root);
+        Path home = Path.of(System.getProperty("user.home"), ".postgresql");
+        Path cert = spec.setting("sslcert").map(Path::of).orElse(home.resolve("postgresql.crt"));
+        Path key = spec.setting("sslkey").map(Path::of).orElse(home.resolve("postgresql.key"));
+        Optional<ClientCertificate> client = Optional.empty();
+        if (Files.isReadable(cert) && Files.isReadable(key)) {
+            client = Optional.of(new ClientCertificate(cert, key));
+        } else if (spec.setting("sslcert").isPresent() || spec.setting("sslkey").isPresent()) {
+            throw new IllegalArgumentException("the client certificate of the " + spec.label() + " cannot be read: sslcert=" + cert
+                    + ", sslkey=" + key + " must both be readable files");
+        }
+        return new ServerAddress(spec.label(), e.host(), e.port(), spec.user(), spec.database(), spec.password(), mode, root, client);
     }
 
     /** Whether the proxy asks the server for TLS. */
