@@ -485,39 +485,37 @@ class ProxyIT {
         io.tsmigrate.servers.PgServer server = db.servers().pair().map(io.tsmigrate.servers.ServerPair::source).orElse(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(server != null,
                 "the source is an external server (TSMIGRATE_TEST_SOURCE): the test cannot turn its TLS on");
-        Path other = dir.resolve("other.crt");
-        run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.resolve("other.key").toString(),
-                "-out", other.toString(), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"), "", null);
+        Path other = io.tsmigrate.servers.CertificateAuthority.create(dir.resolve("other-ca"), "another CA").certificate();
         Path root = server.enableTls();
-        try {
-            try (ProxyServer p = proxyTo(withSsl(source, "sslmode=verify-full&sslrootcert=" + root), dir.resolve("j1"))) {
-                String conninfo = "host=127.0.0.1 port=" + p.address().getPort() + " user=app dbname=" + source.database();
-                Output tls = psql(conninfo, "", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
-                assertThat(tls.stdout().strip()).as(tls.stderr()).isEqualTo("t");
-                Output written = psql(conninfo, "", "INSERT INTO logins VALUES (30, 'through a TLS primary')");
-                assertThat(written.exit()).as(written.stderr()).isZero();
-            }
-            try (ProxyServer p = proxyTo(withSsl(source, "sslmode=verify-full&sslrootcert=" + other), dir.resolve("j2"))) {
-                Output refused = psql("host=127.0.0.1 port=" + p.address().getPort() + " user=app dbname=" + source.database(), "",
-                        "SELECT 1");
-                assertThat(refused.exit()).isNotZero();
-                assertThat(refused.stderr()).contains("tsmigrate proxy cannot reach the source").contains("TLS with the source")
-                        .contains("(sslmode=verify-full)");
-            }
-        } finally {
-            server.disableTls();
+        try (ProxyServer p = proxyTo(withSsl(source, "sslmode=verify-full&sslrootcert=" + root), dir.resolve("j1"))) {
+            String conninfo = "host=127.0.0.1 port=" + p.address().getPort() + " user=app dbname=" + source.database();
+            Output tls = psql(conninfo, "", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+            assertThat(tls.stdout().strip()).as(tls.stderr()).isEqualTo("t");
+            Output written = psql(conninfo, "", "INSERT INTO logins VALUES (30, 'through a TLS primary')");
+            assertThat(written.exit()).as(written.stderr()).isZero();
         }
+        try (ProxyServer p = proxyTo(withSsl(source, "sslmode=verify-full&sslrootcert=" + other), dir.resolve("j2"))) {
+            Output refused = psql("host=127.0.0.1 port=" + p.address().getPort() + " user=app dbname=" + source.database(), "",
+                    "SELECT 1");
+            assertThat(refused.exit()).isNotZero();
+            assertThat(refused.stderr()).contains("tsmigrate proxy cannot reach the source").contains("TLS with the source")
+                    .contains("(sslmode=verify-full)");
+        }
+        // The suite's servers use TLS; this part needs a source without it, and gives it back.
+        server.disableTls();
         try (ProxyServer p = proxyTo(withSsl(source, "sslmode=require"), dir.resolve("j3"))) {
             Output refused = psql("host=127.0.0.1 port=" + p.address().getPort() + " user=app dbname=" + source.database(), "",
                     "SELECT 1");
             assertThat(refused.exit()).isNotZero();
             assertThat(refused.stderr()).contains("does not accept TLS, and its sslmode is require");
+        } finally {
+            server.enableTls();
         }
         assertThat(rows(target, "SELECT who FROM logins WHERE id = 30")).isEqualTo(List.of(List.of("through a TLS primary")));
     }
 
     private static ConnectionSpec withSsl(ConnectionSpec spec, String query) {
-        return ConnectionSpec.parse(TestDatabases.uri(spec) + "?" + query, spec.label());
+        return ConnectionSpec.parse(TestDatabases.uri(spec, query), spec.label());
     }
 
     private static ProxyServer proxyTo(ConnectionSpec primary, Path journal) throws Exception {

@@ -37,6 +37,17 @@ class ServersIT {
         assertThat(sourceMajor).isLessThan(targetMajor);
     }
 
+    /** The suite's logins verify the servers' certificates and names, as managed services ask: every test runs over TLS. */
+    @Test
+    void everyConnectionOfTheSuiteUsesVerifiedTls(TestDatabases db) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(db.servers().pair().isPresent(), "external servers keep their own settings");
+        for (io.tsmigrate.core.connect.ConnectionSpec side : java.util.List.of(db.source(), db.target())) {
+            assertThat(side.setting("sslmode")).as(side.label()).contains("verify-full");
+            assertThat(TestDatabases.uri(side)).contains("sslmode=verify-full&sslrootcert=");
+            assertThat(queryString(side, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).as(side.label()).isEqualTo("t");
+        }
+    }
+
     @Test
     void eachTestClassGetsItsOwnDatabases(TestDatabases db) {
         assertThat(db.source().database()).startsWith("t_serversit_");

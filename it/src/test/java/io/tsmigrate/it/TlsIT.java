@@ -7,6 +7,7 @@ import io.tsmigrate.it.kit.PgServersExtension;
 import io.tsmigrate.it.kit.TestDatabases;
 import io.tsmigrate.proxy.ProxyServer;
 import io.tsmigrate.servers.Await;
+import io.tsmigrate.servers.CertificateAuthority;
 import io.tsmigrate.servers.PgServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -78,12 +79,13 @@ class TlsIT {
             assertThat(verify.exitCode()).as(verify.toString()).isZero();
             assertThat(checksum(targetDb, "metrics", "true")).isEqualTo(checksum(sourceDb, "metrics", "time < '" + T + "'"));
 
-            // The target's certificate is no CA of the source's: one sentence naming the settings, exit 3.
-            Cli.Result wrongCa = Cli.run("backfill", "--source", uri(sourceServer, sourceDb, "sslmode=verify-full&sslrootcert=" + targetCa),
+            // Another authority's certificate as the root: one sentence naming the settings, exit 3.
+            Path otherCa = CertificateAuthority.create(dir.resolve("other-ca"), "another CA").certificate();
+            Cli.Result wrongCa = Cli.run("backfill", "--source", uri(sourceServer, sourceDb, "sslmode=verify-full&sslrootcert=" + otherCa),
                     "--target", target, "--until", T);
             assertThat(wrongCa.exitCode()).as(wrongCa.toString()).isEqualTo(3);
             assertThat(wrongCa.err()).hasLineCount(1).startsWith("tsmigrate: cannot connect to the source")
-                    .contains("the server's certificate is not signed by a trusted CA (sslmode=verify-full, sslrootcert=" + targetCa + ")")
+                    .contains("the server's certificate is not signed by a trusted CA (sslmode=verify-full, sslrootcert=" + otherCa + ")")
                     .contains("give sslrootcert the CA certificate").doesNotContain(PASSWORD);
 
             // localhost reaches the same server, but its certificate names 127.0.0.1 only: verify-full
@@ -99,8 +101,6 @@ class TlsIT {
         } finally {
             onlyOverTls(sourceServer, false);
             onlyOverTls(targetServer, false);
-            sourceServer.disableTls();
-            targetServer.disableTls();
         }
     }
 
@@ -123,17 +123,12 @@ class TlsIT {
             TestDatabases.execute(admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + CERT_ROLE + "') THEN "
                     + "CREATE ROLE " + CERT_ROLE + " SUPERUSER LOGIN; END IF; END $$");
         }
-        // A test CA, and a certificate it signed for the role (its common name), with a PEM key only the owner reads.
-        Path ca = dir.resolve("ca.crt");
-        Path cert = dir.resolve("client.crt");
-        Path key = dir.resolve("client.key");
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=tsmigrate test CA",
-                "-keyout", dir.resolve("ca.key").toString(), "-out", ca.toString());
-        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + CERT_ROLE, "-keyout", key.toString(),
-                "-out", dir.resolve("client.csr").toString());
-        openssl("x509", "-req", "-in", dir.resolve("client.csr").toString(), "-CA", ca.toString(), "-CAkey", dir.resolve("ca.key").toString(),
-                "-CAcreateserial", "-days", "2", "-out", cert.toString());
-        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        // A client CA, and a certificate it issued for the role (its common name), with a PEM key only the owner reads.
+        CertificateAuthority clients = CertificateAuthority.create(dir.resolve("client-ca"), "tsmigrate test client CA");
+        CertificateAuthority.Issued issued = clients.issue(dir, "client", CERT_ROLE, List.of());
+        Path ca = clients.certificate();
+        Path cert = issued.certificate();
+        Path key = issued.key();
         Path sourceCa = sourceServer.enableTls();
         Path targetCa = targetServer.enableTls();
         try {
@@ -190,7 +185,6 @@ class TlsIT {
             for (PgServer server : List.of(sourceServer, targetServer)) {
                 hba(server, CERT_ONLY, false);
                 server.trustClientCertificates(Optional.empty());
-                server.disableTls();
             }
         }
     }
@@ -208,14 +202,6 @@ class TlsIT {
         String text = Files.readString(hba).replace(lines, "");
         Files.writeString(hba, on ? lines + text : text);
         TestDatabases.execute(server.connection("postgres", "admin"), "SELECT pg_reload_conf()");
-    }
-
-    private static void openssl(String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of("openssl"));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
     }
 
     private static String uri(PgServer server, ConnectionSpec database, String query) {

@@ -118,6 +118,9 @@ public final class PgServer implements AutoCloseable {
         return password;
     }
 
+    /** The authority whose certificate the server has, once TLS was turned on. */
+    private CertificateAuthority authority;
+
     private void initialise(Map<String, String> settings) throws IOException {
         Path pwfile = base.resolve("pwfile");
         Files.writeString(pwfile, password + "\n");
@@ -189,25 +192,30 @@ public final class PgServer implements AutoCloseable {
     }
 
     /**
-     * Turns TLS on, with a self-signed certificate for the address 127.0.0.1 only made for this
-     * server, and returns that certificate (clients give it as {@code sslrootcert}). The name
+     * Turns TLS on, with a certificate for the address 127.0.0.1 only that {@code ca} issued, and
+     * returns the authority's certificate (clients give it as {@code sslrootcert}). The name
      * {@code localhost} reaches the same server but is not in the certificate: tests connect with it
      * to see a host name check fail. Connections opened before keep what they had;
      * {@link #disableTls} turns it off again.
      */
-    public Path enableTls() {
-        Path cert = data().resolve("server.crt");
-        try {
-            if (!Files.exists(cert)) {
-                run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", data().resolve("server.key").toString(),
-                        "-out", cert.toString()));
+    public synchronized Path enableTls(CertificateAuthority ca) {
+        if (!ca.equals(authority)) {
+            CertificateAuthority.Issued issued = ca.issue(data(), "server", "127.0.0.1", List.of("IP:127.0.0.1"));
+            try {
+                giveToServerUser(issued.certificate());
+                giveToServerUser(issued.key());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot give PostgreSQL on port " + port + " its certificate: " + e.getMessage(), e);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot make a certificate for PostgreSQL on port " + port + ": " + e.getMessage(), e);
+            authority = ca;
         }
         setTls(true);
-        return cert;
+        return ca.certificate();
+    }
+
+    /** Turns TLS on with the authority it had, or with one of its own (see {@link #enableTls(CertificateAuthority)}). */
+    public synchronized Path enableTls() {
+        return enableTls(authority != null ? authority : CertificateAuthority.create(base.resolve("ca"), "tsmigrate test CA " + port));
     }
 
     /** Turns TLS off again (see {@link #enableTls}). */
@@ -326,6 +334,7 @@ public final class PgServer implements AutoCloseable {
         }
     }
 
+    /** Gives a file, or a directory and the files in it, to the server's system user (when running as root). */
     private static void giveToServerUser(Path dir) throws IOException {
         if (!isRoot()) {
             return;
@@ -333,6 +342,9 @@ public final class PgServer implements AutoCloseable {
         UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
         try {
             Files.setOwner(dir, users.lookupPrincipalByName(SUPERUSER));
+            if (!Files.isDirectory(dir)) {
+                return;
+            }
             try (Stream<Path> files = Files.list(dir)) {
                 for (Path f : files.toList()) {
                     Files.setOwner(f, users.lookupPrincipalByName(SUPERUSER));

@@ -85,6 +85,16 @@ public final class ServerPair implements AutoCloseable {
         return target.connection(database, "target");
     }
 
+    /**
+     * Turns TLS on in both servers, with certificates one new authority issued, and returns that
+     * authority's certificate (the {@code sslrootcert} of both); it lives in the source's directory.
+     */
+    public Path enableTls() {
+        CertificateAuthority ca = CertificateAuthority.create(source.directory().resolve("ca"), "tsmigrate test CA");
+        source.enableTls(ca);
+        return target.enableTls(ca);
+    }
+
     /** Leaves both servers running after this JVM exits. */
     public void detach() {
         source.detach();

@@ -134,9 +134,17 @@ public final class TestDatabases implements AutoCloseable {
 
     /** {@code postgres://user:password@host:port/db} for any login on the suite's servers. */
     public static String uri(ConnectionSpec spec) {
+        List<String> tls = new ArrayList<>();
+        spec.setting("sslmode").ifPresent(m -> tls.add("sslmode=" + m));
+        spec.setting("sslrootcert").ifPresent(r -> tls.add("sslrootcert=" + encode(r)));
+        return tls.isEmpty() ? uri(spec, "") : uri(spec, String.join("&", tls));
+    }
+
+    /** The URI with these settings ({@code a=b&c=d}) in place of its TLS settings; empty for none. */
+    public static String uri(ConnectionSpec spec, String settings) {
         ConnectionSpec.Endpoint endpoint = spec.endpoints().get(0);
         return "postgres://" + encode(spec.user()) + spec.password().map(p -> ":" + encode(p)).orElse("") + "@" + endpoint
-                + "/" + encode(spec.database());
+                + "/" + encode(spec.database()) + (settings.isEmpty() ? "" : "?" + settings);
     }
 
     private static String encode(String part) {

@@ -12,7 +12,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The servers a test suite runs against: a {@link ServerPair} started for the suite, or existing
+ * The servers a test suite runs against: a {@link ServerPair} started for the suite (with TLS on,
+ * and every database's login using {@code sslmode=verify-full} with the pair's authority), or existing
  * servers named by {@code TSMIGRATE_TEST_SOURCE} and {@code TSMIGRATE_TEST_TARGET} (superuser
  * URIs of a maintenance database; the target must have TimescaleDB preloaded).
  */
@@ -40,7 +41,16 @@ public final class TestServers implements AutoCloseable {
                     ConnectionSpec.parse(target, "target"));
         }
         ServerPair pair = ServerPair.start(Path.of(System.getProperty("java.io.tmpdir")));
-        return new TestServers(Optional.of(pair), pair.sourceConnection("postgres"), pair.targetConnection("postgres"));
+        try {
+            // TLS as managed services ask for it: every test's connections (tsmigrate's, the library's,
+            // the proxy's, pg_dump's and psql's) verify the server's certificate and name.
+            String tls = "?sslmode=verify-full&sslrootcert=" + pair.enableTls();
+            return new TestServers(Optional.of(pair), ConnectionSpec.parse(pair.source().uri("postgres") + tls, "source"),
+                    ConnectionSpec.parse(pair.target().uri("postgres") + tls, "target"));
+        } catch (RuntimeException e) {
+            pair.close();
+            throw e;
+        }
     }
 
     /** The started pair, when this suite started its own servers (fault tests need it). */
