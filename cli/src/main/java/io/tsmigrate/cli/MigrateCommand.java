@@ -24,7 +24,8 @@ import java.util.function.Consumer;
         description = {
             "Runs the whole method, in order, and continues where an earlier run stopped.",
             "",
-            "doctor -> plan (the plan file when it exists, else a new one written there) -> schema -> waits for "
+            "doctor -> plan (the plan file when it exists, else a new one written there) -> schema -> grants to the "
+                + "plan's writer_roles -> waits for "
                 + "dual-writing (a writer registered by the dual-write library, or --dual-write-started-at) -> "
                 + "completion point (waiting, and saying until when, for the consistency range to open) -> backfill -> "
                 + "compression policies -> verify (checked again before a difference counts; --repair) -> load "

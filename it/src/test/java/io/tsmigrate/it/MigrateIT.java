@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -25,6 +26,7 @@ import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
 import static io.tsmigrate.it.Fixtures.checksum;
 import static io.tsmigrate.it.kit.TestDatabases.queryLong;
 import static io.tsmigrate.it.kit.TestDatabases.queryString;
+import static io.tsmigrate.it.kit.TestDatabases.rows;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code tsmigrate migrate} runs the whole method, resumes after being killed at any step, and {@code status} tells where it stands. */
@@ -108,6 +110,43 @@ class MigrateIT {
         assertMigrated(db, target);
     }
 
+    /**
+     * The roles the plan names under writer_roles get grant-writer's privileges before migrate waits
+     * for writers (and nothing more); a role that does not exist stops the run with one sentence.
+     */
+    @Test
+    void grantsTheWriterRolesThePlanNamesAndStopsOnOneThatDoesNotExist(TestDatabases db, @TempDir Path dir) throws Exception {
+        TestDatabases.execute(db.servers().targetAdmin(), "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+                + "'migrate_writer') THEN CREATE ROLE migrate_writer LOGIN; END IF; END $$");
+        ConnectionSpec target = db.newTargetDatabase("migrate_roles", true);
+        List<String> args = new ArrayList<>(args(db, target, dir));
+        int at = args.indexOf("--dual-write-started-at");
+        args.remove(at + 1);
+        args.remove(at);
+        Cli.Result planned = Cli.run("plan", "--source", db.sourceUri(), "--include", "public.metrics", "--plan",
+                dir.resolve("plan.yaml").toString());
+        assertThat(planned.exitCode()).as(planned.toString()).isZero();
+        String yaml = Files.readString(dir.resolve("plan.yaml"));
+        assertThat(yaml).contains("writer_roles: []");
+        Files.writeString(dir.resolve("plan.yaml"), yaml.replace("writer_roles: []", "writer_roles: [migrate_writer]"));
+
+        Cli.Result r = Cli.run(args.toArray(String[]::new));
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(4);
+        assertThat(r.out()).containsPattern("writer-roles +done .* granted migrate_writer what a dual-writing application needs").containsPattern("dual-write +stopped");
+        assertThat(rows(target, "SELECT has_table_privilege('migrate_writer', 'tsmigrate.meta', 'SELECT'), "
+                + "has_table_privilege('migrate_writer', 'tsmigrate.meta', 'UPDATE'), "
+                + "has_table_privilege('migrate_writer', 'tsmigrate.writer', 'INSERT')")).containsExactly(List.of("t", "f", "t"));
+
+        ConnectionSpec other = db.newTargetDatabase("migrate_roles_missing", true);
+        Files.writeString(dir.resolve("plan.yaml"), yaml.replace("writer_roles: []", "writer_roles: [no_such_writer]"));
+        List<String> otherArgs = new ArrayList<>(args);
+        otherArgs.set(otherArgs.indexOf(TestDatabases.uri(target)), TestDatabases.uri(other));
+        Cli.Result missing = Cli.run(otherArgs.toArray(String[]::new));
+        assertThat(missing.exitCode()).as(missing.toString()).isEqualTo(2);
+        assertThat(missing.err()).contains("there is no role \"no_such_writer\" on the target").contains("(writer_roles in the plan file)");
+        assertThat(queryString(other, "SELECT status FROM tsmigrate.step WHERE name = 'migrate.writer-roles'")).isEqualTo("failed");
+    }
+
     @Test
     void stopsAndSaysWhatToDoWhenNoApplicationDualWrites(TestDatabases db, @TempDir Path dir) {
         ConnectionSpec target = db.newTargetDatabase("migrate_nowriter", true);
@@ -159,8 +198,8 @@ class MigrateIT {
      * ranges left; a re-run ends where an uninterrupted run does.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"doctor", "plan", "schema", "dual-write", "completion-point", "backfill", "compression", "constraints",
-        "verify", "compare-load", "cutover"})
+    @ValueSource(strings = {"doctor", "plan", "schema", "writer-roles", "dual-write", "completion-point", "backfill", "compression",
+        "constraints", "verify", "compare-load", "cutover"})
     void resumesAfterBeingKilledAtEachStep(String step, TestDatabases db, @TempDir Path dir) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("migrate_kill_" + step.replace('-', '_'), true);
         List<String> args = args(db, target, dir, "--max-rate", "15000");

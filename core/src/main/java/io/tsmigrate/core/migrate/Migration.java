@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class Migration {
 
     /** The steps, in order. */
-    public static final List<String> STEPS = List.of("doctor", "plan", "schema", "dual-write", "completion-point",
+    public static final List<String> STEPS = List.of("doctor", "plan", "schema", "writer-roles", "dual-write", "completion-point",
             "backfill", "compression", "constraints", "verify", "compare-load", "cutover");
 
     /** How to migrate. */
@@ -209,6 +209,7 @@ public final class Migration {
             hazards = planned.hazards();
             Plan plan = planned.plan();
             step(new SchemaStep(plan));
+            step(new WriterRolesStep(plan));
             step(new DualWriteStep());
             step(new CompletionPointStep(plan));
             step(new BackfillStep(plan));

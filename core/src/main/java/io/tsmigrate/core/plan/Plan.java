@@ -12,12 +12,23 @@ import java.util.Optional;
  * read from {@code tsmigrate-plan.yaml} by {@link PlanFile}; kept in the target's state by the
  * schema step. Tables not listed are plain tables: pg_dump copies their rows.
  */
-public record Plan(int version, List<Hypertable> hypertables) {
+public record Plan(int version, List<Hypertable> hypertables, List<String> writerRoles) {
 
     public static final int VERSION = 1;
 
+    /**
+     * @param writerRoles the target roles of dual-writing applications: {@code migrate} gives each
+     *                    what {@code tsmigrate grant-writer} gives (none when absent, as in plans
+     *                    stored before the key existed)
+     */
     public Plan {
         hypertables = List.copyOf(hypertables);
+        writerRoles = writerRoles == null ? List.of() : List.copyOf(writerRoles);
+    }
+
+    /** A plan that names no writer roles. */
+    public Plan(int version, List<Hypertable> hypertables) {
+        this(version, hypertables, List.of());
     }
 
     /**

@@ -100,7 +100,7 @@ public final class PlanChecker {
                     new Plan.Compression(e.compress().orElse(false), e.segmentBy(), e.orderBy(), after),
                     e.extendKeys().orElse(false)));
         }
-        return new Plan(draft.version(), hypertables);
+        return new Plan(draft.version(), hypertables, draft.writerRoles());
     }
 
     /**

@@ -9,7 +9,7 @@ import java.util.Optional;
  * with the line it stands on so that errors can name it. {@link PlanChecker#resolve} makes a
  * {@link Plan} of it.
  */
-public record PlanDraft(Path file, int version, List<Entry> hypertables) {
+public record PlanDraft(Path file, int version, List<Entry> hypertables, List<String> writerRoles) {
 
     /** One entry of {@code hypertables:}; {@code line} is where it starts. */
     public record Entry(int line, Optional<String> table, Optional<String> timeColumn, Optional<String> chunkInterval,

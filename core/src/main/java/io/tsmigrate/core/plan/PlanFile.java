@@ -28,7 +28,7 @@ public final class PlanFile {
 
     public static final String DEFAULT_NAME = "tsmigrate-plan.yaml";
 
-    private static final Set<String> ROOT_KEYS = Set.of("version", "hypertables");
+    private static final Set<String> ROOT_KEYS = Set.of("version", "hypertables", "writer_roles");
     private static final Set<String> ENTRY_KEYS = Set.of("table", "time_column", "chunk_interval", "time_unit",
             "extend_keys", "compression");
     private static final Set<String> COMPRESSION_KEYS = Set.of("enabled", "segment_by", "order_by", "after");
@@ -49,12 +49,15 @@ public final class PlanFile {
         StringBuilder y = new StringBuilder();
         y.append("# tsmigrate plan: the tables that become hypertables on the target, and how.\n");
         y.append("# Written by `tsmigrate plan` from ").append(report.source()).append(" at ").append(now).append(".\n");
-        y.append("# Edit it, then check it against the source:  tsmigrate plan --check <this file>\n");
+        y.append("# Edit it, then check it against the source:  tsmigrate plan --check --plan <this file>\n");
         y.append("# Tables not listed under hypertables stay plain tables: pg_dump copies their rows.\n");
         y.append("# Keys: table, time_column, chunk_interval (e.g. \"1 day\"; a number for integer time),\n");
         y.append("#   time_unit (integer time only: epoch_s, epoch_ms, epoch_us, epoch_ns), extend_keys,\n");
         y.append("#   compression: {enabled, segment_by, order_by, after}. Unknown keys are errors.\n");
         y.append("version: ").append(report.plan().version()).append('\n');
+        y.append("# The target roles of your dual-writing applications (for example [app_writer]): migrate gives each\n");
+        y.append("#   what `tsmigrate grant-writer ROLE` gives, so that they cannot switch the primary or touch the state.\n");
+        y.append("writer_roles: ").append(list(report.plan().writerRoles())).append('\n');
         y.append("hypertables:");
         if (report.plan().hypertables().isEmpty()) {
             y.append(" []\n");
@@ -147,6 +150,7 @@ public final class PlanFile {
             }
             Optional<Integer> version = Optional.empty();
             List<PlanDraft.Entry> entries = new ArrayList<>();
+            List<String> writerRoles = List.of();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String key = key(ROOT_KEYS, "at the top level");
                 p.nextToken();
@@ -155,6 +159,8 @@ public final class PlanFile {
                         throw error(line(), "version must be a number");
                     }
                     version = Optional.of(p.getIntValue());
+                } else if (key.equals("writer_roles")) {
+                    writerRoles = p.currentToken() == JsonToken.VALUE_NULL ? List.of() : strings(key);
                 } else {
                     if (p.currentToken() == JsonToken.VALUE_NULL) {
                         continue;
@@ -171,7 +177,7 @@ public final class PlanFile {
             if (v != Plan.VERSION) {
                 throw error(1, "version " + v + " is not a plan version this tsmigrate reads (it reads " + Plan.VERSION + ")");
             }
-            return new PlanDraft(file, v, entries);
+            return new PlanDraft(file, v, entries, writerRoles);
         }
 
         private PlanDraft.Entry entry() throws IOException {
@@ -245,7 +251,7 @@ public final class PlanFile {
                 return List.of(p.getText());
             }
             if (p.currentToken() != JsonToken.START_ARRAY) {
-                throw error(line(), key + " must be a list such as [device_id]");
+                throw error(line(), key + " must be a list such as [" + (key.equals("writer_roles") ? "app_writer" : "device_id") + "]");
             }
             List<String> out = new ArrayList<>();
             while (p.nextToken() != JsonToken.END_ARRAY) {
