@@ -1,6 +1,7 @@
 package io.tsmigrate.cli;
 
 import io.tsmigrate.core.Human;
+import io.tsmigrate.core.ProcessNames;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.backfill.Backfill;
 import io.tsmigrate.core.backfill.BackfillOptions;
@@ -87,17 +88,8 @@ final class BackfillCommand implements Callable<Integer> {
     @Mixin
     ProgressOptions display;
 
-    @Option(names = "--max-load", paramLabel = "SIGNALS",
-            description = "Slow the copy down (halve its rate, then grow it back slowly) while the source's own signals reach "
-                    + "these limits, checked every second: probe-latency=2x (a trivial query takes twice as long as before the "
-                    + "copy), active-sessions=20 (others' sessions running a statement), replica-lag=30s (its standbys' replay "
-                    + "lag); comma-separated. Default: none.")
-    String maxLoad;
-
-    @Option(names = "--critical-load", paramLabel = "SIGNALS",
-            description = "Pause the copy (between ranges) while the source's signals reach these limits, in the same form as "
-                    + "--max-load; it resumes by itself once they are back under them. Default: none.")
-    String criticalLoad;
+    @Mixin
+    LoadOptions load;
 
     /**
      * The workers --max-source-connections leaves room for: one source connection each, besides the
@@ -122,8 +114,8 @@ final class BackfillCommand implements Callable<Integer> {
         if (maxSourceConnections != null) {
             Flags.atLeast("--max-source-connections", maxSourceConnections, 1);
         }
-        LoadLimits max = maxLoad == null ? LoadLimits.NONE : LoadLimits.parse("--max-load", maxLoad);
-        LoadLimits critical = criticalLoad == null ? LoadLimits.NONE : LoadLimits.parse("--critical-load", criticalLoad);
+        LoadLimits max = load.maxLoad();
+        LoadLimits critical = load.criticalLoad();
         BackfillOptions options = new BackfillOptions(Optional.ofNullable(until), Optional.ofNullable(from),
                 tables.stream().map(TableRef::parse).toList(), workers(max.any() || critical.any()), maxRangeRows,
                 pace.maxRate(), maxAttempts, compress,
@@ -169,7 +161,6 @@ final class BackfillCommand implements Callable<Integer> {
     }
 
     static String defaultWorkerName() {
-        String host = Optional.ofNullable(System.getenv("HOSTNAME")).orElse("host");
-        return host + "-" + ProcessHandle.current().pid();
+        return ProcessNames.current();
     }
 }

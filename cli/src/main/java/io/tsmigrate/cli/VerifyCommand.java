@@ -66,9 +66,11 @@ final class VerifyCommand implements Callable<Integer> {
                     + "reached one side only, such as one a crashed application lost; --repair copies those ranges again.")
     String pastT;
 
-
     @Mixin
     PaceOptions pace;
+
+    @Mixin
+    LoadOptions load;
 
     @Option(names = "--max-rows", paramLabel = "N", defaultValue = "20",
             description = "List at most N differing rows (all are counted). Default: ${DEFAULT-VALUE}.")
@@ -96,7 +98,8 @@ final class VerifyCommand implements Callable<Integer> {
         }
         VerifyOptions options = new VerifyOptions(estimate, repair, tables.stream().map(TableRef::parse).toList(),
                 Optional.ofNullable(from), Optional.ofNullable(until), workers, rate, maxRows,
-                Clock.systemUTC(), Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t"))));
+                Clock.systemUTC(), Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t"))),
+                load.maxLoad(), load.criticalLoad());
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("verify")) {
             VerifyResult r;

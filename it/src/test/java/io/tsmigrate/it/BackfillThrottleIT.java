@@ -136,6 +136,51 @@ class BackfillThrottleIT {
     }
 
     /** A metrics table of {@code rows} rows ten seconds apart on the source, a hypertable on the target. */
+    /**
+     * The exact verify reads every row of the source too, so it follows the same throttle: started while
+     * the operator has paused the migration, it reads nothing of the table until --resume (its throttle
+     * recorded in the state as paused, over two of its checks), then finishes with a match; its
+     * --max-load watches the source like the backfill's.
+     */
+    @Test
+    void verifyFollowsTheOperatorsPauseFromItsFirstCheck(TestDatabases db) throws Exception {
+        ConnectionSpec source = db.newSourceDatabase("throttle_verify");
+        ConnectionSpec target = db.newTargetDatabase("throttle_verify", true);
+        metrics(source, target, 30000);
+        String src = TestDatabases.uri(source);
+        String tgt = TestDatabases.uri(target);
+        Cli.Result copied = Cli.run("backfill", "--source", src, "--target", tgt, "--until", T);
+        assertThat(copied.exitCode()).as(copied.toString()).isZero();
+        assertThat(Cli.run("throttle", "--pause", "--target", tgt).exitCode()).isZero();
+        String read = "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'metrics'";
+        try (CliProcess p = CliProcess.start(List.of("verify", "--source", src, "--target", tgt, "--max-load", "probe-latency=50x"))) {
+            Await.until("the verify's throttle pauses", () -> {
+                assertThat(p.isAlive()).as("verify still running: " + p.output()).isTrue();
+                return queryLong(target, "SELECT count(*) FROM tsmigrate.throttle WHERE process LIKE 'verify-%' AND paused") == 1;
+            });
+            long before = queryLong(source, read);
+            for (int check = 0; check < 2; check++) {
+                Timestamp last = verifyCheckedAt(target);
+                Await.until("the verify's throttle checks again", () -> verifyCheckedAt(target).after(last));
+            }
+            assertThat(p.isAlive()).as(p.output()).isTrue();
+            assertThat(queryLong(source, read)).as("rows of metrics read while paused").isEqualTo(before);
+            assertThat(Cli.run("throttle", "--resume", "--target", tgt).exitCode()).isZero();
+            assertThat(p.waitFor(300)).isTrue();
+            p.close();
+            assertThat(p.exitValue()).as(p.output()).isZero();
+            assertThat(p.output()).contains("verify: throttle: paused by tsmigrate throttle --pause").contains("match");
+            // Its sessions' statistics reach the server as they end: waited for, not assumed.
+            Await.until("the verify's reads of the table in the source's statistics", () -> queryLong(source, read) > before);
+        }
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.throttle WHERE process LIKE 'verify-%'")).as("record removed").isZero();
+    }
+
+    private static Timestamp verifyCheckedAt(ConnectionSpec target) {
+        return Timestamp.valueOf(TestDatabases.queryString(target, "SELECT updated_at::timestamp FROM tsmigrate.throttle "
+                + "WHERE process LIKE 'verify-%'"));
+    }
+
     private static void metrics(ConnectionSpec source, ConnectionSpec target, int rows) {
         TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int, cpu float8)",
                 "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '10 seconds', g % 20, g / 3.0 "

@@ -1,6 +1,7 @@
 package io.tsmigrate.core.backfill;
 
 import io.tsmigrate.core.throttle.RateLimiter;
+import io.tsmigrate.core.throttle.RecordedThrottle;
 import io.tsmigrate.core.throttle.Throttle;
 
 import io.tsmigrate.core.state.BackfillRange;
@@ -169,7 +170,8 @@ public final class Backfill {
     private static void runWorkers(Connection loadWatch, ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
                                    BackfillListener counting, AtomicBoolean stop, Map<TableRef, TableCopy> tables,
                                    Instant runStart) {
-        try (RecordedThrottle recorded = RecordedThrottle.open(loadWatch, sourceSpec, targetSpec, options, counting)) {
+        try (RecordedThrottle recorded = RecordedThrottle.open(loadWatch, sourceSpec, targetSpec, options.maxLoad(), options.criticalLoad(),
+                options.maxRate().map(MaxRate::perSecond), options.workerName(), counting::note)) {
             runWorkers(sourceSpec, targetSpec, options, counting, stop, tables, runStart,
                     Optional.of(recorded.throttle()));
         }

@@ -18,6 +18,7 @@ import io.tsmigrate.core.plan.PlanFile;
 import io.tsmigrate.core.plan.PlanOptions;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.state.Steps;
+import io.tsmigrate.core.throttle.LoadLimits;
 import io.tsmigrate.core.verify.VerifyResult;
 
 import java.nio.file.Path;
@@ -49,7 +50,7 @@ public final class Migration {
                           Optional<Instant> dualWriteStartedAt, Duration waitForWriters, Duration maxLateness,
                           Duration clockSkew, Optional<EpochUnit> timeUnit, int workers, long maxRangeRows, Optional<MaxRate> maxRate,
                           boolean compress, boolean repair, int verifyAttempts, double maxSlowdown, boolean cutover,
-                          long advanceSequences, String workerName, Clock clock) {
+                          long advanceSequences, String workerName, Clock clock, LoadLimits maxLoad, LoadLimits criticalLoad) {
 
         public static final int DEFAULT_WORKERS = 2;
         public static final int DEFAULT_VERIFY_ATTEMPTS = 3;
@@ -96,6 +97,8 @@ public final class Migration {
             private long advanceSequences = DEFAULT_ADVANCE_SEQUENCES;
             private String workerName = "migrate";
             private Clock clock = Clock.systemUTC();
+            private LoadLimits maxLoad = LoadLimits.NONE;
+            private LoadLimits criticalLoad = LoadLimits.NONE;
 
             private Builder(PlanOptions planOptions) {
                 this.planOptions = planOptions;
@@ -120,11 +123,13 @@ public final class Migration {
             public Builder advanceSequences(long v) { advanceSequences = v; return this; }
             public Builder workerName(String v) { workerName = v; return this; }
             public Builder clock(Clock v) { clock = v; return this; }
+            public Builder maxLoad(LoadLimits v) { maxLoad = v; return this; }
+            public Builder criticalLoad(LoadLimits v) { criticalLoad = v; return this; }
 
             public Options build() {
                 return new Options(planFile, planOptions, skipRoles, pgBindir, dualWriteStartedAt, waitForWriters, maxLateness,
                         clockSkew, timeUnit, workers, maxRangeRows, maxRate, compress, repair, verifyAttempts, maxSlowdown, cutover,
-                        advanceSequences, workerName, clock);
+                        advanceSequences, workerName, clock, maxLoad, criticalLoad);
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.tsmigrate.core.migrate;
 
 import io.tsmigrate.core.Human;
+import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.verify.Verifier;
 import io.tsmigrate.core.verify.VerifyOptions;
@@ -39,9 +40,18 @@ final class VerifyStep implements MigrationStep<VerifyResult> {
         boolean repair = finalAttempt && options.repair();
         // Past T too, up to where dual-writes have surely arrived: a write that reached one side only counts.
         Instant settled = options.clock().instant().minus(options.maxLateness()).minus(options.clockSkew());
-        VerifyResult r = Verifier.run(c.source(), c.target(), new VerifyOptions(false, repair, List.of(), Optional.empty(),
-                Optional.empty(), options.workers(), Optional.empty(), 20, options.clock(), Optional.of(settled)),
-                line -> c.listener().line("verify: " + line));
+        // --max-rate paces the verify too when it counts rows (a byte rate is the copy's alone).
+        VerifyResult r;
+        try {
+            r = Verifier.run(c.source(), c.target(), new VerifyOptions(false, repair, List.of(), Optional.empty(), Optional.empty(),
+                    options.workers(), options.maxRate().filter(m -> !m.bytes()), 20, options.clock(), Optional.of(settled),
+                    options.maxLoad(), options.criticalLoad()), line -> c.listener().line("verify: " + line), c.interrupted());
+        } catch (TsmigrateException e) {
+            if (e.kind() != Kind.INTERRUPTED) {
+                throw e;
+            }
+            return StepOutcome.stopped(Kind.INTERRUPTED, Migration.INTERRUPTED);
+        }
         last = r;
         if (r.match()) {
             long repaired = r.tables().stream().filter(v -> v.verdict() == VerifyResult.Verdict.REPAIRED).count();

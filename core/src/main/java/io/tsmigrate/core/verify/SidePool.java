@@ -1,10 +1,11 @@
 package io.tsmigrate.core.verify;
 
 import io.tsmigrate.core.TsmigrateException;
-import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.throttle.RateLimiter;
+import io.tsmigrate.core.throttle.Throttle;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -20,6 +21,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -33,16 +35,22 @@ final class SidePool implements AutoCloseable {
     private final ExecutorService threads;
     private final LinkedBlockingQueue<Connection> connections = new LinkedBlockingQueue<>();
     private final List<Connection> opened = new ArrayList<>();
-    private final Optional<MaxRate> maxRate;
-    private long nextFreeNanos = System.nanoTime();
+    private final Optional<Throttle> throttle;
+    private final RateLimiter limiter;
+    private final AtomicBoolean stop;
 
     /**
-     * @param lent a connection the pool may use but does not close (the caller's, idle meanwhile)
+     * @param lent     a connection the pool may use but does not close (the caller's, idle meanwhile)
+     * @param throttle the source's: reads wait while it is paused, and count towards its measured rate
+     * @param limiter  rows per second read on this side; null for no cap
+     * @param stop     set on Ctrl-C: a paused read stops waiting
      */
-    SidePool(ConnectionSpec spec, int workers, Optional<MaxRate> maxRate, Connection lent) {
+    SidePool(ConnectionSpec spec, int workers, Optional<Throttle> throttle, RateLimiter limiter, Connection lent, AtomicBoolean stop) {
         this.spec = spec;
         this.connections.add(lent);
-        this.maxRate = maxRate;
+        this.throttle = throttle;
+        this.limiter = limiter;
+        this.stop = stop;
         AtomicInteger n = new AtomicInteger();
         this.threads = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "tsmigrate-verify-" + spec.label() + "-" + n.incrementAndGet());
@@ -77,6 +85,7 @@ final class SidePool implements AutoCloseable {
     /** Digests of the rows matching one query: the whole range, or per bucket. */
     CompletableFuture<Map<Long, Digest>> digest(String sql, boolean buckets) {
         return submit(c -> {
+            awaitOpen();
             Map<Long, Digest> out = new HashMap<>();
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
                 while (rs.next()) {
@@ -90,24 +99,28 @@ final class SidePool implements AutoCloseable {
         });
     }
 
-    /** Protects production: after reading {@code rows}, waits so that the side stays under --max-rate. */
-    private void throttle(long rows) {
-        if (maxRate.isEmpty() || maxRate.get().bytes()) {
+    /** Protects production: waits while the source's throttle is paused (tsmigrate throttle --pause, --critical-load). */
+    private void awaitOpen() {
+        if (throttle.isEmpty()) {
             return;
         }
-        long wait;
-        synchronized (this) {
-            long now = System.nanoTime();
-            long start = Math.max(nextFreeNanos, now);
-            nextFreeNanos = start + (long) (rows * 1e9 / maxRate.get().perSecond());
-            wait = start - now;
+        try {
+            throttle.get().awaitOpen(stop);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        if (wait > 0) {
-            try {
-                TimeUnit.NANOSECONDS.sleep(wait);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+    }
+
+    /** After reading {@code rows}: counts them for the throttle, and waits so that the side stays under its rate. */
+    private void throttle(long rows) {
+        throttle.ifPresent(t -> t.moved(rows));
+        if (limiter == null) {
+            return;
+        }
+        try {
+            limiter.acquire(rows);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -2,7 +2,9 @@ package io.tsmigrate.core.verify;
 
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
+import io.tsmigrate.core.ProcessNames;
 import io.tsmigrate.core.backfill.Backfill;
+import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.catalog.Catalog;
 import io.tsmigrate.core.catalog.CatalogReader;
@@ -12,6 +14,8 @@ import io.tsmigrate.core.state.CompletionPoints;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
+import io.tsmigrate.core.throttle.RateLimiter;
+import io.tsmigrate.core.throttle.RecordedThrottle;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.time.TimeType;
@@ -158,8 +162,15 @@ public final class Verifier {
         } else {
             // The pools start with this thread's connections (idle while they work); results are
             // written to the state once the pools are done with them.
-            try (SidePool sourcePool = new SidePool(sourceSpec, options.workers(), options.maxRate(), source);
-                 SidePool targetPool = new SidePool(targetSpec, options.workers(), options.maxRate(), target)) {
+            // Like the backfill, the exact check reads every row of the source: the same throttle on its
+            // load (--max-load, --critical-load), which tsmigrate throttle can pause or re-pace.
+            Connection loadWatch = options.maxLoad().any() || options.criticalLoad().any() ? PgConnector.open(sourceSpec) : null;
+            try (RecordedThrottle recorded = RecordedThrottle.open(loadWatch, sourceSpec, targetSpec, options.maxLoad(),
+                    options.criticalLoad(), options.maxRate().map(MaxRate::perSecond), "verify-" + ProcessNames.current(), progress);
+                 SidePool sourcePool = new SidePool(sourceSpec, options.workers(), Optional.of(recorded.throttle()),
+                         recorded.throttle().limiter(), source, stop);
+                 SidePool targetPool = new SidePool(targetSpec, options.workers(), Optional.empty(),
+                         options.maxRate().map(r -> new RateLimiter(r.perSecond())).orElse(null), target, stop)) {
                 Exact exact = new Exact(source, target, sourcePool, targetPool, options, store, found, progress, stop);
                 for (Map.Entry<TableRef, Optional<Plan.Hypertable>> t : tables.entrySet()) {
                     List<String> key = catalog.table(t.getKey()).flatMap(Catalog.Table::primaryKey)

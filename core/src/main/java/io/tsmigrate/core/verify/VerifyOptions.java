@@ -2,6 +2,7 @@ package io.tsmigrate.core.verify;
 
 import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.throttle.LoadLimits;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -22,10 +23,12 @@ import java.util.Optional;
  * @param pastT     hypertables: also compare the rows past T, which only dual-writes put on the
  *                  target, up to this instant (rows newer than it may still be on their way). Finds
  *                  a write that reached one side only, such as one a crashed application lost.
+ * @param maxLoad   slow the reads of the source down while its signals reach these (as backfill's --max-load)
+ * @param criticalLoad pause them, between ranges, while its signals reach these
  */
 public record VerifyOptions(boolean estimate, boolean repair, List<TableRef> tables, Optional<String> from,
                             Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock,
-                            Optional<Instant> pastT) {
+                            Optional<Instant> pastT, LoadLimits maxLoad, LoadLimits criticalLoad) {
     public VerifyOptions {
         tables = List.copyOf(tables);
         if (workers < 1) {
@@ -40,5 +43,12 @@ public record VerifyOptions(boolean estimate, boolean repair, List<TableRef> tab
     public VerifyOptions(boolean estimate, boolean repair, List<TableRef> tables, Optional<String> from,
                          Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock) {
         this(estimate, repair, tables, from, until, workers, maxRate, maxRows, clock, Optional.empty());
+    }
+
+    /** Without load limits. */
+    public VerifyOptions(boolean estimate, boolean repair, List<TableRef> tables, Optional<String> from,
+                         Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock,
+                         Optional<Instant> pastT) {
+        this(estimate, repair, tables, from, until, workers, maxRate, maxRows, clock, pastT, LoadLimits.NONE, LoadLimits.NONE);
     }
 }
