@@ -61,8 +61,9 @@ final class BackfillCommand implements Callable<Integer> {
 
 
     @Option(names = "--max-source-connections", paramLabel = "N",
-            description = "Never open more than N connections to the source at once: caps --workers, counting the "
-                    + "connection that watches the source's load when --max-load or --critical-load is given. Default: no cap.")
+            description = "Never hold more than N connections to the source at once, across every process of this migration "
+                    + "(slots kept on the target; a process waits for a free one): caps --workers, counting the connection that "
+                    + "watches the source's load when --max-load or --critical-load is given. Default: no cap.")
     Integer maxSourceConnections;
 
     @Option(names = "--max-range-rows", paramLabel = "ROWS", defaultValue = "1000000",
@@ -119,7 +120,8 @@ final class BackfillCommand implements Callable<Integer> {
         BackfillOptions options = new BackfillOptions(Optional.ofNullable(until), Optional.ofNullable(from),
                 tables.stream().map(TableRef::parse).toList(), workers(max.any() || critical.any()), maxRangeRows,
                 pace.maxRate(), maxAttempts, compress,
-                Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC(), max, critical);
+                Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC(), max, critical,
+                Optional.ofNullable(maxSourceConnections));
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.

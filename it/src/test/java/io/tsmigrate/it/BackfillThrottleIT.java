@@ -181,6 +181,57 @@ class BackfillThrottleIT {
                 + "WHERE process LIKE 'verify-%'"));
     }
 
+    /**
+     * --max-source-connections holds across processes: two backfills with a cap of 3 and two workers each
+     * run together with 3 source connections between them (the second gets the one slot left), never
+     * more, sampled on the source while they run; a third process finds no slot and waits, saying so,
+     * until the others are done. The data ends identical.
+     */
+    @Test
+    void theSourceConnectionCapHoldsAcrossProcesses(TestDatabases db) throws Exception {
+        ConnectionSpec source = db.newSourceDatabase("throttle_cap");
+        ConnectionSpec target = db.newTargetDatabase("throttle_cap", true);
+        metrics(source, target, 60000);
+        String src = TestDatabases.uri(source);
+        String tgt = TestDatabases.uri(target);
+        String ours = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tsmigrate' "
+                + "AND pid <> pg_backend_pid()";
+        List<CliProcess> processes = new ArrayList<>();
+        long most = 0;
+        try {
+            for (String name : List.of("first", "second", "third")) {
+                processes.add(CliProcess.start(List.of("backfill", "--source", src, "--target", tgt, "--until", T, "--workers", "2",
+                        "--max-source-connections", "3", "--max-range-rows", "2000", "--max-rate", "3000", "--worker-name", name)));
+                if (!name.equals("third")) {
+                    CliProcess started = processes.get(processes.size() - 1);
+                    Await.until(name + " copying", () -> {
+                        assertThat(started.isAlive()).as(started.output()).isTrue();
+                        return queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE worker LIKE '" + name + "-%'") > 0;
+                    });
+                }
+            }
+            CliProcess third = processes.get(2);
+            Await.until("the third process waiting for a slot", () -> third.output().contains("waiting for a source connection: "
+                    + "the 3 that --max-source-connections allows are in use by other processes of this migration"));
+            while (processes.stream().anyMatch(CliProcess::isAlive)) {
+                most = Math.max(most, queryLong(source, ours));
+                Thread.sleep(20); // sampling while they run, not waiting for an outcome
+            }
+            for (CliProcess p : processes) {
+                p.close();
+                assertThat(p.exitValue()).as(p.output()).isZero();
+            }
+        } finally {
+            for (CliProcess p : processes) {
+                p.close();
+            }
+        }
+        assertThat(most).as("source connections of the three processes at once").isPositive().isLessThanOrEqualTo(3);
+        assertThat(queryLong(target, "SELECT count(DISTINCT split_part(worker, '-', 1)) FROM tsmigrate.backfill_attempt "
+                + "WHERE worker NOT LIKE 'third-%'")).as("the first two copied side by side").isEqualTo(2);
+        assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + T + "'"));
+    }
+
     private static void metrics(ConnectionSpec source, ConnectionSpec target, int rows) {
         TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int, cpu float8)",
                 "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '10 seconds', g % 20, g / 3.0 "

@@ -121,11 +121,11 @@ class BadInputIT {
         // Connection strings: bad settings are bad input (2); a server that refuses is a connection failure (3).
         List<Case> connections = List.of(
                 Case.of(2, "verify", "--source", "postgres://postgres:" + SECRET + "@127.0.0.1:" + port + "/db?sslmode=bogus", "--target", tgt),
-                Case.of(2, "verify", "--source", src, "--target", tgt + "?target_session_attrs=maybe"),
+                Case.of(2, "verify", "--source", src, "--target", TestDatabases.uri(target, "target_session_attrs=maybe")),
                 Case.of(2, "verify", "--source", "host=127.0.0.1 password=" + SECRET + " bogus_setting=1", "--target", tgt),
                 Case.of(2, "verify", "--source", "postgres://postgres:" + SECRET + "@127.0.0.1:99999/db", "--target", tgt),
                 Case.of(2, "verify", "--source", src, "--target", "mysql://root:" + SECRET + "@127.0.0.1/db"),
-                Case.of(2, "verify", "--source", src, "--target", tgt + "?connect_timeout=soon"),
+                Case.of(2, "verify", "--source", src, "--target", TestDatabases.uri(target, "connect_timeout=soon")),
                 Case.of(3, "verify", "--source", closedPort, "--target", tgt),
                 Case.of(3, "verify", "--source", src, "--target", wrongPassword.replace("postgres:" + SECRET, "nobody:" + SECRET)),
                 Case.of(3, "doctor", "--source", closedPort, "--target", tgt),

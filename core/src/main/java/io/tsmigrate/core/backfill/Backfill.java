@@ -20,6 +20,7 @@ import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.time.TimeRange;
 import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.state.PlanStore;
+import io.tsmigrate.core.state.SourceSlots;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.state.Steps;
 
@@ -62,13 +63,35 @@ public final class Backfill {
      */
     public static BackfillResult run(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
                                      BackfillListener listener, AtomicBoolean stop) {
+        if (options.maxSourceConnections().isEmpty()) {
+            return runWithin(sourceSpec, targetSpec, options, listener, stop);
+        }
+        // The cap holds across every process of the migration: this one takes what slots are free (one for
+        // the planning connection, which the workers reuse, or which watches the load) and starts as many workers.
+        int cap = options.maxSourceConnections().get();
+        int watch = options.watchesLoad() ? 1 : 0;
+        try (SourceSlots slots = SourceSlots.take(targetSpec, cap, options.workers() + watch, 1 + watch, stop, listener::note)) {
+            if (slots.count() == 0) {
+                throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while waiting for a source connection; nothing was copied.");
+            }
+            return runWithin(sourceSpec, targetSpec, options.withWorkers(slots.count() - watch), listener, stop);
+        } catch (SQLException e) {
+            throw PgErrors.failure("take a slot of --max-source-connections", targetSpec, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while waiting for a source connection; nothing was copied.");
+        }
+    }
+
+    private static BackfillResult runWithin(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,
+                                            BackfillListener listener, AtomicBoolean stop) {
         Instant started = Instant.now();
         Map<TableRef, TableCopy> tables = new LinkedHashMap<>();
         Map<TableRef, String> untils = new LinkedHashMap<>();
         Instant runStart;
         // The planning connection to the source is the throttle's afterwards when there are load limits: one
         // connection less to open and close, so that --max-source-connections holds at every instant.
-        boolean watchesLoad = options.maxLoad().any() || options.criticalLoad().any();
+        boolean watchesLoad = options.watchesLoad();
         Connection source = PgConnector.open(sourceSpec);
         boolean handedOver = false;
         try (Connection target = PgConnector.open(targetSpec)) {

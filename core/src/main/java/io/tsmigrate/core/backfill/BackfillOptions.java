@@ -21,10 +21,13 @@ import java.util.Optional;
  * @param workerName   prefix for worker names in the state (host and pid by default)
  * @param maxLoad      slow down when the source's signals reach these limits
  * @param criticalLoad pause when they reach these
+ * @param maxSourceConnections the most source connections open at once across every process of the
+ *                     migration (slots in the state): workers beyond the free slots do not start
  */
 public record BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers,
                               long maxRangeRows, Optional<MaxRate> maxRate, int maxAttempts, boolean compress,
-                              String workerName, Clock clock, LoadLimits maxLoad, LoadLimits criticalLoad) {
+                              String workerName, Clock clock, LoadLimits maxLoad, LoadLimits criticalLoad,
+                              Optional<Integer> maxSourceConnections) {
 
     /** Workers of a backfill or a verify when none are asked for: each holds one connection to each side. */
     public static final int DEFAULT_WORKERS = 2;
@@ -36,6 +39,25 @@ public record BackfillOptions(Optional<String> until, Optional<String> from, Lis
                            Optional<MaxRate> maxRate, int maxAttempts, boolean compress, String workerName, Clock clock) {
         this(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, LoadLimits.NONE,
                 LoadLimits.NONE);
+    }
+
+    /** Without a cap on source connections. */
+    public BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers, long maxRangeRows,
+                           Optional<MaxRate> maxRate, int maxAttempts, boolean compress, String workerName, Clock clock,
+                           LoadLimits maxLoad, LoadLimits criticalLoad) {
+        this(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, maxLoad, criticalLoad,
+                Optional.empty());
+    }
+
+    /** The same with another number of workers. */
+    public BackfillOptions withWorkers(int n) {
+        return new BackfillOptions(until, from, tables, n, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, maxLoad,
+                criticalLoad, maxSourceConnections);
+    }
+
+    /** Whether a connection watches the source's load (one more source connection). */
+    public boolean watchesLoad() {
+        return maxLoad.any() || criticalLoad.any();
     }
 
     public BackfillOptions {
