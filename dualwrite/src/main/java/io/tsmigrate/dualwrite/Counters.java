@@ -12,6 +12,14 @@ final class Counters {
     private final LongAdder countMismatches = new LongAdder();
     private final LongAdder recovered = new LongAdder();
     private final LongAdder discarded = new LongAdder();
+    private final LongAdder secondaryCommits = new LongAdder();
+    private final LongAdder secondaryCommitNanos = new LongAdder();
+
+    /** A transaction's commit on the secondary, after the primary's: what dual-writing adds to it. */
+    void secondaryCommit(long nanos) {
+        secondaryCommits.increment();
+        secondaryCommitNanos.add(nanos);
+    }
 
     void mirrored() {
         mirrored.increment();
@@ -39,8 +47,9 @@ final class Counters {
         discarded.add(notCommitted);
     }
 
-    DualWriteStats snapshot(boolean journaling, boolean targetIsPrimary, long shadowReadsDropped) {
+    DualWriteStats snapshot(boolean journaling, boolean targetIsPrimary, long pending, ShadowReads shadow) {
         return new DualWriteStats(mirrored.sum(), journaled.sum(), replayed.sum(), failures.sum(), countMismatches.sum(),
-                journaling, targetIsPrimary, shadowReadsDropped, recovered.sum(), discarded.sum());
+                journaling, targetIsPrimary, shadow.dropped(), recovered.sum(), discarded.sum(), pending, shadow.compared(),
+                shadow.mismatched(), secondaryCommits.sum(), secondaryCommitNanos.sum());
     }
 }

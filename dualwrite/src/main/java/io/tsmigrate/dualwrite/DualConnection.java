@@ -399,7 +399,9 @@ final class DualConnection implements InvocationHandler {
         }
         if (ended == Mode.DIRECT && side != null && inTransaction()) {
             try {
+                long started = System.nanoTime();
                 side.commit();
+                writer.counters().secondaryCommit(System.nanoTime() - started);
                 if (intent != null) {
                     writer.intents().resolved(roles.secondary(), intent);
                 }

@@ -15,7 +15,14 @@ package io.tsmigrate.dualwrite;
  *                          the primary at start and owed to the secondary (lossless mode)
  * @param discarded         intents of an earlier run whose transaction the primary did not commit (or no longer
  *                          knows about), dropped at start
+ * @param journalPending    journal entries (and commits in doubt) this writer still owes a side
+ * @param shadowCompared    reads compared on both sides
+ * @param shadowMismatches  compared reads that differed once the backfill was complete
+ * @param secondaryCommits  transactions committed directly on the secondary
+ * @param secondaryCommitNanos the time those commits took, in total (what dual-writing adds to a commit)
  */
 public record DualWriteStats(long mirrored, long journaled, long replayed, long secondaryFailures, long countMismatches,
-                             boolean diverted, boolean targetIsPrimary, long shadowDropped, long recovered, long discarded) {
+                             boolean diverted, boolean targetIsPrimary, long shadowDropped, long recovered, long discarded,
+                             long journalPending, long shadowCompared, long shadowMismatches, long secondaryCommits,
+                             long secondaryCommitNanos) {
 }

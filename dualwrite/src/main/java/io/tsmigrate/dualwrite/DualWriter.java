@@ -299,7 +299,7 @@ final class DualWriter implements AutoCloseable {
     }
 
     DualWriteStats stats() {
-        return counters.snapshot(source.diverted() || target.diverted(), targetIsPrimary, shadow.dropped());
+        return counters.snapshot(source.diverted() || target.diverted(), targetIsPrimary, owed(), shadow);
     }
 
     private static String host() {

@@ -54,6 +54,8 @@ final class ShadowReads implements AutoCloseable {
     private final ThreadPoolExecutor executor;
     private final Map<String, Shape> shapes = new HashMap<>();
     private final LongAdder dropped = new LongAdder();
+    private final LongAdder compared = new LongAdder();
+    private final LongAdder mismatched = new LongAdder();
     private volatile boolean backfillComplete;
     private Connection connection;
 
@@ -135,6 +137,7 @@ final class ShadowReads implements AutoCloseable {
             Shape s = shapes.computeIfAbsent(shape, k -> new Shape());
             s.calls++;
             s.compared++;
+            compared.increment();
             (primaryIsTarget ? s.targetMicros : s.sourceMicros)[bucket(primaryNanos)]++;
             (primaryIsTarget ? s.sourceMicros : s.targetMicros)[bucket(nanos)]++;
             if (!primary.sameAs(other, RowDigest.ordered(sql))) {
@@ -142,6 +145,7 @@ final class ShadowReads implements AutoCloseable {
                     s.expectedMismatches++;
                 } else {
                     s.mismatches++;
+                    mismatched.increment();
                 }
                 if (s.example == null || !expected) {
                     s.example = sql + (params == null || params.isEmpty() ? "" : " with " + params.stream()
@@ -215,6 +219,16 @@ final class ShadowReads implements AutoCloseable {
 
     long dropped() {
         return dropped.sum();
+    }
+
+    /** Reads compared on both sides since start. */
+    long compared() {
+        return compared.sum();
+    }
+
+    /** Compared reads that differed when the backfill was complete (a real difference) since start. */
+    long mismatched() {
+        return mismatched.sum();
     }
 
     private static Long[] box(long[] values) {
