@@ -45,15 +45,9 @@ class TlsIT {
         assumeTrue(db.servers().pair().isPresent(), "needs servers whose TLS and pg_hba.conf the suite may change");
         PgServer sourceServer = db.servers().pair().get().source();
         PgServer targetServer = db.servers().pair().get().target();
-        ConnectionSpec sourceDb = db.newSourceDatabase("tls_source");
+        ConnectionSpec sourceDb = metrics(db, "tls_source", 20000);
         ConnectionSpec targetDb = db.newTargetDatabase("tls_target", true);
-        TestDatabases.execute(sourceDb, "CREATE TABLE metrics (time timestamptz NOT NULL, device int, v float8)",
-                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '30 seconds', g % 10, g FROM generate_series(1, 20000) g",
-                "CREATE INDEX ON metrics (time)", "ANALYZE");
-        for (ConnectionSpec admin : List.of(db.servers().sourceAdmin(), db.servers().targetAdmin())) {
-            TestDatabases.execute(admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + ROLE + "') THEN "
-                    + "CREATE ROLE " + ROLE + " SUPERUSER LOGIN PASSWORD '" + PASSWORD + "'; END IF; END $$");
-        }
+        roleOnBoth(db, ROLE, "LOGIN PASSWORD '" + PASSWORD + "'");
         Path sourceCa = sourceServer.enableTls();
         Path targetCa = targetServer.enableTls();
         try {
@@ -114,15 +108,9 @@ class TlsIT {
         assumeTrue(db.servers().pair().isPresent(), "needs servers whose TLS and pg_hba.conf the suite may change");
         PgServer sourceServer = db.servers().pair().get().source();
         PgServer targetServer = db.servers().pair().get().target();
-        ConnectionSpec sourceDb = db.newSourceDatabase("cert_source");
+        ConnectionSpec sourceDb = metrics(db, "cert_source", 5000);
         ConnectionSpec targetDb = db.newTargetDatabase("cert_target", true);
-        TestDatabases.execute(sourceDb, "CREATE TABLE metrics (time timestamptz NOT NULL, device int, v float8)",
-                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '30 seconds', g % 10, g FROM generate_series(1, 5000) g",
-                "CREATE INDEX ON metrics (time)", "ANALYZE");
-        for (ConnectionSpec admin : List.of(db.servers().sourceAdmin(), db.servers().targetAdmin())) {
-            TestDatabases.execute(admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + CERT_ROLE + "') THEN "
-                    + "CREATE ROLE " + CERT_ROLE + " SUPERUSER LOGIN; END IF; END $$");
-        }
+        roleOnBoth(db, CERT_ROLE, "LOGIN");
         // A client CA, and a certificate it issued for the role (its common name), with a PEM key only the owner reads.
         CertificateAuthority clients = CertificateAuthority.create(dir.resolve("client-ca"), "tsmigrate test client CA");
         CertificateAuthority.Issued issued = clients.issue(dir, "client", CERT_ROLE, List.of());
@@ -186,6 +174,23 @@ class TlsIT {
                 hba(server, CERT_ONLY, false);
                 server.trustClientCertificates(Optional.empty());
             }
+        }
+    }
+
+    /** A source database with a table of {@code rows} readings to migrate. */
+    private static ConnectionSpec metrics(TestDatabases db, String name, int rows) {
+        ConnectionSpec source = db.newSourceDatabase(name);
+        TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device int, v float8)",
+                "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '30 seconds', g % 10, g FROM generate_series(1, "
+                        + rows + ") g", "CREATE INDEX ON metrics (time)", "ANALYZE");
+        return source;
+    }
+
+    /** A superuser role on both servers (once per suite), logging in as {@code login} says. */
+    private static void roleOnBoth(TestDatabases db, String role, String login) {
+        for (ConnectionSpec admin : List.of(db.servers().sourceAdmin(), db.servers().targetAdmin())) {
+            TestDatabases.execute(admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role + "') THEN "
+                    + "CREATE ROLE " + role + " SUPERUSER " + login + "; END IF; END $$");
         }
     }
 
