@@ -6,20 +6,16 @@ import io.tsmigrate.examples.timeseries.Reading;
 import io.tsmigrate.examples.timeseries.Recorder;
 import io.tsmigrate.examples.timeseries.TimeseriesApplication;
 import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.SpringApps;
 import io.tsmigrate.it.kit.TestDatabases;
 import io.tsmigrate.servers.Await;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.Banner;
-import org.springframework.boot.WebApplicationType;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
 import javax.sql.DataSource;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -42,11 +38,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SampleAppIT {
 
     private static final int HISTORY = 20_000;
-
-    @BeforeAll
-    static void keepTheSuitesLogging() {
-        System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
-    }
 
     @Test
     void anApplicationOnTheStarterIsMigratedWhileItWritesAndBothDatabasesEndIdentical(TestDatabases db, @TempDir Path dir)
@@ -108,26 +99,19 @@ class SampleAppIT {
         return id;
     }
 
-    private static ConfigurableApplicationContext start(ConnectionSpec source, ConnectionSpec target, Path dir) throws SQLException {
+    private static ConfigurableApplicationContext start(ConnectionSpec source, ConnectionSpec target, Path dir) {
         Map<String, Object> p = new HashMap<>();
-        p.put("spring.datasource.url", source.jdbc().url() + "?" + tls(source));
+        p.put("spring.datasource.url", SpringApps.jdbcUrl(source));
         p.put("spring.datasource.username", source.user());
         p.put("spring.datasource.password", source.password().orElseThrow());
         p.put("spring.datasource.hikari.connection-timeout", "5000");
         p.put("tsmigrate.dualwrite.enabled", "true");
-        p.put("tsmigrate.dualwrite.target.url", target.jdbc().url() + "?" + tls(target));
+        p.put("tsmigrate.dualwrite.target.url", SpringApps.jdbcUrl(target));
         p.put("tsmigrate.dualwrite.target.username", target.user());
         p.put("tsmigrate.dualwrite.target.password", target.password().orElseThrow());
         p.put("tsmigrate.dualwrite.journal-directory", dir.resolve("journal").toString());
         p.put("tsmigrate.dualwrite.health-check-interval", "200ms");
-        // As command-line arguments: they win over the application's own application.yml (which keeps dual-write off).
-        String[] args = p.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
-        return new SpringApplicationBuilder(TimeseriesApplication.class).web(WebApplicationType.NONE).bannerMode(Banner.Mode.OFF)
-                .logStartupInfo(false).run(args);
-    }
-
-    private static String tls(ConnectionSpec spec) {
-        return "sslmode=" + spec.setting("sslmode").orElse("prefer") + spec.setting("sslrootcert").map(r -> "&sslrootcert=" + r).orElse("");
+        return SpringApps.start(TimeseriesApplication.class, p);
     }
 
     private static Cli.Result cli(ConnectionSpec source, ConnectionSpec target, String... args) {

@@ -6,19 +6,16 @@ import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.dualwrite.DualWriteDataSource;
 import io.tsmigrate.dualwrite.spring.DualWriteConfigurationException;
 import io.tsmigrate.it.kit.PgServersExtension;
+import io.tsmigrate.it.kit.SpringApps;
 import io.tsmigrate.it.kit.TestDatabases;
 import io.tsmigrate.servers.Await;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.Banner;
 import org.springframework.boot.SpringBootConfiguration;
-import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.actuate.health.HealthIndicator;
 import org.springframework.boot.actuate.health.Status;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
@@ -50,21 +47,14 @@ class SpringBootStarterIT {
     static class Application {
     }
 
-    @BeforeAll
-    static void keepTheSuitesLogging() {
-        // The suite's own Logback configuration stays; Spring Boot would otherwise reset it.
-        System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
-    }
-
     private static ConfigurableApplicationContext start(Map<String, Object> properties) {
-        return new SpringApplicationBuilder(Application.class).web(WebApplicationType.NONE).bannerMode(Banner.Mode.OFF)
-                .logStartupInfo(false).properties(properties).run();
+        return SpringApps.start(Application.class, properties);
     }
 
     private static Map<String, Object> application(ConnectionSpec source) {
         Map<String, Object> p = new HashMap<>();
         p.put("spring.application.name", "starter-it");
-        p.put("spring.datasource.url", source.jdbc().url() + "?" + jdbcTls(source));
+        p.put("spring.datasource.url", SpringApps.jdbcUrl(source));
         p.put("spring.datasource.username", source.user());
         p.put("spring.datasource.password", source.password().orElseThrow());
         p.put("spring.datasource.hikari.connection-timeout", "2000");
@@ -75,17 +65,12 @@ class SpringBootStarterIT {
     private static Map<String, Object> dualWriting(ConnectionSpec source, ConnectionSpec target, Path journal) {
         Map<String, Object> p = application(source);
         p.put("tsmigrate.dualwrite.enabled", "true");
-        p.put("tsmigrate.dualwrite.target.url", target.jdbc().url() + "?" + jdbcTls(target));
+        p.put("tsmigrate.dualwrite.target.url", SpringApps.jdbcUrl(target));
         p.put("tsmigrate.dualwrite.target.username", target.user());
         p.put("tsmigrate.dualwrite.target.password", target.password().orElseThrow());
         p.put("tsmigrate.dualwrite.journal-directory", journal.toString());
         p.put("tsmigrate.dualwrite.health-check-interval", "200ms");
         return p;
-    }
-
-    /** The suite's TLS settings as pgjdbc URL parameters. */
-    private static String jdbcTls(ConnectionSpec spec) {
-        return "sslmode=" + spec.setting("sslmode").orElse("prefer") + spec.setting("sslrootcert").map(r -> "&sslrootcert=" + r).orElse("");
     }
 
     private static void readings(ConnectionSpec... sides) {
