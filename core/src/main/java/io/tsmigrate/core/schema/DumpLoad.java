@@ -103,11 +103,8 @@ final class DumpLoad {
         }
         Thread stopper = stopper(stop, source, load);
         try {
-            List<String> changes = pipe(source, load, prelude, unpartition, rowsLater, targetMajor);
-            if (stop.get()) {
-                throw interrupted();
-            }
-            return changes;
+            // A load that committed stands even when Ctrl-C came meanwhile: the next step's check stops the run.
+            return pipe(source, load, prelude, unpartition, rowsLater, targetMajor);
         } catch (TsmigrateException e) {
             throw stop.get() ? interrupted() : e;
         } finally {
