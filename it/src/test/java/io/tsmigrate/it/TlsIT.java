@@ -60,18 +60,8 @@ class TlsIT {
             assertThat(clear.exitCode()).as("the role is refused without TLS: " + clear).isEqualTo(3);
             assertThat(clear.out()).contains("no encryption");
 
-            assertThat(Cli.run("doctor", "--source", source, "--target", target).exitCode()).isZero();
-            Path plan = dir.resolve("plan.yaml");
-            Cli.Result planned = Cli.run("plan", "--source", source, "--target", target, "--include", "metrics", "--plan", plan.toString());
-            assertThat(planned.exitCode()).as(planned.toString()).isZero();
-            // pg_dump and psql refused without TLS too: the schema step proves they get sslmode and sslrootcert.
-            Cli.Result schema = Cli.run("schema", "--source", source, "--target", target, "--plan", plan.toString(), "--skip-roles");
-            assertThat(schema.exitCode()).as(schema.toString()).isZero();
-            Cli.Result backfill = Cli.run("backfill", "--source", source, "--target", target, "--until", T);
-            assertThat(backfill.exitCode()).as(backfill.toString()).isZero();
-            Cli.Result verify = Cli.run("verify", "--source", source, "--target", target, "--until", T);
-            assertThat(verify.exitCode()).as(verify.toString()).isZero();
-            assertThat(checksum(targetDb, "metrics", "true")).isEqualTo(checksum(sourceDb, "metrics", "time < '" + T + "'"));
+            // pg_dump and psql are refused without TLS too: the schema step proves they get sslmode and sslrootcert.
+            everyStepMigrates(source, target, sourceDb, targetDb, dir);
 
             // Another authority's certificate as the root: one sentence naming the settings, exit 3.
             Path otherCa = CertificateAuthority.create(dir.resolve("other-ca"), "another CA").certificate();
@@ -143,18 +133,8 @@ class TlsIT {
             assertThat(without.exitCode()).as(without.toString()).isEqualTo(3);
             assertThat(without.out()).contains("cannot log in to the source").contains("give sslcert and sslkey a client certificate");
 
-            assertThat(Cli.run("doctor", "--source", source, "--target", target).exitCode()).isZero();
-            Path plan = dir.resolve("plan.yaml");
-            Cli.Result planned = Cli.run("plan", "--source", source, "--target", target, "--include", "metrics", "--plan", plan.toString());
-            assertThat(planned.exitCode()).as(planned.toString()).isZero();
             // pg_dump and psql log in by certificate too: the schema step proves they get sslcert and sslkey.
-            Cli.Result schema = Cli.run("schema", "--source", source, "--target", target, "--plan", plan.toString(), "--skip-roles");
-            assertThat(schema.exitCode()).as(schema.toString()).isZero();
-            Cli.Result backfill = Cli.run("backfill", "--source", source, "--target", target, "--until", T);
-            assertThat(backfill.exitCode()).as(backfill.toString()).isZero();
-            Cli.Result verify = Cli.run("verify", "--source", source, "--target", target, "--until", T);
-            assertThat(verify.exitCode()).as(verify.toString()).isZero();
-            assertThat(checksum(targetDb, "metrics", "true")).isEqualTo(checksum(sourceDb, "metrics", "time < '" + T + "'"));
+            everyStepMigrates(source, target, sourceDb, targetDb, dir);
 
             // The proxy shows the certificate to the source itself (Netty) and the library to the target (pgjdbc).
             try (ProxyServer proxy = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, ConnectionSpec.parse(source, "source"),
@@ -175,6 +155,21 @@ class TlsIT {
                 server.trustClientCertificates(Optional.empty());
             }
         }
+    }
+
+    /** doctor, plan, schema (pg_dump, psql), backfill and verify through these URIs, and the data arrives. */
+    private static void everyStepMigrates(String source, String target, ConnectionSpec sourceDb, ConnectionSpec targetDb, Path dir) {
+        assertThat(Cli.run("doctor", "--source", source, "--target", target).exitCode()).isZero();
+        Path plan = dir.resolve("plan.yaml");
+        Cli.Result planned = Cli.run("plan", "--source", source, "--target", target, "--include", "metrics", "--plan", plan.toString());
+        assertThat(planned.exitCode()).as(planned.toString()).isZero();
+        Cli.Result schema = Cli.run("schema", "--source", source, "--target", target, "--plan", plan.toString(), "--skip-roles");
+        assertThat(schema.exitCode()).as(schema.toString()).isZero();
+        Cli.Result backfill = Cli.run("backfill", "--source", source, "--target", target, "--until", T);
+        assertThat(backfill.exitCode()).as(backfill.toString()).isZero();
+        Cli.Result verify = Cli.run("verify", "--source", source, "--target", target, "--until", T);
+        assertThat(verify.exitCode()).as(verify.toString()).isZero();
+        assertThat(checksum(targetDb, "metrics", "true")).isEqualTo(checksum(sourceDb, "metrics", "time < '" + T + "'"));
     }
 
     /** A source database with a table of {@code rows} readings to migrate. */
