@@ -92,6 +92,13 @@ final class BackfillCommand implements Callable<Integer> {
     @Mixin
     LoadOptions load;
 
+    @Mixin
+    DirectCompressOption directCompress;
+
+    @Option(names = "--dry-run", description = "Copy nothing and record nothing: say for each table the path its rows would take "
+            + "(rowstore, or straight into the columnstore, and why), the COPY format, and the ranges already done.")
+    boolean dryRun;
+
     /**
      * The workers --max-source-connections leaves room for: one source connection each, besides the
      * one that watches the source's load when limits are given.
@@ -121,9 +128,23 @@ final class BackfillCommand implements Callable<Integer> {
                 tables.stream().map(TableRef::parse).toList(), workers(max.any() || critical.any()), maxRangeRows,
                 pace.maxRate(), maxAttempts, compress,
                 Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC(), max, critical,
-                Optional.ofNullable(maxSourceConnections));
+                Optional.ofNullable(maxSourceConnections), directCompress.mode());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (dryRun) {
+            List<Backfill.Route> routes = Backfill.dryRun(connections.source(), connections.target(), options);
+            if (format.json) {
+                out.println(Json.output(java.util.Map.of("tables", routes)));
+            } else {
+                for (Backfill.Route r : routes) {
+                    out.printf(Locale.ROOT, "  %-30s %s COPY into the %s: %s; %d/%d ranges done%n", r.table(), r.format(),
+                            r.path().direct() ? "columnstore" : "rowstore", r.path().why(), r.rangesDone(), r.ranges());
+                }
+                out.println("dry run: nothing was copied or recorded.");
+            }
+            out.flush();
+            return ExitCodes.OK;
+        }
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("backfill");
              BackfillProgress progress = display.open(err)) {
@@ -152,9 +173,10 @@ final class BackfillCommand implements Callable<Integer> {
 
     private static void render(BackfillResult r, PrintWriter out) {
         for (BackfillResult.TableResult t : r.tables()) {
-            out.printf(Locale.ROOT, "  %-30s %d/%d ranges done%s, %s rows in all, %s this run (%s COPY), T = %s%n",
+            out.printf(Locale.ROOT, "  %-30s %d/%d ranges done%s, %s rows in all, %s this run (%s COPY into the %s), T = %s%n",
                     t.table(), t.rangesDone(), t.ranges(), t.rangesFailed() > 0 ? ", " + t.rangesFailed() + " failed" : "",
-                    Human.count(t.rowsDone()), Human.count(t.rowsThisRun()), t.format(), t.until());
+                    Human.count(t.rowsDone()), Human.count(t.rowsThisRun()), t.format(),
+                    t.path().direct() ? "columnstore" : "rowstore", t.until());
         }
         r.failures().forEach(f -> out.println("  failed: " + f));
         r.notes().forEach(n -> out.println("  " + n));

@@ -80,6 +80,9 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--compress", description = "After the backfill, compress the chunks the compression policy would compress.")
     boolean compress;
 
+    @Mixin
+    DirectCompressOption directCompress;
+
     @Option(names = "--repair", description = "When verification finds differences, copy the differing ranges again.")
     boolean repair;
 
@@ -118,7 +121,7 @@ final class MigrateCommand implements Callable<Integer> {
                 .skipRoles(skipRoles).pgBindir(tools.pgBindir()).dualWriteStartedAt(point.dualWriteStartedAt())
                 .waitForWriters(Human.parseDuration(waitForWriters, "--wait-for-writers")).maxLateness(point.maxLateness())
                 .clockSkew(point.clockSkew()).timeUnit(point.timeUnit()).workers(pace.workers()).maxRangeRows(maxRangeRows)
-                .maxRate(pace.maxRate()).maxLoad(load.maxLoad()).criticalLoad(load.criticalLoad()).compress(compress).repair(repair)
+                .maxRate(pace.maxRate()).maxLoad(load.maxLoad()).criticalLoad(load.criticalLoad()).directCompress(directCompress.mode()).compress(compress).repair(repair)
                 .verifyAttempts(verifyAttempts).maxSlowdown(maxSlowdown).cutover(cutover).advanceSequences(advanceSequences)
                 .workerName(BackfillCommand.defaultWorkerName()).build();
         PrintWriter err = spec.commandLine().getErr();

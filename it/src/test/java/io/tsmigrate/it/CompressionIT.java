@@ -4,6 +4,7 @@ import io.tsmigrate.core.backfill.Backfill;
 import io.tsmigrate.core.backfill.BackfillListener;
 import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.backfill.BackfillResult;
+import io.tsmigrate.core.backfill.DirectCompression;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.plan.ChunkInterval;
@@ -39,7 +40,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The compression path (runbook 3e and 6e) against a TimescaleDB that compresses: settings and a
  * policy set up and paused by schema, exactly those jobs resumed by backfill, chunks compressed
  * with --compress, ranges copied into chunks that are already compressed, and verification over
- * compressed chunks.
+ * compressed chunks. Ranges go into the rowstore here ({@code --direct-compress off});
+ * {@link DirectCompressionIT} covers the columnstore path.
  */
 @NeedsCompression
 @ExtendWith(PgServersExtension.class)
@@ -80,7 +82,8 @@ class CompressionIT {
 
     private static BackfillResult backfill(TestDatabases db, ConnectionSpec target, boolean compress) {
         return Backfill.run(db.source(), target, new BackfillOptions(Optional.of(UNTIL), Optional.empty(), List.of(), 2, 10_000,
-                Optional.empty(), 3, compress, "compression-it", Clock.systemUTC()), BackfillListener.NONE, new AtomicBoolean());
+                Optional.empty(), 3, compress, "compression-it", Clock.systemUTC()).withDirectCompress(DirectCompression.Mode.OFF),
+                BackfillListener.NONE, new AtomicBoolean());
     }
 
     @Test
@@ -222,7 +225,8 @@ class CompressionIT {
                 .isEqualTo("integer_now_epoch_ms_int8");
 
         BackfillResult result = Backfill.run(db.source(), t, new BackfillOptions(Optional.of(String.valueOf(T_MS)), Optional.empty(),
-                List.of(), 2, 10_000, Optional.empty(), 3, true, "compression-it", Clock.systemUTC()), BackfillListener.NONE,
+                List.of(), 2, 10_000, Optional.empty(), 3, true, "compression-it", Clock.systemUTC())
+                .withDirectCompress(DirectCompression.Mode.OFF), BackfillListener.NONE,
                 new AtomicBoolean());
 
         assertThat(result.complete()).as(String.valueOf(result.failures())).isTrue();

@@ -125,11 +125,11 @@ public final class Backfill {
             }
             Bounds bounds = new Bounds(source, target, options);
             for (Plan.Hypertable h : selected) {
-                TimeType type = PlanChecker.timeType(catalog.table(h.table()).orElseThrow(),
-                        catalog.table(h.table()).orElseThrow().column(h.timeColumn()).orElseThrow()).orElseThrow();
-                TableCopy copy = TableCopy.prepare(source, target, h, type);
-                tables.put(h.table(), copy);
-                untils.put(h.table(), bounds.makeRanges(copy, Bounds.density(source, copy)));
+                tables.put(h.table(), TableCopy.prepare(source, target, h, timeType(catalog, h), options.directCompress()));
+            }
+            // Only once every table is known to be ready (and its path allowed): nothing is recorded for a refused run.
+            for (TableCopy copy : tables.values()) {
+                untils.put(copy.table(), bounds.makeRanges(copy, Bounds.density(source, copy)));
             }
             LOG.debug("ranges made at {} ms", Duration.between(started, Instant.now()).toMillis());
             new Steps(target).event("backfill", "info", "backfill started for " + tables.keySet(), null);
@@ -163,6 +163,10 @@ public final class Backfill {
                 TableCopy copy = tables.get(c.table());
                 boolean done = c.done() == c.ranges();
                 complete &= done;
+                if (copy.compresses()) {
+                    notes.add(c.table() + " was copied " + (copy.path().direct() ? "straight into the columnstore: " : "into the rowstore: ")
+                            + copy.path().why());
+                }
                 long decompressed = copy.decompressed().sum();
                 if (decompressed > 0) {
                     notes.add("decompressed " + decompressed + " compressed chunk(s) of " + c.table() + " that ranges overlapped; "
@@ -173,7 +177,7 @@ public final class Backfill {
                     notes.addAll(Compression.finish(target, copy.plan(), options.compress()));
                 }
                 results.add(new BackfillResult.TableResult(c.table(), untils.get(c.table()), c.ranges(), c.done(),
-                        c.failed(), c.rows(), meter.rows(c.table()), copy.format()));
+                        c.failed(), c.rows(), meter.rows(c.table()), copy.format(), copy.path()));
             }
             notes.forEach(listener::note);
             List<String> failures = BackfillRanges.failures(target, order);
@@ -241,6 +245,47 @@ public final class Backfill {
     }
 
     /** The plan's hypertables whose backfill is not complete, each with its ranges done of all ("x (3/7 ranges done)"). */
+    private static TimeType timeType(Catalog catalog, Plan.Hypertable h) {
+        Catalog.Table table = catalog.table(h.table()).orElseThrow();
+        return PlanChecker.timeType(table, table.column(h.timeColumn()).orElseThrow()).orElseThrow();
+    }
+
+    /**
+     * How a backfill with these options would copy each selected table, without copying or
+     * recording anything: the COPY format, the path (rowstore or columnstore, and why), the ranges
+     * already recorded and done.
+     */
+    public record Route(TableRef table, String format, DirectCompression.Path path, int ranges, int rangesDone) {
+    }
+
+    /**
+     * {@code backfill --dry-run}.
+     *
+     * @throws TsmigrateException NOT_READY without a plan or a table; USAGE for an unknown table, or
+     *                            {@code --direct-compress on} where it cannot be
+     */
+    public static List<Route> dryRun(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options) {
+        try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
+            Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
+                    "the target has no migration plan in its state; run tsmigrate schema first."));
+            List<Plan.Hypertable> selected = select(plan, options.tables());
+            Catalog catalog = CatalogReader.read(source, selected.stream().map(Plan.Hypertable::table).toList());
+            Map<TableRef, BackfillRanges.Counts> counts = new LinkedHashMap<>();
+            if (StateSchema.exists(target)) {
+                BackfillRanges.counts(target, selected.stream().map(Plan.Hypertable::table).toList()).forEach(c -> counts.put(c.table(), c));
+            }
+            List<Route> out = new ArrayList<>();
+            for (Plan.Hypertable h : selected) {
+                TableCopy copy = TableCopy.prepare(source, target, h, timeType(catalog, h), options.directCompress());
+                BackfillRanges.Counts c = counts.get(h.table());
+                out.add(new Route(h.table(), copy.format(), copy.path(), c == null ? 0 : c.ranges(), c == null ? 0 : c.done()));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw PgErrors.failure("look at the backfill's tables", targetSpec, e);
+        }
+    }
+
     public static List<String> incomplete(Connection target, Plan plan) throws SQLException {
         return BackfillRanges.incomplete(target, plan.hypertables().stream().map(Plan.Hypertable::table).toList());
     }
@@ -251,7 +296,7 @@ public final class Backfill {
      */
     public static List<TimeRange> plannedRanges(Connection source, Connection target, Plan.Hypertable h, TimeRange span,
                                                 long maxRows) throws SQLException {
-        TableCopy copy = TableCopy.prepare(source, target, h, span.type());
+        TableCopy copy = TableCopy.prepare(source, target, h, span.type(), DirectCompression.Mode.OFF);
         RangePlanner.Density density = Bounds.density(source, copy);
         List<TimeRange> out = new ArrayList<>();
         for (RangePlanner.Span s : RangePlanner.plan(span.start(), span.end(), copy.chunkInterval(), density, maxRows)) {
@@ -271,7 +316,7 @@ public final class Backfill {
         TimeType type = range.type();
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             requireSourceIsPrimary(target, "copying " + h.table() + " again");
-            TableCopy copy = TableCopy.prepare(source, target, h, type);
+            TableCopy copy = TableCopy.prepare(source, target, h, type, DirectCompression.Mode.AUTO);
             return Transactions.inTransactionInterruptibly(target, t -> {
                 CopyPipe.Moved moved = RangeCopier.copy(source, t, copy, BackfillRange.unstored(h.table(), range), null, false,
                         n -> { });

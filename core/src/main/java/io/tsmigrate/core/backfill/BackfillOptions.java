@@ -23,11 +23,12 @@ import java.util.Optional;
  * @param criticalLoad pause when they reach these
  * @param maxSourceConnections the most source connections open at once across every process of the
  *                     migration (slots in the state): workers beyond the free slots do not start
+ * @param directCompress whether ranges go straight into the columnstore where the target and the table allow
  */
 public record BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers,
                               long maxRangeRows, Optional<MaxRate> maxRate, int maxAttempts, boolean compress,
                               String workerName, Clock clock, LoadLimits maxLoad, LoadLimits criticalLoad,
-                              Optional<Integer> maxSourceConnections) {
+                              Optional<Integer> maxSourceConnections, DirectCompression.Mode directCompress) {
 
     /** Workers of a backfill or a verify when none are asked for: each holds one connection to each side. */
     public static final int DEFAULT_WORKERS = 2;
@@ -49,10 +50,24 @@ public record BackfillOptions(Optional<String> until, Optional<String> from, Lis
                 Optional.empty());
     }
 
+    /** Direct compression where the target and the table allow it. */
+    public BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers, long maxRangeRows,
+                           Optional<MaxRate> maxRate, int maxAttempts, boolean compress, String workerName, Clock clock,
+                           LoadLimits maxLoad, LoadLimits criticalLoad, Optional<Integer> maxSourceConnections) {
+        this(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, maxLoad, criticalLoad,
+                maxSourceConnections, DirectCompression.Mode.AUTO);
+    }
+
+    /** The same with another choice of path. */
+    public BackfillOptions withDirectCompress(DirectCompression.Mode mode) {
+        return new BackfillOptions(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, maxLoad,
+                criticalLoad, maxSourceConnections, mode);
+    }
+
     /** The same with another number of workers. */
     public BackfillOptions withWorkers(int n) {
         return new BackfillOptions(until, from, tables, n, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, maxLoad,
-                criticalLoad, maxSourceConnections);
+                criticalLoad, maxSourceConnections, directCompress);
     }
 
     /** Whether a connection watches the source's load (one more source connection). */

@@ -17,7 +17,7 @@ public record BackfillResult(boolean complete, List<TableResult> tables, long ro
 
     /** One table: the completion point, its ranges, and what this run copied. */
     public record TableResult(TableRef table, String until, int ranges, int rangesDone, int rangesFailed,
-                              long rowsDone, long rowsThisRun, String format) {
+                              long rowsDone, long rowsThisRun, String format, DirectCompression.Path path) {
     }
 
     public double rowsPerSecond() {

@@ -23,6 +23,8 @@ import java.util.function.LongConsumer;
  */
 final class RangeCopier {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RangeCopier.class);
+
     private RangeCopier() {
     }
 
@@ -34,9 +36,12 @@ final class RangeCopier {
      * @param triggers user triggers on the target table, which must not fire for copied rows
      * @param skipForeignKeys do not check the table's foreign keys (or those into it) for this transaction either
      * @param decompressed where to count the chunks decompressed (null with no {@code decompress})
+     * @param directCompress COPY straight into the columnstore ({@link DirectCompression}); the
+     *                       DELETE may then decompress as many of the range's own batches as it needs
      */
     record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, String copyOut, String copyIn,
-               java.util.List<String> triggers, boolean skipForeignKeys, java.util.concurrent.atomic.LongAdder decompressed) {
+               java.util.List<String> triggers, boolean skipForeignKeys, java.util.concurrent.atomic.LongAdder decompressed,
+               boolean directCompress) {
     }
 
     /**
@@ -47,7 +52,8 @@ final class RangeCopier {
                                RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
             throws SQLException, InterruptedException {
         return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), table.copyOut(range),
-                table.copyIn(), table.triggers(), table.skipForeignKeys(), table.decompressed()), limiter, limitBytes, rowsSoFar);
+                table.copyIn(), table.triggers(), table.skipForeignKeys(), table.decompressed(), table.path().direct()), limiter,
+                limitBytes, rowsSoFar);
     }
 
     static CopyPipe.Moved copy(Connection source, Connection target, Job table, RateLimiter limiter, boolean limitBytes,
@@ -92,6 +98,11 @@ final class RangeCopier {
                     throw e;
                 }
             }
+            if (table.directCompress()) {
+                // A re-run's DELETE decompresses the batches the range wrote before: as many as it has rows.
+                st.execute("SET LOCAL timescaledb.max_tuples_decompressed_per_dml_transaction = 0");
+                st.execute("SET LOCAL " + DirectCompression.SETTING + " = on");
+            }
             if (table.decompress() != null) {
                 try (java.sql.ResultSet rs = st.executeQuery(table.decompress())) {
                     rs.next();
@@ -113,8 +124,16 @@ final class RangeCopier {
                 throw e;
             }
             CopyPipe.Moved moved;
+            target.clearWarnings();
             try (CopyPipe pipe = new CopyPipe(out, in)) {
                 moved = pipe.transfer(limiter, limitBytes, rowsSoFar);
+            }
+            if (table.directCompress()) {
+                java.util.Optional<String> refused = DirectCompression.refusal(target.getWarnings());
+                if (refused.isPresent()) {
+                    // Never silent: the rows are in the rowstore, correct but uncompressed.
+                    LOG.warn("{}: TimescaleDB copied a range into the rowstore after all: {}", table.table(), refused.get());
+                }
             }
             source.commit();
             return moved;

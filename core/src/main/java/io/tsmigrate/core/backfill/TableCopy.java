@@ -28,10 +28,13 @@ import java.util.stream.Collectors;
  * per-row checks are skipped for backfilled rows (they held on the source; {@code tsmigrate
  * constraints} checks them once, set-based, afterwards), and whether the target hypertable
  * compresses (then a range first decompresses the compressed chunks it overlaps, counted in
- * {@code decompressed}).
+ * {@code decompressed}), and the path its rows take: into the rowstore, or straight into the
+ * columnstore ({@link DirectCompression}: no chunk is decompressed first, the rows come in the
+ * order the compression wants when that is cheap for the source).
  */
 record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, boolean binary, long chunkInterval,
-                 List<String> triggers, boolean skipForeignKeys, boolean compresses, LongAdder decompressed) {
+                 List<String> triggers, boolean skipForeignKeys, boolean compresses, LongAdder decompressed,
+                 DirectCompression.Path path) {
 
     /** PostgreSQL's first OID for user-defined objects: types below it are built in. */
     private static final long FIRST_NORMAL_OID = 16384;
@@ -54,7 +57,8 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
 
     String copyOut(BackfillRange r) {
         return "COPY (SELECT " + columnList() + " FROM " + table().quoted() + " WHERE "
-                + r.range().where(quotedTime()) + ") TO STDOUT (FORMAT " + format() + ")";
+                + r.range().where(quotedTime()) + path.orderBy().map(o -> " ORDER BY " + o).orElse("") + ") TO STDOUT (FORMAT "
+                + format() + ")";
     }
 
     String copyIn() {
@@ -73,10 +77,11 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
      * {@code timescaledb.max_tuples_decompressed_per_dml_transaction} rows (100,000 by default)
      * fails. The chunks are compressed again by {@code --compress} or the resumed policy.
      *
-     * @return the SQL, or null when the hypertable does not compress
+     * @return the SQL, or null when the hypertable does not compress, or its rows go straight to the
+     *         columnstore (then the DELETE decompresses only the batches it touches)
      */
     String decompress(BackfillRange r) {
-        if (!compresses) {
+        if (!compresses || path.direct()) {
             return null;
         }
         String t = table().literal() + "::regclass";
@@ -110,15 +115,17 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
         String format = binary ? "binary" : "text";
         return new RangeCopier.Job(table, null, "DELETE FROM " + table.quoted(), "COPY (SELECT " + list + " FROM " + table.quoted()
                 + ") TO STDOUT (FORMAT " + format + ")", "COPY " + table.quoted() + " (" + list + ") FROM STDIN (FORMAT " + format + ")",
-                triggers(target, table), true, null);
+                triggers(target, table), true, null, false);
     }
 
     /**
-     * Reads both sides' columns and the target's hypertable.
+     * Reads both sides' columns and the target's hypertable, and decides the path of its rows.
      *
-     * @throws TsmigrateException NOT_READY when the target lacks the hypertable or a source column
+     * @throws TsmigrateException NOT_READY when the target lacks the hypertable or a source column;
+     *                            USAGE when {@code mode} is on and the table cannot take the direct path
      */
-    static TableCopy prepare(Connection source, Connection target, Plan.Hypertable h, TimeType type) throws SQLException {
+    static TableCopy prepare(Connection source, Connection target, Plan.Hypertable h, TimeType type, DirectCompression.Mode mode)
+            throws SQLException {
         Map<String, long[]> sourceColumns = columns(source, h.table());
         Map<String, long[]> targetColumns = columns(target, h.table());
         if (targetColumns.isEmpty()) {
@@ -149,7 +156,8 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
                     + "login on PostgreSQL 15+); grant that, or disable the triggers while the backfill runs.");
         }
         return new TableCopy(h, new TimeAxis(type), List.copyOf(columns), binary, interval, triggers,
-                hasForeignKeys(target, h.table()) && replica, Hypertables.compresses(target, h.table()), new LongAdder());
+                hasForeignKeys(target, h.table()) && replica, Hypertables.compresses(target, h.table()), new LongAdder(),
+                DirectCompression.decide(source, target, h.table(), h.timeColumn(), mode));
     }
 
     /** Column name to {element-or-type OID, generated (1) or not (0)}, in column order. */

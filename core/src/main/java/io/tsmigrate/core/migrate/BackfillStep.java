@@ -32,7 +32,8 @@ final class BackfillStep implements MigrationStep<Void> {
         Migration.Options o = c.options();
         BackfillResult r = Backfill.run(c.source(), c.target(), new BackfillOptions(Optional.empty(), Optional.empty(), List.of(),
                 o.workers(), o.maxRangeRows(), o.maxRate(), BackfillOptions.DEFAULT_MAX_ATTEMPTS,
-                o.compress(), o.workerName(), o.clock(), o.maxLoad(), o.criticalLoad()), c.listener().backfill(), c.interrupted());
+                o.compress(), o.workerName(), o.clock(), o.maxLoad(), o.criticalLoad(), Optional.empty(), o.directCompress()),
+                c.listener().backfill(), c.interrupted());
         if (!r.complete()) {
             if (c.interrupted().get()) {
                 return StepOutcome.stopped(Kind.INTERRUPTED, Migration.INTERRUPTED);

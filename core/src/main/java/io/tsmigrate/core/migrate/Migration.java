@@ -50,7 +50,8 @@ public final class Migration {
                           Optional<Instant> dualWriteStartedAt, Duration waitForWriters, Duration maxLateness,
                           Duration clockSkew, Optional<EpochUnit> timeUnit, int workers, long maxRangeRows, Optional<MaxRate> maxRate,
                           boolean compress, boolean repair, int verifyAttempts, double maxSlowdown, boolean cutover,
-                          long advanceSequences, String workerName, Clock clock, LoadLimits maxLoad, LoadLimits criticalLoad) {
+                          long advanceSequences, String workerName, Clock clock, LoadLimits maxLoad, LoadLimits criticalLoad,
+                          io.tsmigrate.core.backfill.DirectCompression.Mode directCompress) {
 
         public static final int DEFAULT_WORKERS = 2;
         public static final int DEFAULT_VERIFY_ATTEMPTS = 3;
@@ -99,6 +100,7 @@ public final class Migration {
             private Clock clock = Clock.systemUTC();
             private LoadLimits maxLoad = LoadLimits.NONE;
             private LoadLimits criticalLoad = LoadLimits.NONE;
+            private io.tsmigrate.core.backfill.DirectCompression.Mode directCompress = io.tsmigrate.core.backfill.DirectCompression.Mode.AUTO;
 
             private Builder(PlanOptions planOptions) {
                 this.planOptions = planOptions;
@@ -125,11 +127,12 @@ public final class Migration {
             public Builder clock(Clock v) { clock = v; return this; }
             public Builder maxLoad(LoadLimits v) { maxLoad = v; return this; }
             public Builder criticalLoad(LoadLimits v) { criticalLoad = v; return this; }
+            public Builder directCompress(io.tsmigrate.core.backfill.DirectCompression.Mode v) { directCompress = v; return this; }
 
             public Options build() {
                 return new Options(planFile, planOptions, skipRoles, pgBindir, dualWriteStartedAt, waitForWriters, maxLateness,
                         clockSkew, timeUnit, workers, maxRangeRows, maxRate, compress, repair, verifyAttempts, maxSlowdown, cutover,
-                        advanceSequences, workerName, clock, maxLoad, criticalLoad);
+                        advanceSequences, workerName, clock, maxLoad, criticalLoad, directCompress);
             }
         }
     }

@@ -187,6 +187,43 @@ final class HazardFinder {
         }
     }
 
+    /**
+     * The backfill's path for a table the plan compresses: straight into the columnstore where the
+     * target's TimescaleDB compresses during COPY (2.21+) and the table has none of what makes it
+     * refuse (see {@code backfill.DirectCompression}), judged here from the source's catalog (a
+     * partitioned table's partitions included); {@code backfill --dry-run} judges from the target's.
+     */
+    Hazard directCompression(Table table) {
+        String t = table.ref().toString();
+        String version = target.flatMap(TargetProfile::timescaledbVersion).orElse("?");
+        if (!target.flatMap(p -> p.timescaledbAtLeast(2, 21)).orElse(false)) {
+            return new Hazard(Severity.NOTE, "direct-compression", List.of(t), t + " is backfilled into the rowstore and compressed "
+                    + "afterwards: TimescaleDB " + version + " on the target cannot compress during COPY (2.21 or later can)",
+                    "--compress (or the resumed policy) compresses the history after the backfill");
+        }
+        List<String> obstacles = new ArrayList<>();
+        List<Table> parts = new ArrayList<>(List.of(table));
+        table.children().forEach(c -> catalog.table(c).ifPresent(parts::add));
+        for (Table p : parts) {
+            p.indexes().stream().filter(i -> i.unique() || i.primary()).forEach(i -> obstacles.add("unique key " + i.name()));
+            p.constraints().stream().filter(c -> c.type() == Constraint.Type.EXCLUSION)
+                    .forEach(c -> obstacles.add("exclusion constraint " + c.name()));
+            p.triggers().forEach(tr -> obstacles.add("trigger " + tr.name()));
+            p.foreignKeys().forEach(fk -> obstacles.add("foreign key " + fk.name()));
+        }
+        catalog.foreignKeysInto(table.ref()).forEach(fk -> obstacles.add("foreign key " + fk.constraint().name() + " of " + fk.from()));
+        List<String> distinct = obstacles.stream().distinct().toList();
+        if (distinct.isEmpty()) {
+            return new Hazard(Severity.NOTE, "direct-compression", List.of(t), t + " is backfilled straight into the columnstore "
+                    + "(TimescaleDB " + version + " compresses during COPY): each row written once",
+                    "nothing to do; --direct-compress off copies into the rowstore instead");
+        }
+        return new Hazard(Severity.NOTE, "direct-compression", List.of(t), t + " is backfilled into the rowstore and compressed "
+                + "afterwards: TimescaleDB does not compress a COPY into a table with " + String.join(", ", distinct),
+                "to write its history once, compressed, drop these on the target before the backfill and create them after it; "
+                        + "tsmigrate backfill --dry-run says the path from the target's catalog");
+    }
+
     private static Hazard fate(String object, String definition, String what) {
         return new Hazard(Severity.NOTE, "foreign-key-fate", List.of(object), "foreign key " + object + " (" + definition + ")", what);
     }

@@ -138,6 +138,9 @@ public final class Planner {
                     chosen, decision, chunk.interval(), chunk.explanation(), segmentBy, orderBy));
             if (chosen) {
                 boolean compress = profile.map(TargetProfile::canCompress).orElse(false);
+                if (compress) {
+                    found.add(hazards.directCompression(table));
+                }
                 boolean extend = tableHazards.stream().anyMatch(h -> h.code().equals("key-without-time-column"));
                 hypertables.add(new Plan.Hypertable(table.ref(), time.get().column().name(), chunk.interval(),
                         time.get().unit(), new Plan.Compression(compress, segmentBy, orderBy, Optional.empty()), extend));
