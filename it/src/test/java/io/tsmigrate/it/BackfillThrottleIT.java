@@ -232,6 +232,39 @@ class BackfillThrottleIT {
         assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + T + "'"));
     }
 
+    @Test
+    void aSlowCopyReadsEachRangeInShortSnapshotsIntoOneTargetTransaction(TestDatabases db) throws Exception {
+        ConnectionSpec source = db.newSourceDatabase("throttle_pieces");
+        ConnectionSpec target = db.newTargetDatabase("throttle_pieces", true);
+        metrics(source, target, 20000);
+        // Three ranges of a day (8,640, 8,640 and 2,720 rows before this T); at 2,000 rows/s each is read in pieces of
+        // about 2,000 rows, every piece in a snapshot (transaction) of its own on the source, so no snapshot lasts
+        // the range's seconds.
+        String until = "2026-11-03 12:00:00+00";
+        java.util.Set<String> copies = new java.util.HashSet<>();
+        java.util.Set<String> snapshots = new java.util.HashSet<>();
+        try (CliProcess p = CliProcess.start(List.of("backfill", "--source", TestDatabases.uri(source), "--target",
+                TestDatabases.uri(target), "--until", until, "--max-rate", "2000", "--worker-name", "pieces"))) {
+            while (p.isAlive()) {
+                for (List<String> row : TestDatabases.rows(source, "SELECT query, pid || ':' || xact_start FROM pg_stat_activity "
+                        + "WHERE application_name = 'tsmigrate' AND query LIKE 'COPY (SELECT %'")) {
+                    copies.add(row.get(0));
+                    snapshots.add(row.get(1));
+                }
+                Thread.sleep(20); // sampling while it runs, not waiting for an outcome
+            }
+            assertThat(p.exitValue()).as(p.output()).isZero();
+        }
+        long ranges = queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'");
+        assertThat(ranges).isEqualTo(3);
+        assertThat(copies).as("source COPYs seen: pieces of the ranges").hasSizeGreaterThanOrEqualTo((int) ranges + 3);
+        assertThat(snapshots).as("source transactions seen").hasSizeGreaterThanOrEqualTo((int) ranges + 3);
+        assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE worker LIKE 'pieces-%'"))
+                .as("one target transaction (attempt) per range").isEqualTo(ranges);
+        assertRangesIdentical(source, target, "metrics", "time", "timestamptz");
+        assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + until + "'"));
+    }
+
     private static void metrics(ConnectionSpec source, ConnectionSpec target, int rows) {
         TestDatabases.execute(source, "CREATE TABLE metrics (time timestamptz NOT NULL, device_id int, cpu float8)",
                 "INSERT INTO metrics SELECT timestamptz '2026-11-01' + g * interval '10 seconds', g % 20, g / 3.0 "

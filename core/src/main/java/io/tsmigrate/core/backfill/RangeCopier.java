@@ -3,6 +3,7 @@ package io.tsmigrate.core.backfill;
 import io.tsmigrate.core.throttle.RateLimiter;
 
 import io.tsmigrate.core.state.BackfillRange;
+import io.tsmigrate.core.time.TimeRange;
 import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import org.postgresql.PGConnection;
@@ -12,6 +13,8 @@ import org.postgresql.copy.CopyOut;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.LongConsumer;
 
 /**
@@ -31,6 +34,8 @@ final class RangeCopier {
     /**
      * One copy: which rows to delete on the target and which to copy from the source.
      *
+     * @param copyOuts the source's COPYs, each run in a short transaction of its own (one snapshot
+     *                 each) into a COPY of its own in the target's one transaction
      * @param decompress SQL that decompresses the compressed chunks the copy touches and returns
      *                   how many it did, or null when the table does not compress
      * @param triggers user triggers on the target table, which must not fire for copied rows
@@ -39,7 +44,7 @@ final class RangeCopier {
      * @param directCompress COPY straight into the columnstore ({@link DirectCompression}); the
      *                       DELETE may then decompress as many of the range's own batches as it needs
      */
-    record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, String copyOut, String copyIn,
+    record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, java.util.List<String> copyOuts, String copyIn,
                java.util.List<String> triggers, boolean skipForeignKeys, java.util.concurrent.atomic.LongAdder decompressed,
                boolean directCompress) {
     }
@@ -51,7 +56,8 @@ final class RangeCopier {
     static CopyPipe.Moved copy(Connection source, Connection target, TableCopy table, BackfillRange range,
                                RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
             throws SQLException, InterruptedException {
-        return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), table.copyOut(range),
+        List<TimeRange> pieces = pieces(range, limiter == null || limitBytes ? Double.POSITIVE_INFINITY : limiter.permitsPerSecond());
+        return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), table.copyOuts(pieces),
                 table.copyIn(), table.triggers(), table.skipForeignKeys(), table.decompressed(), table.path().direct()), limiter,
                 limitBytes, rowsSoFar);
     }
@@ -111,11 +117,59 @@ final class RangeCopier {
             }
             st.execute(table.delete());
         }
+        long rows = 0;
+        long bytes = 0;
+        for (String copyOut : table.copyOuts()) {
+            CopyPipe.Moved moved = copyPiece(source, target, copyOut, table, limiter, limitBytes, rowsSoFar);
+            rows += moved.rows();
+            bytes += moved.bytes();
+        }
+        return new CopyPipe.Moved(rows, bytes);
+    }
+
+    /**
+     * Rows per piece of a range when nothing slows the copy: about a second of copying, so that the
+     * source's snapshot of a piece is short (a snapshot held open keeps the source's vacuum and HOT
+     * pruning from removing what concurrent updates left behind, and slows its busiest tables).
+     */
+    static final long PIECE_ROWS = 100_000;
+    /** At most this many pieces per range. */
+    static final int MAX_PIECES = 1_000;
+
+    /**
+     * A range cut in time into pieces of about {@link #PIECE_ROWS} rows, or about a second's worth
+     * at {@code rowsPerSecond} when the copy is paced slower (by its estimate of the range's rows,
+     * spread evenly in time): each piece is read from the source in a snapshot of its own, so no
+     * snapshot outlives a second or two of copying however slow the pace. The target's transaction
+     * still holds the whole range. A range without an estimate, or open at its start, is one piece.
+     */
+    static List<TimeRange> pieces(BackfillRange range, double rowsPerSecond) {
+        TimeRange r = range.range();
+        long perPiece = Math.max(1_000, (long) Math.min(PIECE_ROWS, rowsPerSecond));
+        long count = Math.min(MAX_PIECES, (range.estimatedRows() + perPiece - 1) / perPiece);
+        if (count <= 1 || r.start() == io.tsmigrate.core.time.TimeAxis.LOWEST) {
+            return List.of(r);
+        }
+        double width = (double) r.end() - (double) r.start();
+        List<TimeRange> out = new ArrayList<>();
+        long at = r.start();
+        for (long i = 1; i <= count; i++) {
+            long next = i == count ? r.end() : r.start() + (long) (width * i / count);
+            if (next > at && next <= r.end()) {
+                out.add(new TimeRange(r.type(), at, next));
+                at = next;
+            }
+        }
+        return out;
+    }
+
+    private static CopyPipe.Moved copyPiece(Connection source, Connection target, String copyOut, Job table, RateLimiter limiter,
+                                            boolean limitBytes, LongConsumer rowsSoFar) throws SQLException, InterruptedException {
         source.setAutoCommit(false);
         source.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         source.setReadOnly(true);
         try {
-            CopyOut out = source.unwrap(PGConnection.class).getCopyAPI().copyOut(table.copyOut());
+            CopyOut out = source.unwrap(PGConnection.class).getCopyAPI().copyOut(copyOut);
             CopyIn in;
             try {
                 in = target.unwrap(PGConnection.class).getCopyAPI().copyIn(table.copyIn());

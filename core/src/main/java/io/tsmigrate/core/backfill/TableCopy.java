@@ -7,6 +7,7 @@ import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.catalog.Hypertables;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.plan.Plan;
+import io.tsmigrate.core.time.TimeRange;
 import io.tsmigrate.core.time.TimeType;
 
 import java.sql.Connection;
@@ -55,10 +56,22 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
         return binary ? "binary" : "text";
     }
 
-    String copyOut(BackfillRange r) {
+    String copyOut(TimeRange r) {
         return "COPY (SELECT " + columnList() + " FROM " + table().quoted() + " WHERE "
-                + r.range().where(quotedTime()) + path.orderBy().map(o -> " ORDER BY " + o).orElse("") + ") TO STDOUT (FORMAT "
+                + r.where(quotedTime()) + path.orderBy().map(o -> " ORDER BY " + o).orElse("") + ") TO STDOUT (FORMAT "
                 + format() + ")";
+    }
+
+    /**
+     * The source's COPYs for a range: one per piece (see {@link RangeCopier#pieces}), in the order
+     * the compression wants when the rows go straight to the columnstore in descending time.
+     */
+    List<String> copyOuts(List<TimeRange> pieces) {
+        List<TimeRange> ordered = new ArrayList<>(pieces);
+        if (path.orderBy().filter(o -> o.endsWith(" DESC")).isPresent()) {
+            java.util.Collections.reverse(ordered);
+        }
+        return ordered.stream().map(this::copyOut).toList();
     }
 
     String copyIn() {
@@ -113,9 +126,9 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
         }
         String list = columns.stream().map(TableRef::quote).collect(Collectors.joining(", "));
         String format = binary ? "binary" : "text";
-        return new RangeCopier.Job(table, null, "DELETE FROM " + table.quoted(), "COPY (SELECT " + list + " FROM " + table.quoted()
-                + ") TO STDOUT (FORMAT " + format + ")", "COPY " + table.quoted() + " (" + list + ") FROM STDIN (FORMAT " + format + ")",
-                triggers(target, table), true, null, false);
+        return new RangeCopier.Job(table, null, "DELETE FROM " + table.quoted(), List.of("COPY (SELECT " + list + " FROM "
+                + table.quoted() + ") TO STDOUT (FORMAT " + format + ")"), "COPY " + table.quoted() + " (" + list + ") FROM STDIN "
+                + "(FORMAT " + format + ")", triggers(target, table), true, null, false);
     }
 
     /**

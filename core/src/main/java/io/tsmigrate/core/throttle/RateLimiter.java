@@ -22,6 +22,11 @@ public final class RateLimiter {
         this.nanosPerPermit = 1e9 / permitsPerSecond;
     }
 
+    /** The rate now: permits per second, {@code Double.POSITIVE_INFINITY} for none. */
+    public synchronized double permitsPerSecond() {
+        return nanosPerPermit == 0 ? Double.POSITIVE_INFINITY : 1e9 / nanosPerPermit;
+    }
+
     /** Takes {@code permits}, sleeping as long as the rate requires. */
     public void acquire(long permits) throws InterruptedException {
         long wait;
