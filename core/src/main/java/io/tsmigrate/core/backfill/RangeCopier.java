@@ -34,7 +34,7 @@ final class RangeCopier {
     /**
      * One copy: which rows to delete on the target and which to copy from the source.
      *
-     * @param copyOuts the source's COPYs, each run in a short transaction of its own (one snapshot
+     * @param reads    the source's COPYs, each run in a short transaction of its own (one snapshot
      *                 each) into a COPY of its own in the target's one transaction
      * @param decompress SQL that decompresses the compressed chunks the copy touches and returns
      *                   how many it did, or null when the table does not compress
@@ -44,7 +44,7 @@ final class RangeCopier {
      * @param directCompress COPY straight into the columnstore ({@link DirectCompression}); the
      *                       DELETE may then decompress as many of the range's own batches as it needs
      */
-    record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, java.util.List<String> copyOuts, String copyIn,
+    record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, Reads reads, String copyIn,
                java.util.List<String> triggers, boolean skipForeignKeys, java.util.concurrent.atomic.LongAdder decompressed,
                boolean directCompress) {
     }
@@ -56,8 +56,7 @@ final class RangeCopier {
     static CopyPipe.Moved copy(Connection source, Connection target, TableCopy table, BackfillRange range,
                                RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
             throws SQLException, InterruptedException {
-        List<TimeRange> pieces = pieces(range, limiter == null || limitBytes ? Double.POSITIVE_INFINITY : limiter.permitsPerSecond());
-        return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), table.copyOuts(pieces),
+        return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), table.reads(range),
                 table.copyIn(), table.triggers(), table.skipForeignKeys(), table.decompressed(), table.path().direct()), limiter,
                 limitBytes, rowsSoFar);
     }
@@ -119,12 +118,18 @@ final class RangeCopier {
         }
         long rows = 0;
         long bytes = 0;
-        for (String copyOut : table.copyOuts()) {
-            CopyPipe.Moved moved = copyPiece(source, target, copyOut, table, limiter, limitBytes, rowsSoFar);
+        for (java.util.Optional<String> copyOut = table.reads().next(pace(limiter, limitBytes)); copyOut.isPresent();
+             copyOut = table.reads().next(pace(limiter, limitBytes))) {
+            CopyPipe.Moved moved = copyPiece(source, target, copyOut.get(), table, limiter, limitBytes, rowsSoFar);
             rows += moved.rows();
             bytes += moved.bytes();
         }
         return new CopyPipe.Moved(rows, bytes);
+    }
+
+    /** Rows per second the limiter allows now; a byte rate, or none, counts as no row pace. */
+    private static double pace(RateLimiter limiter, boolean limitBytes) {
+        return limiter == null || limitBytes ? Double.POSITIVE_INFINITY : limiter.permitsPerSecond();
     }
 
     /**
@@ -136,31 +141,79 @@ final class RangeCopier {
     /** At most this many pieces per range. */
     static final int MAX_PIECES = 1_000;
 
-    /**
-     * A range cut in time into pieces of about {@link #PIECE_ROWS} rows, or about a second's worth
-     * at {@code rowsPerSecond} when the copy is paced slower (by its estimate of the range's rows,
-     * spread evenly in time): each piece is read from the source in a snapshot of its own, so no
-     * snapshot outlives a second or two of copying however slow the pace. The target's transaction
-     * still holds the whole range. A range without an estimate, or open at its start, is one piece.
-     */
-    static List<TimeRange> pieces(BackfillRange range, double rowsPerSecond) {
-        TimeRange r = range.range();
-        long perPiece = Math.max(1_000, (long) Math.min(PIECE_ROWS, rowsPerSecond));
-        long count = Math.min(MAX_PIECES, (range.estimatedRows() + perPiece - 1) / perPiece);
-        if (count <= 1 || r.start() == io.tsmigrate.core.time.TimeAxis.LOWEST) {
-            return List.of(r);
-        }
-        double width = (double) r.end() - (double) r.start();
-        List<TimeRange> out = new ArrayList<>();
-        long at = r.start();
-        for (long i = 1; i <= count; i++) {
-            long next = i == count ? r.end() : r.start() + (long) (width * i / count);
-            if (next > at && next <= r.end()) {
-                out.add(new TimeRange(r.type(), at, next));
-                at = next;
+    /** What a copy reads from the source, one COPY at a time, each in a snapshot of its own. */
+    interface Reads {
+        /**
+         * @param rowsPerSecond the pace now ({@code Double.POSITIVE_INFINITY} when nothing slows the copy)
+         * @return the next COPY, or empty when all is read
+         */
+        java.util.Optional<String> next(double rowsPerSecond);
+    }
+
+    /** One COPY: a whole table. */
+    static Reads once(String copyOut) {
+        boolean[] done = {false};
+        return rate -> {
+            if (done[0]) {
+                return java.util.Optional.empty();
             }
+            done[0] = true;
+            return java.util.Optional.of(copyOut);
+        };
+    }
+
+    /**
+     * A range read in pieces cut in time as the copy goes: about {@link #PIECE_ROWS} rows each, or
+     * about a second's worth at the pace when the piece starts (by the range's estimate of its rows,
+     * taken as spread evenly in time), so that no snapshot on the source outlives a second or two of
+     * copying however slow the pace, or however it changes. The target's transaction still holds the
+     * whole range. A range without an estimate, or open at its start, is read whole. In descending
+     * order the pieces are cut from the end, for a columnstore that wants time descending.
+     */
+    static final class Pieces implements Reads {
+        private final java.util.function.Function<TimeRange, String> copyOut;
+        private final boolean descending;
+        private final long fewestPerPiece;
+        private TimeRange left;
+        private long leftRows;
+
+        Pieces(BackfillRange range, boolean descending, java.util.function.Function<TimeRange, String> copyOut) {
+            this.copyOut = copyOut;
+            this.descending = descending;
+            this.left = range.range();
+            this.leftRows = range.estimatedRows();
+            this.fewestPerPiece = Math.max(1_000, (range.estimatedRows() + MAX_PIECES - 1) / MAX_PIECES);
         }
-        return out;
+
+        @Override
+        public java.util.Optional<String> next(double rowsPerSecond) {
+            return nextRange(rowsPerSecond).map(copyOut);
+        }
+
+        java.util.Optional<TimeRange> nextRange(double rowsPerSecond) {
+            if (left == null) {
+                return java.util.Optional.empty();
+            }
+            long perPiece = Math.max(fewestPerPiece, (long) Math.min(PIECE_ROWS, rowsPerSecond));
+            TimeRange r = left;
+            if (leftRows <= perPiece * 3 / 2 || r.start() == io.tsmigrate.core.time.TimeAxis.LOWEST) {
+                left = null;
+                return java.util.Optional.of(r);
+            }
+            long width = Math.max(1, (long) (((double) r.end() - (double) r.start()) * perPiece / leftRows));
+            long cut = descending ? r.end() - width : r.start() + width;
+            if (cut <= r.start() || cut >= r.end()) {
+                left = null;
+                return java.util.Optional.of(r);
+            }
+            leftRows -= perPiece;
+            if (descending) {
+                left = new TimeRange(r.type(), r.start(), cut);
+                return java.util.Optional.of(new TimeRange(r.type(), cut, r.end()));
+            }
+            left = new TimeRange(r.type(), cut, r.end());
+            return java.util.Optional.of(new TimeRange(r.type(), r.start(), cut));
+        }
     }
 
     private static CopyPipe.Moved copyPiece(Connection source, Connection target, String copyOut, Job table, RateLimiter limiter,

@@ -63,15 +63,11 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
     }
 
     /**
-     * The source's COPYs for a range: one per piece (see {@link RangeCopier#pieces}), in the order
-     * the compression wants when the rows go straight to the columnstore in descending time.
+     * What a range reads from the source: pieces cut as the copy goes ({@link RangeCopier.Pieces}),
+     * from the end when the rows go straight to a columnstore that wants time descending.
      */
-    List<String> copyOuts(List<TimeRange> pieces) {
-        List<TimeRange> ordered = new ArrayList<>(pieces);
-        if (path.orderBy().filter(o -> o.endsWith(" DESC")).isPresent()) {
-            java.util.Collections.reverse(ordered);
-        }
-        return ordered.stream().map(this::copyOut).toList();
+    RangeCopier.Reads reads(BackfillRange r) {
+        return new RangeCopier.Pieces(r, path.orderBy().filter(o -> o.endsWith(" DESC")).isPresent(), this::copyOut);
     }
 
     String copyIn() {
@@ -126,7 +122,7 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
         }
         String list = columns.stream().map(TableRef::quote).collect(Collectors.joining(", "));
         String format = binary ? "binary" : "text";
-        return new RangeCopier.Job(table, null, "DELETE FROM " + table.quoted(), List.of("COPY (SELECT " + list + " FROM "
+        return new RangeCopier.Job(table, null, "DELETE FROM " + table.quoted(), RangeCopier.once("COPY (SELECT " + list + " FROM "
                 + table.quoted() + ") TO STDOUT (FORMAT " + format + ")"), "COPY " + table.quoted() + " (" + list + ") FROM STDIN "
                 + "(FORMAT " + format + ")", triggers(target, table), true, null, false);
     }

@@ -11,10 +11,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Paces one process's copy by the source's own signals, checked about once a second: past
- * {@code maxLoad} the rate is halved (multiplicative decrease), under it for a few checks in a row
- * it grows back by a tenth of the rate first measured (additive increase) up to the cap; past
- * {@code criticalLoad} the copy pauses until the signals are back under it. The workers ask
+ * Paces one process's copy by the source's own signals, checked about once a second. With
+ * {@code maxLoad} the copy starts gently ({@link #START_ROWS_PER_SECOND}) and doubles its rate at
+ * every calm check (slow start) until the source first reaches the limit; from then on, past
+ * {@code maxLoad} the rate is halved (multiplicative decrease), and under it for a few checks in a
+ * row it grows by a twentieth of the rate at which the limit was first reached (additive increase),
+ * up to the cap. A copy that starts at full speed hits a busy source hardest in its first seconds,
+ * before the first check can slow it. Past {@code criticalLoad} the copy pauses until the signals
+ * are back under it. The workers ask
  * {@link #awaitOpen} before each range and take rows through {@link #limiter}. Each change is said
  * (with its reason) to the listener and recorded by the caller.
  */
@@ -35,6 +39,8 @@ public final class Throttle implements AutoCloseable {
     }
 
     private static final int BASELINE_PROBES = 5;
+    /** Where a copy paced by {@code --max-load} starts, before it has seen how much the source takes. */
+    static final double START_ROWS_PER_SECOND = 10_000;
     private static final int CALM_CHECKS = 3;
     /** Below this share of the rate first measured, crawling would hold a range's snapshot open for long: pause instead. */
     private static final double FLOOR_SHARE = 1.0 / 32;
@@ -57,6 +63,8 @@ public final class Throttle implements AutoCloseable {
     private long lastRows;
     private long lastAt = System.nanoTime();
     private double measured;
+    /** The rate at which the source first reached {@code maxLoad}; 0 while slow start lasts. */
+    private double ceiling;
 
     /**
      * @param cap     the most rows per second ({@code --max-rate} in rows), if any
@@ -74,13 +82,34 @@ public final class Throttle implements AutoCloseable {
         this.limiter = new RateLimiter(cap.orElse(Double.POSITIVE_INFINITY));
         List<Double> probes = new ArrayList<>();
         for (int i = 0; source != null && i < BASELINE_PROBES; i++) {
+            if (i > 0) {
+                pauseBetweenProbes();
+            }
             probes.add(SourceSignals.read(source).probeMillis());
         }
         probes.sort(Double::compare);
         this.baselineMillis = probes.isEmpty() ? 0 : Math.max(0.05, probes.get(BASELINE_PROBES / 2));
-        this.state = new State(false, cap, cap.isPresent() ? "--max-rate" : "no limit reached");
+        if (maxLoad.any()) {
+            double start = Math.min(START_ROWS_PER_SECOND, cap.orElse(Double.POSITIVE_INFINITY));
+            this.state = new State(false, Optional.of(start), "starting gently under --max-load");
+        } else {
+            this.state = new State(false, cap, cap.isPresent() ? "--max-rate" : "no limit reached");
+        }
         this.thread = new Thread(this::loop, "tsmigrate-throttle");
         thread.setDaemon(true);
+    }
+
+    /**
+     * Spaces the baseline's probes as the checks' are spaced (roughly): a probe right after another
+     * finds its backend awake and answers several times faster than one a second later, and a
+     * baseline of those would make every later probe look slow.
+     */
+    private static void pauseBetweenProbes() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Starts checking; the first check runs at once, so a copy that should pause never starts a range. */
@@ -168,7 +197,10 @@ public final class Throttle implements AutoCloseable {
             calm = 0;
         } else if (high.isPresent()) {
             double base = before.rowsPerSecond().orElse(recent > 0 ? recent : measured);
-            double floor = Math.max(MIN_FLOOR, measured * FLOOR_SHARE);
+            if (ceiling == 0) {
+                ceiling = base; // slow start ends: the source's limit is about here
+            }
+            double floor = Math.max(MIN_FLOOR, ceiling * FLOOR_SHARE);
             if (base > 0 && base / 2 < floor) {
                 // Halving again would crawl through a range, its source snapshot open all the while:
                 // pause between ranges until the source is back under --max-load.
@@ -182,11 +214,19 @@ public final class Throttle implements AutoCloseable {
         } else if (before.paused()) {
             next = new State(false, before.rowsPerSecond().map(r -> cap.map(c -> Math.min(c, r)).orElse(r)).or(() -> cap),
                     o.isPresent() ? "resumed by tsmigrate throttle (" + o.get().setBy() + ")" : "resumed: the source is back under its limits");
+        } else if (maxLoad.any() && ceiling == 0 && before.rowsPerSecond().isPresent() && !before.rowsPerSecond().equals(cap)) {
+            // Slow start: doubled at every calm check; once the workers cannot take what the rate allows, no limit is left.
+            double r = before.rowsPerSecond().get();
+            Optional<Double> rate = cap.isPresent() ? Optional.of(Math.min(cap.get(), r * 2))
+                    : recent > 0 && recent < r / 2 ? Optional.empty() : Optional.of(r * 2);
+            next = new State(false, rate, rate.isPresent() ? "starting gently: the source is under --max-load"
+                    : "no limit reached: the copy runs as fast as it can under --max-load");
+            calm = 0;
         } else if (before.rowsPerSecond().isPresent() && !before.rowsPerSecond().equals(cap) && ++calm >= CALM_CHECKS) {
-            double step = Math.max(1, (measured > 0 ? measured : before.rowsPerSecond().get()) / 10);
+            double step = Math.max(1, (ceiling > 0 ? ceiling / 20 : measured > 0 ? measured / 10 : before.rowsPerSecond().get() / 10));
             double up = before.rowsPerSecond().get() + step;
             Optional<Double> rate = cap.isPresent() ? Optional.of(Math.min(cap.get(), up))
-                    : measured > 0 && up >= measured * 2 ? Optional.empty() : Optional.of(up);
+                    : ceiling == 0 && measured > 0 && up >= measured * 2 ? Optional.empty() : Optional.of(up);
             next = new State(false, rate, "speeding up: under --max-load for " + calm + " checks");
             calm = 0;
         } else {
