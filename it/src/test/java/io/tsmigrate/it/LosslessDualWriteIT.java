@@ -232,7 +232,8 @@ class LosslessDualWriteIT {
     }
 
     private void assertIdentical() {
-        assertThat(queryLong(source, "SELECT count(*) FROM lossless_event")).as("rows written").isGreaterThan(4);
+        // Some rows, however few: a writer paused early (pause-after 5, four threads) may have committed only four.
+        assertThat(queryLong(source, "SELECT count(*) FROM lossless_event")).as("rows written").isPositive();
         assertThat(checksum(target, "lossless_event", "true")).isEqualTo(checksum(source, "lossless_event", "true"));
         assertThat(checksum(target, "lossless_counter", "true")).as("counters (an increment applied twice differs)")
                 .isEqualTo(checksum(source, "lossless_counter", "true"));
