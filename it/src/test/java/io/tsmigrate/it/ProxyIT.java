@@ -231,6 +231,41 @@ class ProxyIT {
         assertThat(TestDatabases.queryString(source, "SELECT at FROM readings WHERE id = 902")).startsWith("2026-08-01 06:30:00");
     }
 
+    @Test
+    void aPoolsDiscardAllReachesTheSecondaryAndAMoveDoesNotBringBackWhatItDropped() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + source.database() + "?user=app&prepareThreshold=1&ApplicationName=pooled")) {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET TimeZone = 'Asia/Kolkata'");
+            }
+            PreparedStatement ins = c.prepareStatement("INSERT INTO readings (id, device, at) VALUES (?, ?, ?::timestamp)");
+            insert(ins, 910, "in Kolkata");
+            insert(ins, 911, "in Kolkata"); // named on the server by now
+            // What a pool runs when it hands the connection to its next user.
+            try (Statement st = c.createStatement()) {
+                st.execute("DISCARD ALL");
+            }
+            PreparedStatement again = c.prepareStatement("INSERT INTO readings (id, device, at) VALUES (?, ?, ?::timestamp)");
+            insert(again, 912, "after discard");
+            try {
+                switchPrimary("target");
+                insert(again, 913, "after discard and cutover");
+                try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_setting('TimeZone')")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).as("the session moved without its discarded setting").isNotEqualTo("Asia/Kolkata");
+                }
+            } finally {
+                switchPrimary("source");
+            }
+        }
+        String q = "SELECT id, device, at FROM readings WHERE id BETWEEN 910 AND 919 ORDER BY id";
+        assertThat(rows(target, q)).as("the secondary dropped the time zone too").isEqualTo(rows(source, q)).hasSize(4);
+        assertThat(TestDatabases.queryString(source, "SELECT at FROM readings WHERE id = 911")).startsWith("2026-08-01 06:30:00");
+        assertThat(TestDatabases.queryString(source, "SELECT at FROM readings WHERE id = 912"))
+                .isEqualTo(TestDatabases.queryString(source, "SELECT at FROM readings WHERE id = 913"))
+                .doesNotStartWith("2026-08-01 06:30:00");
+    }
+
     private static void insert(PreparedStatement ins, int id, String device) throws SQLException {
         ins.setInt(1, id);
         ins.setString(2, device);

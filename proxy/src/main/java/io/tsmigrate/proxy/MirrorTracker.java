@@ -67,7 +67,7 @@ final class MirrorTracker {
     // ---- what the client sends
 
     void query(String sql) {
-        PendingWrite w = mirrored(sql) ? new PendingWrite(sql, new Inliner.Value[0], isCopyIn(sql)) : null;
+        PendingWrite w = mirrored(sql) ? new PendingWrite(onSecondary(sql), new Inliner.Value[0], isCopyIn(sql)) : null;
         copying = w != null && w.copyData != null ? w : null;
         asked.add(new Query(sql, w));
     }
@@ -100,7 +100,7 @@ final class MirrorTracker {
     void execute(String portal) {
         Portal p = portals.get(portal);
         PendingWrite w = p != null && p.statement().mirrored()
-                ? new PendingWrite(p.statement().sql(), p.values(), isCopyIn(p.statement().sql())) : null;
+                ? new PendingWrite(onSecondary(p.statement().sql()), p.values(), isCopyIn(p.statement().sql())) : null;
         copying = w != null && w.copyData != null ? w : null;
         asked.add(new Execute(p == null ? "" : p.statement().sql(), w));
     }
@@ -127,12 +127,13 @@ final class MirrorTracker {
 
     void commandComplete(String tag) {
         Asked head = asked.peek();
+        String headSql = head instanceof Query q ? q.sql() : head instanceof Execute e ? e.sql() : "";
         if (tag.equalsIgnoreCase("SET")) {
-            String sql = head instanceof Query q ? q.sql() : head instanceof Execute e ? e.sql() : "";
-            if (sql.strip().matches("(?is)SET\\s+(?!LOCAL\\b|TRANSACTION\\b|SESSION\\s+CHARACTERISTICS\\b)[^;]*;?\\s*")) {
-                settings.add(sql.strip());
+            if (headSql.strip().matches("(?is)SET\\s+(?!LOCAL\\b|TRANSACTION\\b|SESSION\\s+CHARACTERISTICS\\b)[^;]*;?\\s*")) {
+                settings.add(headSql.strip());
             }
         }
+        forget(tag.toUpperCase(Locale.ROOT), headSql.strip());
         PendingWrite completed = null;
         if (head instanceof Execute e) {
             asked.poll();
@@ -221,6 +222,67 @@ final class MirrorTracker {
         return out;
     }
 
+    /**
+     * What the server dropped of the session's state (by the first word of its command tag and the
+     * statement's text), so that a move to another server does not bring it back: DISCARD ALL (settings, prepared statements, portals), RESET ALL or RESET one setting,
+     * DEALLOCATE ALL or one statement (SQL's DEALLOCATE also drops the protocol's named statements).
+     */
+    private void forget(String tag, String sql) {
+        switch (tag) {
+            case "DISCARD" -> {
+                if (!DISCARD_ALL.matcher(sql).matches()) {
+                    return; // DISCARD PLANS, SEQUENCES, TEMP: nothing a move would bring back
+                }
+                settings.clear();
+                statements.keySet().removeIf(name -> !name.isEmpty());
+                portals.clear();
+            }
+            case "RESET" -> {
+                java.util.regex.Matcher m = RESET.matcher(sql);
+                if (m.matches()) {
+                    String name = m.group(1);
+                    if (name.equalsIgnoreCase("ALL")) {
+                        settings.clear();
+                    } else {
+                        settings.removeIf(set -> settingName(set).equalsIgnoreCase(name));
+                    }
+                }
+            }
+            case "DEALLOCATE" -> {
+                java.util.regex.Matcher m = DEALLOCATE.matcher(sql);
+                if (sql.matches("(?is)DEALLOCATE\\s+(PREPARE\\s+)?ALL\\s*;?")) {
+                    statements.keySet().removeIf(name -> !name.isEmpty());
+                } else if (m.matches()) {
+                    statements.remove(m.group(1) != null ? m.group(1).replace("\"\"", "\"") : m.group(2).toLowerCase(Locale.ROOT));
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    private static final java.util.regex.Pattern RESET = java.util.regex.Pattern.compile("(?is)RESET\\s+(\"?[\\w.]+\"?)\\s*;?\\s*");
+    private static final java.util.regex.Pattern DEALLOCATE = java.util.regex.Pattern.compile(
+            "(?is)DEALLOCATE\\s+(?:PREPARE\\s+)?(?:\"((?:[^\"]|\"\")+)\"|(\\w+))\\s*;?\\s*");
+    private static final java.util.regex.Pattern SET_NAME = java.util.regex.Pattern.compile("(?is)SET\\s+(?:SESSION\\s+)?(\"?[\\w.]+\"?).*");
+
+    /** The parameter a {@code SET} statement sets, as written ({@code SET TimeZone = 'UTC'}: TimeZone). */
+    static String settingName(String set) {
+        java.util.regex.Matcher m = SET_NAME.matcher(set.strip());
+        return m.matches() ? m.group(1).replace("\"", "") : "";
+    }
+
+    /**
+     * What the secondary runs for a statement the session ran: DISCARD ALL, which no transaction
+     * block may hold (the mirror's statements run in one), becomes RESET ALL there, the part of it
+     * that changes how later statements behave.
+     */
+    static String onSecondary(String sql) {
+        return DISCARD_ALL.matcher(sql.strip()).matches() ? "RESET ALL" : sql;
+    }
+
+    private static final java.util.regex.Pattern DISCARD_ALL = java.util.regex.Pattern.compile("(?is)DISCARD\\s+ALL\\s*;?");
+
     /** The SQL of a prepared statement the client named (empty name: the unnamed one), or null. */
     String statementSql(String name) {
         Statement s = statements.get(name);
@@ -250,6 +312,9 @@ final class MirrorTracker {
 
     /** Writes are mirrored; transaction control is not (the secondary's transaction is the proxy's own). */
     static boolean mirrored(String sql) {
+        if (DISCARD_ALL.matcher(sql.strip()).matches()) {
+            return true; // as RESET ALL (onSecondary): the secondary's session must not keep settings the primary's dropped
+        }
         if (SqlKind.of(sql) != SqlKind.WRITE) {
             return false;
         }

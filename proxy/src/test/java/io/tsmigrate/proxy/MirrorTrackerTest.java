@@ -143,4 +143,35 @@ class MirrorTrackerTest {
         assertThat(MirrorTracker.mirrored("SELECT * FROM t")).isFalse();
         assertThat(MirrorTracker.mirrored("PREPARE TRANSACTION 'x'")).isFalse();
     }
+    @Test
+    void discardResetAndDeallocateDropWhatAMoveWouldBringBackAndTheSecondaryResetsToo() {
+        t.query("SET TimeZone = 'Asia/Kolkata'");
+        t.commandComplete("SET");
+        t.ready('I');
+        t.query("SET search_path TO app, public");
+        t.commandComplete("SET");
+        t.ready('I');
+        t.parse("S_1", "INSERT INTO t VALUES ($1)", new int[] {23});
+        t.parse("S_2", "SELECT $1", new int[] {23});
+        assertThat(t.namedStatements()).hasSize(2);
+
+        t.query("RESET search_path");
+        t.commandComplete("RESET");
+        assertThat(sql(t.ready('I'))).containsExactly("RESET search_path");
+        assertThat(t.settings()).containsExactly("SET TimeZone = 'Asia/Kolkata'");
+
+        t.query("DEALLOCATE \"S_2\"");
+        t.commandComplete("DEALLOCATE");
+        t.ready('I');
+        assertThat(t.namedStatements()).extracting(st -> st[0]).containsExactly("S_1");
+
+        // A pool's DISCARD ALL on checkout: nothing of the session is prepared again after a move, and the
+        // secondary's session drops its settings as well (as RESET ALL: its statements run in a transaction).
+        t.query("DISCARD ALL");
+        t.commandComplete("DISCARD");
+        assertThat(sql(t.ready('I'))).containsExactly("RESET ALL");
+        assertThat(t.settings()).isEmpty();
+        assertThat(t.namedStatements()).isEmpty();
+        assertThat(MirrorTracker.settingName("SET SESSION \"TimeZone\" TO 'UTC'")).isEqualTo("TimeZone");
+    }
 }
