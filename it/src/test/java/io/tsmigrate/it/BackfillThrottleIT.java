@@ -237,14 +237,15 @@ class BackfillThrottleIT {
         ConnectionSpec source = db.newSourceDatabase("throttle_pieces");
         ConnectionSpec target = db.newTargetDatabase("throttle_pieces", true);
         metrics(source, target, 20000);
-        // Three ranges of a day (8,640, 8,640 and 2,720 rows before this T); at 2,000 rows/s each is read in pieces of
-        // about 2,000 rows, every piece in a snapshot (transaction) of its own on the source, so no snapshot lasts
-        // the range's seconds.
+        // Three ranges from --from (8,640, 8,640 and 2,720 rows; a range open at its start is read whole); at 2,000
+        // rows/s each is read in pieces of about 2,000 rows, every piece in a snapshot (transaction) of its own on the
+        // source, so no snapshot lasts the range's seconds.
         String until = "2026-11-03 12:00:00+00";
         java.util.Set<String> copies = new java.util.HashSet<>();
         java.util.Set<String> snapshots = new java.util.HashSet<>();
         try (CliProcess p = CliProcess.start(List.of("backfill", "--source", TestDatabases.uri(source), "--target",
-                TestDatabases.uri(target), "--until", until, "--max-rate", "2000", "--worker-name", "pieces"))) {
+                TestDatabases.uri(target), "--from", "2026-11-01 00:00:00+00", "--until", until, "--max-rate", "2000",
+                "--worker-name", "pieces"))) {
             while (p.isAlive()) {
                 for (List<String> row : TestDatabases.rows(source, "SELECT query, pid || ':' || xact_start FROM pg_stat_activity "
                         + "WHERE application_name = 'tsmigrate' AND query LIKE 'COPY (SELECT %'")) {
