@@ -53,7 +53,10 @@ final class ShadowReads implements AutoCloseable {
     private final Supplier<Connection> secondary;
     private final ThreadPoolExecutor executor;
     private final Map<String, Shape> shapes = new HashMap<>();
+    /** Dropped since the last flush to the state (reset there). */
     private final LongAdder dropped = new LongAdder();
+    /** Dropped since this writer started: what the stats and metrics count, never going back. */
+    private final LongAdder droppedTotal = new LongAdder();
     private final LongAdder compared = new LongAdder();
     private final LongAdder mismatched = new LongAdder();
     private volatile boolean backfillComplete;
@@ -66,7 +69,10 @@ final class ShadowReads implements AutoCloseable {
             Thread t = new Thread(r, "tsmigrate-shadow-" + writer);
             t.setDaemon(true);
             return t;
-        }, (r, pool) -> dropped.increment());
+        }, (r, pool) -> {
+            dropped.increment();
+            droppedTotal.increment();
+        });
     }
 
     /** Whether this read should be shadowed (the configured share of reads). */
@@ -218,7 +224,7 @@ final class ShadowReads implements AutoCloseable {
     }
 
     long dropped() {
-        return dropped.sum();
+        return droppedTotal.sum();
     }
 
     /** Reads compared on both sides since start. */
