@@ -35,7 +35,8 @@ final class RangeCopier {
      * One copy: which rows to delete on the target and which to copy from the source.
      *
      * @param reads    the source's COPYs, each run in a short transaction of its own (one snapshot
-     *                 each) into a COPY of its own in the target's one transaction
+     *                 each) into a COPY of its own in the target's one transaction; a fresh sequence
+     *                 for every copy, so that a job copied again reads everything again
      * @param decompress SQL that decompresses the compressed chunks the copy touches and returns
      *                   how many it did, or null when the table does not compress
      * @param triggers user triggers on the target table, which must not fire for copied rows
@@ -44,7 +45,8 @@ final class RangeCopier {
      * @param directCompress COPY straight into the columnstore ({@link DirectCompression}); the
      *                       DELETE may then decompress as many of the range's own batches as it needs
      */
-    record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, Reads reads, String copyIn,
+    record Job(io.tsmigrate.core.catalog.TableRef table, String decompress, String delete, java.util.function.Supplier<Reads> reads,
+               String copyIn,
                java.util.List<String> triggers, boolean skipForeignKeys, java.util.concurrent.atomic.LongAdder decompressed,
                boolean directCompress) {
     }
@@ -56,7 +58,7 @@ final class RangeCopier {
     static CopyPipe.Moved copy(Connection source, Connection target, TableCopy table, BackfillRange range,
                                RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
             throws SQLException, InterruptedException {
-        return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), table.reads(range),
+        return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), () -> table.reads(range),
                 table.copyIn(), table.triggers(), table.skipForeignKeys(), table.decompressed(), table.path().direct()), limiter,
                 limitBytes, rowsSoFar);
     }
@@ -118,8 +120,9 @@ final class RangeCopier {
         }
         long rows = 0;
         long bytes = 0;
-        for (java.util.Optional<String> copyOut = table.reads().next(pace(limiter, limitBytes)); copyOut.isPresent();
-             copyOut = table.reads().next(pace(limiter, limitBytes))) {
+        Reads reads = table.reads().get();
+        for (java.util.Optional<String> copyOut = reads.next(pace(limiter, limitBytes)); copyOut.isPresent();
+             copyOut = reads.next(pace(limiter, limitBytes))) {
             CopyPipe.Moved moved = copyPiece(source, target, copyOut.get(), table, limiter, limitBytes, rowsSoFar);
             rows += moved.rows();
             bytes += moved.bytes();

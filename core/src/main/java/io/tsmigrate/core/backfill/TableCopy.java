@@ -122,8 +122,8 @@ record TableCopy(Plan.Hypertable plan, TimeAxis axis, List<String> columns, bool
         }
         String list = columns.stream().map(TableRef::quote).collect(Collectors.joining(", "));
         String format = binary ? "binary" : "text";
-        return new RangeCopier.Job(table, null, "DELETE FROM " + table.quoted(), RangeCopier.once("COPY (SELECT " + list + " FROM "
-                + table.quoted() + ") TO STDOUT (FORMAT " + format + ")"), "COPY " + table.quoted() + " (" + list + ") FROM STDIN "
+        return new RangeCopier.Job(table, null, "DELETE FROM " + table.quoted(), () -> RangeCopier.once("COPY (SELECT " + list
+                + " FROM " + table.quoted() + ") TO STDOUT (FORMAT " + format + ")"), "COPY " + table.quoted() + " (" + list + ") FROM STDIN "
                 + "(FORMAT " + format + ")", triggers(target, table), true, null, false);
     }
 
