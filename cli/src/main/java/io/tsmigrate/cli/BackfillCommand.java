@@ -138,7 +138,7 @@ final class BackfillCommand implements Callable<Integer> {
             } else {
                 for (Backfill.Route r : routes) {
                     out.printf(Locale.ROOT, "  %-30s %s COPY into the %s: %s; %d/%d ranges done%n", r.table(), r.format(),
-                            r.path().direct() ? "columnstore" : "rowstore", r.path().why(), r.rangesDone(), r.ranges());
+                            r.path().store(), r.path().why(), r.rangesDone(), r.ranges());
                 }
                 out.println("dry run: nothing was copied or recorded.");
             }
@@ -176,7 +176,7 @@ final class BackfillCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-30s %d/%d ranges done%s, %s rows in all, %s this run (%s COPY into the %s), T = %s%n",
                     t.table(), t.rangesDone(), t.ranges(), t.rangesFailed() > 0 ? ", " + t.rangesFailed() + " failed" : "",
                     Human.count(t.rowsDone()), Human.count(t.rowsThisRun()), t.format(),
-                    t.path().direct() ? "columnstore" : "rowstore", t.until());
+                    t.path().store(), t.until());
         }
         r.failures().forEach(f -> out.println("  failed: " + f));
         r.notes().forEach(n -> out.println("  " + n));

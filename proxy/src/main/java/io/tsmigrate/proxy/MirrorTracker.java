@@ -224,8 +224,9 @@ final class MirrorTracker {
 
     /**
      * What the server dropped of the session's state (by the first word of its command tag and the
-     * statement's text), so that a move to another server does not bring it back: DISCARD ALL (settings, prepared statements, portals), RESET ALL or RESET one setting,
-     * DEALLOCATE ALL or one statement (SQL's DEALLOCATE also drops the protocol's named statements).
+     * statement's text), so that a move to another server does not bring it back: DISCARD ALL
+     * (settings, prepared statements, portals), RESET ALL or RESET one setting, DEALLOCATE ALL or
+     * one statement (SQL's DEALLOCATE also drops the protocol's named statements).
      */
     private void forget(String tag, String sql) {
         switch (tag) {
@@ -250,7 +251,7 @@ final class MirrorTracker {
             }
             case "DEALLOCATE" -> {
                 java.util.regex.Matcher m = DEALLOCATE.matcher(sql);
-                if (sql.matches("(?is)DEALLOCATE\\s+(PREPARE\\s+)?ALL\\s*;?")) {
+                if (DEALLOCATE_ALL.matcher(sql).matches()) {
                     statements.keySet().removeIf(name -> !name.isEmpty());
                 } else if (m.matches()) {
                     statements.remove(m.group(1) != null ? m.group(1).replace("\"\"", "\"") : m.group(2).toLowerCase(Locale.ROOT));
@@ -262,6 +263,7 @@ final class MirrorTracker {
     }
 
     private static final java.util.regex.Pattern RESET = java.util.regex.Pattern.compile("(?is)RESET\\s+(\"?[\\w.]+\"?)\\s*;?\\s*");
+    private static final java.util.regex.Pattern DEALLOCATE_ALL = java.util.regex.Pattern.compile("(?is)DEALLOCATE\\s+(?:PREPARE\\s+)?ALL\\s*;?\\s*");
     private static final java.util.regex.Pattern DEALLOCATE = java.util.regex.Pattern.compile(
             "(?is)DEALLOCATE\\s+(?:PREPARE\\s+)?(?:\"((?:[^\"]|\"\")+)\"|(\\w+))\\s*;?\\s*");
     private static final java.util.regex.Pattern SET_NAME = java.util.regex.Pattern.compile("(?is)SET\\s+(?:SESSION\\s+)?(\"?[\\w.]+\"?).*");

@@ -96,8 +96,7 @@ public final class Backfill {
         boolean handedOver = false;
         try (Connection target = PgConnector.open(targetSpec)) {
             LOG.debug("connected at {} ms", Duration.between(started, Instant.now()).toMillis());
-            Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
-                    "the target has no migration plan in its state; run tsmigrate schema first."));
+            Plan plan = plan(target);
             LOG.debug("plan loaded at {} ms", Duration.between(started, Instant.now()).toMillis());
             Catalog catalog = CatalogReader.read(source, plan.hypertables().stream().map(Plan.Hypertable::table).toList());
             LOG.debug("catalog read at {} ms", Duration.between(started, Instant.now()).toMillis());
@@ -245,6 +244,11 @@ public final class Backfill {
     }
 
     /** The plan's hypertables whose backfill is not complete, each with its ranges done of all ("x (3/7 ranges done)"). */
+    private static Plan plan(Connection target) throws SQLException {
+        return PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
+                "the target has no migration plan in its state; run tsmigrate schema first."));
+    }
+
     private static TimeType timeType(Catalog catalog, Plan.Hypertable h) {
         Catalog.Table table = catalog.table(h.table()).orElseThrow();
         return PlanChecker.timeType(table, table.column(h.timeColumn()).orElseThrow()).orElseThrow();
@@ -266,8 +270,7 @@ public final class Backfill {
      */
     public static List<Route> dryRun(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options) {
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
-            Plan plan = PlanStore.load(target).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
-                    "the target has no migration plan in its state; run tsmigrate schema first."));
+            Plan plan = plan(target);
             List<Plan.Hypertable> selected = select(plan, options.tables());
             Catalog catalog = CatalogReader.read(source, selected.stream().map(Plan.Hypertable::table).toList());
             Map<TableRef, BackfillRanges.Counts> counts = new LinkedHashMap<>();

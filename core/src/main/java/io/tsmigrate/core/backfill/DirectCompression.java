@@ -42,11 +42,6 @@ public final class DirectCompression {
                 throw TsmigrateException.usage("--direct-compress takes auto, on or off, not '" + s + "'.");
             }
         }
-
-        @Override
-        public String toString() {
-            return name().toLowerCase(Locale.ROOT);
-        }
     }
 
     /**
@@ -63,9 +58,9 @@ public final class DirectCompression {
             return new Path(false, why, Optional.empty());
         }
 
-        /** "direct to the columnstore" or "rowstore", for one column of a table. */
-        public String label() {
-            return direct ? "columnstore (direct compression)" : "rowstore";
+        /** Where the rows go: "columnstore" or "rowstore". */
+        public String store() {
+            return direct ? "columnstore" : "rowstore";
         }
     }
 
