@@ -58,12 +58,19 @@ final class DualConnection implements InvocationHandler {
     private Mode mode = Mode.NONE;
     private final List<Write> writes = new ArrayList<>();
     private final Map<Savepoint, Mark> marks = new IdentityHashMap<>();
+    /** The primary connection's session settings (a pool's connection keeps them from one borrower to the next). */
+    private final SessionSettings settings;
+    /** The settings before the open transaction changed them: the session's again if it rolls back. */
+    private List<String> settingsBeforeTransaction;
+    /** The settings when the open transaction first wrote: a journaled transaction runs them first. */
+    private List<String> settingsAtFirstWrite = List.of();
     private Connection self;
 
     private DualConnection(Connection primary, DualWriter writer, DualWriter.Roles roles) {
         this.primary = primary;
         this.writer = writer;
         this.roles = roles;
+        this.settings = writer.sessions().of(primary);
     }
 
     /** A connection with the roles of the moment: they stay until it is closed. */
@@ -179,6 +186,9 @@ final class DualConnection implements InvocationHandler {
         if (mode == Mode.NONE) {
             mode = roles.secondary().beginDirect() ? Mode.DIRECT : Mode.JOURNAL;
         }
+        if (writes.isEmpty()) {
+            settingsAtFirstWrite = settings.statements();
+        }
         writes.addAll(recorded);
         if (mode == Mode.DIRECT) {
             try {
@@ -204,6 +214,46 @@ final class DualConnection implements InvocationHandler {
             endTransaction(true, null);
         }
         return result;
+    }
+
+    /**
+     * Runs a statement that changes the session's settings (a session SET, RESET, DISCARD ALL) on the
+     * primary and follows it: an open connection to the secondary is brought to the same settings,
+     * one opened later gets them when it opens, and a journaled transaction runs them first as SET
+     * LOCAL. The statement is never journaled itself: a replayer's connection serves every session.
+     */
+    Object changeSettings(PrimaryCall onPrimary, String sql) throws Throwable {
+        Object result = onPrimary.call();
+        if (inTransaction() && settingsBeforeTransaction == null) {
+            settingsBeforeTransaction = settings.statements();
+        }
+        if (inTransaction() && !writes.isEmpty()) {
+            settings.localChange(sql).forEach(local -> writes.add(Write.sql(local)));
+        }
+        settings.accepted(sql);
+        if (side != null && mode != Mode.JOURNAL && mode != Mode.DROPPED) {
+            try {
+                writer.sessions().align(side, settings.statements());
+            } catch (SQLException e) {
+                if (mode == Mode.DIRECT) {
+                    secondaryFailed(e);
+                } else {
+                    closeSide();
+                }
+            }
+        }
+        return result;
+    }
+
+    /** The open transaction's writes as a journal or an intent holds them: after the session's settings, made local. */
+    private List<Write> journaled() {
+        if (writes.isEmpty()) {
+            return List.of();
+        }
+        List<Write> out = new ArrayList<>();
+        settingsAtFirstWrite.forEach(set -> out.add(Write.sql(SessionSettings.local(set))));
+        out.addAll(writes);
+        return out;
     }
 
     private void beginImplicit() throws SQLException {
@@ -246,12 +296,16 @@ final class DualConnection implements InvocationHandler {
     private void ensureSide() throws SQLException {
         if (side == null) {
             side = roles.secondary().dataSource.getConnection();
+            // The session's settings as the primary holds them outside this transaction; its own changes
+            // are made inside the secondary's transaction, so that a rollback undoes them there too.
+            writer.sessions().align(side, settingsBeforeTransaction != null ? settingsBeforeTransaction : settings.statements());
             if (writer.lossless()) {
                 writer.ensureStateTables(roles.secondary(), side);
             }
             side.setAutoCommit(!inTransaction());
             // Replay what this transaction wrote before the secondary joined it (nothing, usually).
             if (inTransaction()) {
+                writer.sessions().align(side, settings.statements());
                 for (Write w : writes.subList(0, Math.max(0, writes.size() - 1))) {
                     JournalReplayer.apply(side, w);
                 }
@@ -324,7 +378,7 @@ final class DualConnection implements InvocationHandler {
         if (writer.lossless() && !writes.isEmpty() && (mode == Mode.DIRECT || mode == Mode.JOURNAL)) {
             try {
                 xid = currentXid();
-                intended = List.copyOf(writes);
+                intended = journaled();
                 intent = writer.intents().intend(roles.secondary(), intended, xid);
             } catch (SQLException e) {
                 rollback();
@@ -380,10 +434,19 @@ final class DualConnection implements InvocationHandler {
      */
     private void endTransaction(boolean committed, IntentLog.Intent intent) throws SQLException {
         Mode ended = mode;
-        List<Write> done = new ArrayList<>(writes);
+        List<Write> done = journaled();
         writes.clear();
         marks.clear();
         mode = Mode.NONE;
+        settingsAtFirstWrite = List.of();
+        List<String> before = settingsBeforeTransaction;
+        settingsBeforeTransaction = null;
+        if (!committed && before != null) {
+            settings.restore(before); // the primary undid them with the transaction, and so does the secondary's
+            if (side != null) {
+                writer.sessions().aligned(side, before);
+            }
+        }
         if (!committed) {
             if (side != null && inTransaction()) {
                 try {

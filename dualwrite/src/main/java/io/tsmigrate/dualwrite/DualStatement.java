@@ -94,6 +94,9 @@ final class DualStatement implements InvocationHandler {
     private Object execute(Method method, Object[] args) throws Throwable {
         boolean prepared = args == null || args.length == 0;
         String text = prepared ? sql : (String) args[0];
+        if (SessionSettings.changesSettings(text)) {
+            return connection.changeSettings(() -> call(method, args), text);
+        }
         if (SqlKind.of(text) == SqlKind.READ) {
             ShadowReads shadow = connection.writer().shadow();
             if (!method.getName().equals("executeQuery") || !shadow.sample() || connection.hasUncommittedWrites()

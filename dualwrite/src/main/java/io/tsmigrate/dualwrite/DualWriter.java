@@ -41,6 +41,7 @@ final class DualWriter implements AutoCloseable {
     private final WriterRow row;
     private final ShadowReads shadow;
     private final Counters counters = new Counters();
+    private final PooledSessions sessions = new PooledSessions();
     private final ScheduledExecutorService scheduler;
     private final Intents intents;
     private volatile boolean targetIsPrimary;
@@ -126,6 +127,11 @@ final class DualWriter implements AutoCloseable {
     }
 
     /** The lossless mode's intents of this writer. */
+    /** Session settings per physical connection, on both sides. */
+    PooledSessions sessions() {
+        return sessions;
+    }
+
     Intents intents() {
         return intents;
     }

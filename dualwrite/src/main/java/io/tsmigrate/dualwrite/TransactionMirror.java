@@ -240,7 +240,7 @@ public final class TransactionMirror implements AutoCloseable {
         /** The writes preceded by the session's settings, made local: a replayer runs entries of many sessions on one connection. */
         private List<Write> withSettings(List<Write> writes) {
             List<Write> entry = new ArrayList<>();
-            prelude.forEach(p -> entry.add(Write.sql(p.replaceFirst("^(?i)SET\\s+(?!LOCAL\\b)", "SET LOCAL "))));
+            prelude.forEach(p -> entry.add(Write.sql(SessionSettings.local(p))));
             entry.addAll(writes);
             return entry;
         }

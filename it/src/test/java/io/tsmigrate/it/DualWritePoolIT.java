@@ -56,10 +56,14 @@ class DualWritePoolIT {
     }
 
     private static HikariDataSource pool(ConnectionSpec spec, String name) {
+        return pool(spec, name, THREADS);
+    }
+
+    private static HikariDataSource pool(ConnectionSpec spec, String name, int size) {
         HikariConfig config = new HikariConfig();
         config.setDataSource(PgConnector.dataSource(spec, name));
         config.setPoolName(name);
-        config.setMaximumPoolSize(THREADS);
+        config.setMaximumPoolSize(size);
         config.setConnectionTimeout(30_000);
         return new HikariDataSource(config);
     }
@@ -187,6 +191,98 @@ class DualWritePoolIT {
             } catch (SQLException | java.io.IOException e) {
                 throw new IllegalStateException("the application's write failed: " + e.getMessage(), e);
             }
+        }
+    }
+
+    /**
+     * A session setting made on one pooled connection ({@code SET TimeZone}: a literal timestamp without
+     * a zone means another instant under it) holds for every later borrower of that connection, on
+     * the target too: whichever of the target pool's connections it is paired with, in the journal
+     * while the target's connections are cut (a replayer serves every session on one connection), after
+     * a transaction that changed it rolled back, and no longer after DISCARD ALL.
+     */
+    @Test
+    void sessionSettingsFollowEachPooledConnectionToTheTargetAndIntoTheJournal() throws Exception {
+        ConnectionSpec source = db.newSourceDatabase("pool_zone_source");
+        ConnectionSpec target = db.newTargetDatabase("pool_zone_target", false);
+        TestDatabases.execute(source, SCHEMA);
+        TestDatabases.execute(target, SCHEMA);
+        Path journal = Files.createTempDirectory("pool-journal");
+        long[] id = {0};
+        try (HikariDataSource sourcePool = pool(source, "zone-it-source", 2); HikariDataSource targetPool = pool(target, "zone-it-target", 2);
+             DualWriteDataSource app = DualWriteDataSource.builder().primary(sourcePool).secondary(targetPool)
+                     .journalDirectory(journal).application("zone-it").healthCheckInterval(Duration.ofMillis(200)).build()) {
+            try (Connection a = app.getConnection(); Connection b = app.getConnection(); Statement st = a.createStatement()) {
+                st.execute("SET TimeZone = 'Asia/Tokyo'");
+                zoneless(a, ++id[0], "tokyo");
+                zoneless(b, ++id[0], "default");
+            }
+            pairs(app, id, 6);
+            // The target's pooled connections are cut: what follows goes to the journal until the pool reconnects.
+            long cut = queryLong(target, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'zone-it-target'");
+            assertThat(cut).as("the target pool's connections").isPositive();
+            pairs(app, id, 6);
+            assertThat(app.stats().journaled()).as("transactions journaled after the cut").isPositive();
+            Await.until("the journal replayed", () -> {
+                app.checkSecondaryNow();
+                return !app.stats().diverted();
+            });
+            pairs(app, id, 4);
+            // A transaction that changes the zone and rolls back leaves the session's zone as it was; DISCARD ALL drops it.
+            try (Connection a = app.getConnection(); Connection b = app.getConnection()) {
+                Connection tokyo = zone(a).equals("Asia/Tokyo") ? a : b;
+                tokyo.setAutoCommit(false);
+                try (Statement st = tokyo.createStatement()) {
+                    st.execute("SET TimeZone = 'America/New_York'");
+                    zoneless(tokyo, ++id[0], "rolled-back");
+                }
+                tokyo.rollback();
+                tokyo.setAutoCommit(true);
+                zoneless(tokyo, ++id[0], "after-rollback");
+                try (Statement st = tokyo.createStatement()) {
+                    st.execute("DISCARD ALL");
+                }
+                zoneless(tokyo, ++id[0], "after-discard");
+            }
+            pairs(app, id, 4);
+            assertThat(app.stats().countMismatches()).isZero();
+        } finally {
+            PgServer.deleteTree(journal);
+        }
+        assertThat(queryLong(source, "SELECT count(DISTINCT extract(hour FROM time AT TIME ZONE 'UTC')) FROM readings"))
+                .as("rows written under two zones at least").isGreaterThanOrEqualTo(2);
+        assertThat(queryLong(source, "SELECT count(*) FROM readings WHERE kind = 'rolled-back'")).isZero();
+        assertThat(queryLong(source, "SELECT count(*) FROM readings")).isEqualTo(id[0] - 1);
+        assertThat(TestDatabases.rows(target, "SELECT id, kind, time FROM readings ORDER BY id"))
+                .isEqualTo(TestDatabases.rows(source, "SELECT id, kind, time FROM readings ORDER BY id"));
+        assertThat(checksum(target, "readings", "true")).isEqualTo(checksum(source, "readings", "true"));
+    }
+
+    /** Rounds of both pooled connections borrowed at once, written and given back in changing orders, so that they pair differently with the target's. */
+    private static void pairs(DualWriteDataSource app, long[] id, int rounds) throws SQLException {
+        for (int round = 0; round < rounds; round++) {
+            Connection a = app.getConnection();
+            Connection b = app.getConnection();
+            Connection first = round % 2 == 0 ? a : b;
+            Connection second = first == a ? b : a;
+            zoneless(first, ++id[0], "round");
+            zoneless(second, ++id[0], "round");
+            for (Connection c : round % 3 == 0 ? List.of(second, first) : List.of(first, second)) {
+                c.close();
+            }
+        }
+    }
+
+    private static void zoneless(Connection c, long id, String kind) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO readings VALUES (" + id + ", '2026-11-01 09:00:00', " + id + ", '" + kind + "')");
+        }
+    }
+
+    private static String zone(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery("SHOW TimeZone")) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 }

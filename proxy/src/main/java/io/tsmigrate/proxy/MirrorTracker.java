@@ -1,5 +1,6 @@
 package io.tsmigrate.proxy;
 
+import io.tsmigrate.dualwrite.SessionSettings;
 import io.tsmigrate.dualwrite.SqlKind;
 
 import java.io.ByteArrayOutputStream;
@@ -62,12 +63,13 @@ final class MirrorTracker {
     private final List<PendingWrite> committed = new ArrayList<>();
     private PendingWrite copying;
     private boolean errorSinceReady;
-    private final List<String> settings = new ArrayList<>();
+    private final SessionSettings settings = new SessionSettings();
 
     // ---- what the client sends
 
     void query(String sql) {
-        PendingWrite w = mirrored(sql) ? new PendingWrite(onSecondary(sql), new Inliner.Value[0], isCopyIn(sql)) : null;
+        String mirror = mirroredAs(sql);
+        PendingWrite w = mirror == null ? null : new PendingWrite(mirror, new Inliner.Value[0], isCopyIn(sql));
         copying = w != null && w.copyData != null ? w : null;
         asked.add(new Query(sql, w));
     }
@@ -99,8 +101,8 @@ final class MirrorTracker {
 
     void execute(String portal) {
         Portal p = portals.get(portal);
-        PendingWrite w = p != null && p.statement().mirrored()
-                ? new PendingWrite(onSecondary(p.statement().sql()), p.values(), isCopyIn(p.statement().sql())) : null;
+        String mirror = p != null && p.statement().mirrored() ? mirroredAs(p.statement().sql()) : null;
+        PendingWrite w = mirror == null ? null : new PendingWrite(mirror, p.values(), isCopyIn(p.statement().sql()));
         copying = w != null && w.copyData != null ? w : null;
         asked.add(new Execute(p == null ? "" : p.statement().sql(), w));
     }
@@ -128,10 +130,8 @@ final class MirrorTracker {
     void commandComplete(String tag) {
         Asked head = asked.peek();
         String headSql = head instanceof Query q ? q.sql() : head instanceof Execute e ? e.sql() : "";
-        if (tag.equalsIgnoreCase("SET")) {
-            if (headSql.strip().matches("(?is)SET\\s+(?!LOCAL\\b|TRANSACTION\\b|SESSION\\s+CHARACTERISTICS\\b)[^;]*;?\\s*")) {
-                settings.add(headSql.strip());
-            }
+        if (tag.equalsIgnoreCase("SET") && SessionSettings.changesSettings(headSql)) {
+            settings.accepted(headSql);
         }
         forget(tag.toUpperCase(Locale.ROOT), headSql.strip());
         PendingWrite completed = null;
@@ -231,24 +231,14 @@ final class MirrorTracker {
     private void forget(String tag, String sql) {
         switch (tag) {
             case "DISCARD" -> {
-                if (!DISCARD_ALL.matcher(sql).matches()) {
+                if (!SessionSettings.isDiscardAll(sql)) {
                     return; // DISCARD PLANS, SEQUENCES, TEMP: nothing a move would bring back
                 }
-                settings.clear();
+                settings.accepted(sql);
                 statements.keySet().removeIf(name -> !name.isEmpty());
                 portals.clear();
             }
-            case "RESET" -> {
-                java.util.regex.Matcher m = RESET.matcher(sql);
-                if (m.matches()) {
-                    String name = m.group(1);
-                    if (name.equalsIgnoreCase("ALL")) {
-                        settings.clear();
-                    } else {
-                        settings.removeIf(set -> settingName(set).equalsIgnoreCase(name));
-                    }
-                }
-            }
+            case "RESET" -> settings.accepted(sql);
             case "DEALLOCATE" -> {
                 java.util.regex.Matcher m = DEALLOCATE.matcher(sql);
                 if (DEALLOCATE_ALL.matcher(sql).matches()) {
@@ -262,28 +252,25 @@ final class MirrorTracker {
         }
     }
 
-    private static final java.util.regex.Pattern RESET = java.util.regex.Pattern.compile("(?is)RESET\\s+(\"?[\\w.]+\"?)\\s*;?\\s*");
     private static final java.util.regex.Pattern DEALLOCATE_ALL = java.util.regex.Pattern.compile("(?is)DEALLOCATE\\s+(?:PREPARE\\s+)?ALL\\s*;?\\s*");
     private static final java.util.regex.Pattern DEALLOCATE = java.util.regex.Pattern.compile(
             "(?is)DEALLOCATE\\s+(?:PREPARE\\s+)?(?:\"((?:[^\"]|\"\")+)\"|(\\w+))\\s*;?\\s*");
-    private static final java.util.regex.Pattern SET_NAME = java.util.regex.Pattern.compile("(?is)SET\\s+(?:SESSION\\s+)?(\"?[\\w.]+\"?).*");
-
-    /** The parameter a {@code SET} statement sets, as written ({@code SET TimeZone = 'UTC'}: TimeZone). */
-    static String settingName(String set) {
-        java.util.regex.Matcher m = SET_NAME.matcher(set.strip());
-        return m.matches() ? m.group(1).replace("\"", "") : "";
-    }
 
     /**
-     * What the secondary runs for a statement the session ran: DISCARD ALL, which no transaction
-     * block may hold (the mirror's statements run in one), becomes RESET ALL there, the part of it
-     * that changes how later statements behave.
+     * What the secondary runs for a statement the session ran, null for nothing: DISCARD ALL and
+     * RESET ALL become a RESET of each mirrored setting the session made (SessionSettings.dropsAll).
      */
-    static String onSecondary(String sql) {
-        return DISCARD_ALL.matcher(sql.strip()).matches() ? "RESET ALL" : sql;
+    private String mirroredAs(String sql) {
+        if (!mirrored(sql)) {
+            return null;
+        }
+        if (!SessionSettings.dropsAll(sql)) {
+            return sql;
+        }
+        List<String> resets = settings.statements().stream().filter(MirrorTracker::mirrored)
+                .map(set -> "RESET " + SessionSettings.settingName(set)).toList();
+        return resets.isEmpty() ? null : String.join(";\n", resets);
     }
-
-    private static final java.util.regex.Pattern DISCARD_ALL = java.util.regex.Pattern.compile("(?is)DISCARD\\s+ALL\\s*;?");
 
     /** The SQL of a prepared statement the client named (empty name: the unnamed one), or null. */
     String statementSql(String name) {
@@ -309,13 +296,13 @@ final class MirrorTracker {
 
     /** The session settings ({@code SET ...}, one statement each) the server accepted, in order. */
     List<String> settings() {
-        return List.copyOf(settings);
+        return settings.statements();
     }
 
     /** Writes are mirrored; transaction control is not (the secondary's transaction is the proxy's own). */
     static boolean mirrored(String sql) {
-        if (DISCARD_ALL.matcher(sql.strip()).matches()) {
-            return true; // as RESET ALL (onSecondary): the secondary's session must not keep settings the primary's dropped
+        if (SessionSettings.isDiscardAll(sql)) {
+            return true; // as a RESET of each setting (mirroredAs): the secondary's session must not keep settings the primary's dropped
         }
         if (SqlKind.of(sql) != SqlKind.WRITE) {
             return false;
