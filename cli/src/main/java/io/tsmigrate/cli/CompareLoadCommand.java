@@ -23,8 +23,8 @@ import java.util.concurrent.Callable;
         description = {
             "Reports how the target answers the application's reads, from shadow reads (runbook step 8).",
             "",
-            "The dual-write library runs a share of the application's reads on the target as well (its "
-                + "shadowReadShare) and records, per query shape, result mismatches and latencies on both sides. "
+            "The dual-write library (its shadowReadShare) and tsmigrate proxy (--shadow-read-share) run a share of "
+                + "the application's reads on the target as well and record, per query shape, result mismatches and latencies on both sides. "
                 + "This prints them, slowest shapes first. Mismatches seen before the backfill finished are expected "
                 + "(the target did not hold all history yet) and reported apart.",
             ""
@@ -59,7 +59,7 @@ final class CompareLoadCommand implements Callable<Integer> {
         try (Connection target = PgConnector.open(connections.target())) {
             if (!StateSchema.exists(target)) {
                 throw new TsmigrateException(TsmigrateException.Kind.NOT_READY, "the target holds no tsmigrate state, so no shadow "
-                        + "reads either; run the application with the dual-write DataSource and a shadowReadShare first.");
+                        + "reads either; run the application with the dual-write DataSource and a shadowReadShare, or tsmigrate proxy with --shadow-read-share, first.");
             }
             r = LoadComparison.read(target, maxSlowdown, minSamples);
         } catch (SQLException e) {
@@ -67,7 +67,8 @@ final class CompareLoadCommand implements Callable<Integer> {
         }
         if (r.shapes().isEmpty()) {
             throw new TsmigrateException(TsmigrateException.Kind.NOT_READY, "no shadow reads were recorded, so nothing was compared: "
-                    + "set shadowReadShare on the dual-write DataSource (for example 0.1), let the application run, then ask again.");
+                    + "set shadowReadShare on the dual-write DataSource or --shadow-read-share on tsmigrate proxy (for example 0.1), let the "
+                    + "application run, then ask again.");
         }
         PrintWriter out = spec.commandLine().getOut();
         if (format.json) {

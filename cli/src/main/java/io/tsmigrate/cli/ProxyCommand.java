@@ -86,6 +86,13 @@ final class ProxyCommand implements Callable<Integer> {
             + "fsync per transaction.")
     boolean lossless;
 
+    @Option(names = "--shadow-read-share", paramLabel = "SHARE", defaultValue = "0",
+            description = "The share of reads (0 to 1) also run on the secondary, off the client's path, and compared: "
+                    + "row count and a hash of the rows, latency on both sides, per query shape in tsmigrate compare-load. "
+                    + "Reads with their values and results in text form are compared (psql, pgbench, psycopg, node-postgres; "
+                    + "pgjdbc's binary-format reads are not). Default: ${DEFAULT-VALUE}.")
+    double shadowReadShare;
+
     @Option(names = "--metrics", paramLabel = "HOST:PORT",
             description = "Serve Prometheus metrics on http://HOST:PORT/metrics (connections, transactions mirrored and "
                     + "journaled, journal bytes pending, the latency the proxy adds to a commit). Default: not served.")
@@ -125,13 +132,17 @@ final class ProxyCommand implements Callable<Integer> {
         if (authFile != null && !Files.isReadable(authFile)) {
             throw TsmigrateException.usage("--auth-file " + authFile + " cannot be read.");
         }
+        if (!(shadowReadShare >= 0 && shadowReadShare <= 1)) {
+            throw TsmigrateException.usage("--shadow-read-share " + shadowReadShare + " is not a share: give a number from 0 to 1, "
+                    + "for example 0.1.");
+        }
         Duration interval = Human.parseDuration(healthCheck, "--health-check");
         Duration grace = Human.parseDuration(shutdownGrace, "--shutdown-grace");
         String name = writerName != null ? writerName : "proxy-" + InetAddress.getLocalHost().getHostName() + "-" + port;
         Files.createDirectories(journal);
         ProxyServer.Config config = new ProxyServer.Config(host, port, connections.source(), connections.target(), mode,
                 Optional.ofNullable(authFile), new DualWriteConfig(FailurePolicy.JOURNAL, journal, name, "tsmigrate proxy",
-                interval, 0, lossless), grace, metricsAddress,
+                interval, shadowReadShare, lossless), grace, metricsAddress,
                 tlsCert == null ? Optional.empty() : Optional.of(new ProxyServer.Tls(tlsCert, tlsKey)));
         ProxyServer server;
         try {

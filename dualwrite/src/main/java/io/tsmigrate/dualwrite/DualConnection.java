@@ -98,6 +98,11 @@ final class DualConnection implements InvocationHandler {
         return roles.primary().name.equals("target");
     }
 
+    /** The session settings the primary's connection holds now, one SET statement each. */
+    List<String> sessionSettings() {
+        return settings.statements();
+    }
+
     /**
      * Whether the open transaction has written: its reads see rows the secondary's separate session
      * cannot see yet, so they are not shadowed.

@@ -105,10 +105,11 @@ final class DualStatement implements InvocationHandler {
             }
             List<Param> set = prepared ? List.copyOf(params.values()) : null;
             boolean toTarget = connection.primaryIsTarget();
+            List<String> settings = connection.sessionSettings();
             long start = System.nanoTime();
             java.sql.ResultSet rs = (java.sql.ResultSet) call(method, args);
             long nanos = System.nanoTime() - start;
-            return DigestingResultSet.wrap(rs, digest -> shadow.submit(text, set, digest, nanos, toTarget));
+            return DigestingResultSet.wrap(rs, digest -> shadow.submit(text, set, settings, digest, nanos, toTarget));
         }
         if (!prepared) {
             return connection.write(() -> call(method, args), List.of(Write.sql(text)), null);

@@ -23,10 +23,25 @@ final class RowDigest {
         }
         long h = 0xcbf29ce484222325L;
         for (int i = 1; i <= columns; i++) {
-            String v = rs.getString(i);
-            h = v == null ? fnv(h, '\u0000') : fnv(h, v);
-            h = fnv(h, '\u0001');
+            h = hash(h, rs.getString(i));
         }
+        add(h);
+    }
+
+    /** Adds a row given as its values' text forms (null for SQL NULL), as a server sends them in text format. */
+    void add(String[] values) {
+        long h = 0xcbf29ce484222325L;
+        for (String v : values) {
+            h = hash(h, v);
+        }
+        add(h);
+    }
+
+    private static long hash(long h, String v) {
+        return fnv(v == null ? fnv(h, '\u0000') : fnv(h, v), '\u0001');
+    }
+
+    private void add(long h) {
         rows++;
         sum += h;
         chain = chain * 1_000_003L + h;

@@ -96,20 +96,31 @@ final class ShadowReads implements AutoCloseable {
         this.backfillComplete = complete;
     }
 
-    /** Runs the read on the secondary later and compares it with what the primary returned. */
-    void submit(String sql, List<Param> params, RowDigest primary, long primaryNanos, boolean primaryIsTarget) {
+    /**
+     * Runs the read on the secondary later and compares it with what the primary returned.
+     *
+     * @param settings the session settings the read ran under on the primary ({@code SET TimeZone ...}: they
+     *                 change how values read as text); run as SET LOCAL around it on the secondary
+     */
+    void submit(String sql, List<Param> params, List<String> settings, RowDigest primary, long primaryNanos, boolean primaryIsTarget) {
         boolean expected = !backfillComplete;
-        executor.execute(() -> compare(sql, params, primary, primaryNanos, expected, primaryIsTarget));
+        executor.execute(() -> compare(sql, params, settings, primary, primaryNanos, expected, primaryIsTarget));
     }
 
-    private void compare(String sql, List<Param> params, RowDigest primary, long primaryNanos, boolean expected,
-                         boolean primaryIsTarget) {
+    private void compare(String sql, List<Param> params, List<String> settings, RowDigest primary, long primaryNanos,
+                         boolean expected, boolean primaryIsTarget) {
         String shape = QueryShape.of(sql);
         RowDigest other = new RowDigest();
         long nanos;
         try {
             if (connection == null || connection.isClosed()) {
                 connection = secondary.get();
+            }
+            if (!settings.isEmpty()) {
+                connection.setAutoCommit(false);
+                try (Statement st = connection.createStatement()) {
+                    st.execute(String.join(";\n", settings.stream().map(SessionSettings::local).toList()));
+                }
             }
             long start = System.nanoTime();
             if (params == null) {
@@ -131,6 +142,10 @@ final class ShadowReads implements AutoCloseable {
                 }
             }
             nanos = System.nanoTime() - start;
+            if (!settings.isEmpty()) {
+                connection.rollback(); // a read: nothing to keep, and the settings go with it
+                connection.setAutoCommit(true);
+            }
         } catch (SQLException | RuntimeException e) {
             LOG.log(Level.DEBUG, "tsmigrate shadow read failed on the secondary: " + e.getMessage());
             closeConnection();

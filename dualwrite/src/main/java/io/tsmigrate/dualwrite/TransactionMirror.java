@@ -99,6 +99,31 @@ public final class TransactionMirror implements AutoCloseable {
         writer.close();
     }
 
+    /** One read being shadowed: the primary's rows are digested as they pass, the secondary's later, off the caller's thread. */
+    public final class ShadowRead {
+        private final String sql;
+        private final List<String> settings;
+        private final boolean primaryIsTarget;
+        private final RowDigest digest = new RowDigest();
+        private final long start = System.nanoTime();
+
+        private ShadowRead(String sql, List<String> settings, boolean primaryIsTarget) {
+            this.sql = sql;
+            this.settings = List.copyOf(settings);
+            this.primaryIsTarget = primaryIsTarget;
+        }
+
+        /** A row of the primary's result, its values in text form (null for SQL NULL). */
+        public void row(String[] values) {
+            digest.add(values);
+        }
+
+        /** The primary said the read completed: its result is whole, and the secondary's is compared with it. */
+        public void completed() {
+            writer.shadow().submit(sql, null, settings, digest, System.nanoTime() - start, primaryIsTarget);
+        }
+    }
+
     /** Not thread-safe: one client connection's transactions, in order. */
     public final class Session implements AutoCloseable {
         private final DualWriter.Roles roles;
@@ -113,6 +138,26 @@ public final class TransactionMirror implements AutoCloseable {
         /** Whether this session's primary is the target. */
         public boolean targetIsPrimary() {
             return roles.primary().name.equals("target");
+        }
+
+        /**
+         * Whether to shadow the next read: the configured share of reads ({@code --shadow-read-share}).
+         * Cheap; ask before reading anything of a read's messages.
+         */
+        public boolean sampleRead() {
+            return writer.shadow().sample();
+        }
+
+        /**
+         * Starts shadowing a read the client sent: give it the primary's rows as they reach the
+         * client, then {@link ShadowRead#completed()} once the server said the read completed. Null
+         * when the read cannot be compared (it changes something or depends on the session).
+         *
+         * @param sql      the read, its values (if it had any) written in as literals
+         * @param settings the session's settings on the primary (SET statements)
+         */
+        public ShadowRead shadowRead(String sql, List<String> settings) {
+            return ShadowReads.comparable(sql) ? new ShadowRead(sql, settings, targetIsPrimary()) : null;
         }
 
         /**

@@ -97,6 +97,8 @@ class BadInputIT {
                 Case.of(2, "backfill", "--max-source-connections", "0"),
                 Case.of(2, "backfill", "--max-source-connections", "1", "--max-load", "active-sessions=5"),
                 Case.of(2, "backfill", "--max-rate", "lots"),
+                Case.of(2, "proxy", "--auth", "trust", "--shadow-read-share", "1.5"),
+                Case.of(2, "proxy", "--auth", "trust", "--shadow-read-share", "most"),
                 Case.of(2, "backfill", "--until"),
                 Case.of(2, "compare-load", "--max-slowdown", "-1"),
                 Case.of(2, "compare-load", "--max-slowdown", "0.5"),

@@ -305,6 +305,65 @@ class ProxyIT {
         assertThat(metric("tsmigrate_proxy_write_shapes_computed_per_side")).isGreaterThanOrEqualTo(2);
     }
 
+    /**
+     * With --shadow-read-share 1 every read that comes in text form also runs on the secondary: pgbench's
+     * select-only load in the extended and the simple protocol, compared equal per query shape; a row
+     * changed on the target alone shows as a mismatch of psql's read, with its shape; a client whose
+     * session sets another time zone reads timestamps that still compare equal (the shadow read runs
+     * under the session's settings); pgjdbc's binary-format reads are not compared.
+     */
+    @Test
+    void aShareOfReadsIsShadowedOnTheSecondaryAndADifferenceIsReportedWithItsShape() throws Exception {
+        Path dir = Files.createTempDirectory("tsmigrate-proxy-shadow-it");
+        String writer = "proxy-shadow-it";
+        try (ProxyServer shadowing = ProxyServer.start(new ProxyServer.Config("127.0.0.1", 0, source, target, ProxyServer.AuthMode.TRUST,
+                java.util.Optional.empty(), new DualWriteConfig(FailurePolicy.JOURNAL, dir, writer, "proxy-it", Duration.ofSeconds(1), 1.0),
+                Duration.ofSeconds(5), java.util.Optional.of(new java.net.InetSocketAddress("127.0.0.1", 0)), java.util.Optional.empty()))) {
+            String conninfo = "host=127.0.0.1 port=" + shadowing.address().getPort() + " user=app client_encoding=UTF8 dbname="
+                    + source.database();
+            for (String mode : List.of("extended", "simple")) {
+                Output out = run(List.of(bindir.resolve("pgbench").toString(), "-n", "-S", "-M", mode, "-c", "2", "-j", "1", "-t", "50",
+                        conninfo), "", null);
+                assertThat(out.stdout()).contains("number of failed transactions: 0");
+            }
+            TestDatabases.execute(target, "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 7");
+            try {
+                Output out = run(List.of(bindir.resolve("psql").toString(), "-X", "-d", conninfo), String.join("\n",
+                        "SELECT aid, abalance FROM pgbench_accounts WHERE aid = 7;",
+                        "SET TimeZone = 'Asia/Kolkata';",
+                        "SELECT timestamptz '2026-01-01 00:00:00+00' AS at;"), null);
+                assertThat(out.stdout()).contains("+05:30");
+                shadowing.checkNow();
+            } finally {
+                TestDatabases.execute(target, "UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid = 7");
+            }
+            try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + shadowing.address().getPort() + "/"
+                    + source.database() + "?user=app&prepareThreshold=-1");
+                 PreparedStatement ps = c.prepareStatement("SELECT abalance FROM pgbench_accounts WHERE aid = ?")) {
+                ps.setInt(1, 7); // binary-format value and result: not compared
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).isTrue();
+                }
+            }
+            shadowing.checkNow();
+            assertThat(metric(shadowing, "tsmigrate_proxy_shadow_reads_compared_total")).isGreaterThanOrEqualTo(202);
+            assertThat(metric(shadowing, "tsmigrate_proxy_shadow_reads_dropped_total")).isZero();
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        List<List<String>> shapes = rows(target, "SELECT rtrim(shape, ';'), compared, mismatches + expected_mismatches FROM tsmigrate.shadow_read "
+                + "WHERE writer = '" + writer + "' ORDER BY shape");
+        // pgbench's 200 reads (pgjdbc's binary one of the same shape not among them), psql's two, and pgbench's own
+        // catalog reads at start; the one row changed on the target is the only difference.
+        assertThat(shapes).contains(
+                List.of("SELECT abalance FROM pgbench_accounts WHERE aid = ?", "200", "0"),
+                List.of("SELECT aid, abalance FROM pgbench_accounts WHERE aid = ?", "1", "1"),
+                List.of("SELECT timestamptz ? AS at", "1", "0"));
+        assertThat(shapes).filteredOn(row -> !row.get(2).equals("0")).hasSize(1);
+    }
+
     @Test
     void cutoverAndRollbackUnderPgbenchLoadLoseAndDoubleNothing() throws Exception {
         long before = TestDatabases.queryLong(source, "SELECT count(*) FROM pgbench_history");
@@ -395,8 +454,12 @@ class ProxyIT {
 
     /** One sample of the proxy's /metrics, as Prometheus scrapes it. */
     private static double metric(String name) throws Exception {
+        return metric(proxy, name);
+    }
+
+    private static double metric(ProxyServer of, String name) throws Exception {
         java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create("http://127.0.0.1:" + proxy.metricsPort().getAsInt() + "/metrics")).build(),
+                java.net.URI.create("http://127.0.0.1:" + of.metricsPort().getAsInt() + "/metrics")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + name + "(?:\\{[^}]*})? ([0-9.eE+-]+)$").matcher(r.body());

@@ -56,6 +56,22 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     private BackendEvents events;
     private boolean replaying;
     private char lastStatus = 'I';
+    /** Whether the server sends the client text in UTF-8 (client_encoding): only then are its rows read for shadow reads. */
+    private boolean utf8;
+
+    {
+        tracker.shadows(new MirrorTracker.Shadows() {
+            @Override
+            public boolean sample() {
+                return utf8 && mirror.sampleRead();
+            }
+
+            @Override
+            public TransactionMirror.ShadowRead start(String sql) {
+                return mirror.shadowRead(sql, secondarySettings());
+            }
+        });
+    }
 
     // ---- lossless mode: the proxy's own messages around a commit (see relay)
 
@@ -218,6 +234,13 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
     private List<String> prelude;
 
+    /** The session's settings as the secondary must have them: the client's startup settings, then its SETs. */
+    private List<String> secondarySettings() {
+        List<String> settings = new ArrayList<>(prelude);
+        tracker.settings().stream().filter(MirrorTracker::mirrored).forEach(settings::add);
+        return settings;
+    }
+
     /**
      * Opens the session's connection to the primary of the roles as they are now. The first time it
      * greets the client; when it moves the session after a cutover, it prepares the session's named
@@ -225,9 +248,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
      */
     private void open(ChannelHandlerContext ctx, boolean greet) {
         // The secondary's connection gets the client's settings so far (its later SETs are mirrored).
-        List<String> settings = new ArrayList<>(prelude);
-        tracker.settings().stream().filter(MirrorTracker::mirrored).forEach(settings::add);
-        mirror = server.mirror().session(settings);
+        mirror = server.mirror().session(secondarySettings());
         primary = mirror.targetIsPrimary() ? server.target() : server.source();
         BackendEvents listener = new BackendEvents();
         events = listener;
@@ -248,6 +269,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
             backendKey = ready.key();
             if (greet) {
                 client.write(Wire.authenticationOk(client.alloc()));
+                ready.parameterStatus().forEach(this::parameterStatus);
                 ready.parameterStatus().forEach(client::write);
                 client.write(Wire.backendKeyData(client.alloc(), pid, key));
                 client.writeAndFlush(Wire.readyForQuery(client.alloc(), 'I'));
@@ -630,7 +652,11 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
                         int length = body.readInt();
                         values[i] = length < 0 ? null : ByteBufUtil.getBytes(body.readSlice(length));
                     }
-                    tracker.bind(portal, statement, formats, values);
+                    int[] resultFormats = new int[body.readUnsignedShort()];
+                    for (int i = 0; i < resultFormats.length; i++) {
+                        resultFormats[i] = body.readShort();
+                    }
+                    tracker.bind(portal, statement, formats, values, resultFormats);
                 }
                 case 'E' -> tracker.execute(Wire.cstring(body));
                 case 'S' -> tracker.sync();
@@ -732,6 +758,13 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         char type = (char) msg.getByte(0);
         ByteBuf body = msg.slice(5, msg.readableBytes() - 5);
         switch (type) {
+            case 'D' -> {
+                if (tracker.shadowing()) {
+                    tracker.dataRow(dataRow(body));
+                }
+            }
+            case 's' -> tracker.suspended();
+            case 'S' -> parameterStatus(msg);
             case 'C' -> tracker.commandComplete(firstWord(Wire.cstring(body)));
             case 'E' -> tracker.error();
             case 'I' -> tracker.emptyQuery();
@@ -754,6 +787,30 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         client.write(msg);
         if (!client.isWritable()) {
             backend.config().setAutoRead(false);
+        }
+    }
+
+    /** A DataRow's values in text form (null for SQL NULL). */
+    private static String[] dataRow(ByteBuf body) {
+        String[] values = new String[body.getUnsignedShort(0)];
+        int at = 2;
+        for (int i = 0; i < values.length; i++) {
+            int length = body.getInt(at);
+            at += 4;
+            if (length >= 0) {
+                values[i] = body.toString(at, length, java.nio.charset.StandardCharsets.UTF_8);
+                at += length;
+            }
+        }
+        return values;
+    }
+
+    /** Follows the server's client_encoding (a ParameterStatus, at start or after a SET). */
+    private void parameterStatus(ByteBuf msg) {
+        ByteBuf body = msg.slice(5, msg.readableBytes() - 5);
+        if (Wire.cstring(body).equalsIgnoreCase("client_encoding")) {
+            String encoding = Wire.cstring(body).toUpperCase(java.util.Locale.ROOT);
+            utf8 = encoding.equals("UTF8") || encoding.equals("UTF-8") || encoding.equals("UNICODE");
         }
     }
 

@@ -2,6 +2,7 @@ package io.tsmigrate.proxy;
 
 import io.tsmigrate.dualwrite.SessionSettings;
 import io.tsmigrate.dualwrite.SqlKind;
+import io.tsmigrate.dualwrite.TransactionMirror.ShadowRead;
 
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayDeque;
@@ -36,21 +37,48 @@ final class MirrorTracker {
         }
     }
 
-    /** A parsed statement, with whether it writes decided once (Execute runs it many times). */
-    private record Statement(String sql, int[] typeOids, boolean mirrored) {
+    /** Where shadow reads go: the session's mirror, as it is after any move. */
+    interface Shadows {
+        Shadows NONE = new Shadows() {
+            @Override
+            public boolean sample() {
+                return false;
+            }
+
+            @Override
+            public ShadowRead start(String sql) {
+                return null;
+            }
+        };
+
+        /** Whether to shadow the next read (cheap: asked before anything of the read is parsed). */
+        boolean sample();
+
+        /** A read to shadow (its values written in as literals), or null when it cannot be compared. */
+        ShadowRead start(String sql);
     }
 
-    private record Portal(Statement statement, Inliner.Value[] values) {
+    /** A parsed statement, with whether it writes, or may be shadowed, decided once (Execute runs it many times). */
+    private record Statement(String sql, int[] typeOids, boolean mirrored, boolean shadowable) {
+    }
+
+    /**
+     * A bound portal; {@code shadowValues}: when its read is to be shadowed, its values in text form
+     * and untyped (written in as literals of unknown type, which the secondary types from their
+     * context as it types a parameter the client left unnamed), else null.
+     */
+    private record Portal(Statement statement, Inliner.Value[] values, Inliner.Value[] shadowValues) {
     }
 
     /** What the client asked for, in order: each answered by the server in the same order. */
     private sealed interface Asked permits Query, Execute, Sync {
     }
 
-    private record Query(String sql, PendingWrite write) implements Asked {
+    /** {@code shadow}: the read being shadowed, or null. */
+    private record Query(String sql, PendingWrite write, ShadowRead shadow) implements Asked {
     }
 
-    private record Execute(String sql, PendingWrite write) implements Asked {
+    private record Execute(String sql, PendingWrite write, ShadowRead shadow) implements Asked {
     }
 
     private record Sync() implements Asked {
@@ -64,6 +92,13 @@ final class MirrorTracker {
     private PendingWrite copying;
     private boolean errorSinceReady;
     private final SessionSettings settings = new SessionSettings();
+    private Shadows shadows = Shadows.NONE;
+    /** The next Bind's read is to be shadowed (decided by needsValues). */
+    private boolean shadowNextBind;
+
+    void shadows(Shadows shadows) {
+        this.shadows = shadows;
+    }
 
     // ---- what the client sends
 
@@ -71,21 +106,33 @@ final class MirrorTracker {
         String mirror = mirroredAs(sql);
         PendingWrite w = mirror == null ? null : new PendingWrite(mirror, new Inliner.Value[0], isCopyIn(sql));
         copying = w != null && w.copyData != null ? w : null;
-        asked.add(new Query(sql, w));
+        ShadowRead shadow = w == null && transaction.isEmpty() && shadowable(sql) && shadows.sample() ? shadows.start(sql) : null;
+        asked.add(new Query(sql, w, shadow));
     }
 
     void parse(String name, String sql, int[] typeOids) {
-        statements.put(name, new Statement(sql, typeOids, mirrored(sql)));
+        boolean mirrored = mirrored(sql);
+        statements.put(name, new Statement(sql, typeOids, mirrored, !mirrored && shadowable(sql)));
     }
 
-    /** Whether a Bind of this statement carries values the tracker needs (a write's); a read's are not read at all. */
+    /**
+     * Whether a Bind of this statement carries values the tracker needs: a write's, or a read's that
+     * is to be shadowed (decided here, so that other reads' values are not read at all).
+     */
     boolean needsValues(String statement) {
         Statement s = statements.get(statement);
-        return s != null && s.mirrored();
+        shadowNextBind = s != null && s.shadowable() && transaction.isEmpty() && shadows.sample();
+        return s != null && (s.mirrored() || shadowNextBind);
     }
 
-    void bind(String portal, String statement, int[] formats, byte[][] values) {
+    /**
+     * A Bind: the values of a write (to repeat it), or of a read to shadow when its values and
+     * results are all in text form (what a shadow read's digest compares).
+     */
+    void bind(String portal, String statement, int[] formats, byte[][] values, int[] resultFormats) {
         Statement s = statements.get(statement);
+        boolean shadow = shadowNextBind;
+        shadowNextBind = false;
         if (s == null) {
             portals.remove(portal);
             return;
@@ -96,7 +143,15 @@ final class MirrorTracker {
             int oid = i < s.typeOids().length ? s.typeOids()[i] : 0;
             v[i] = new Inliner.Value(oid, format, values[i]);
         }
-        portals.put(portal, new Portal(s, v));
+        Inliner.Value[] shadowValues = null;
+        if (shadow && java.util.Arrays.stream(formats).allMatch(f -> f == 0) && java.util.Arrays.stream(resultFormats).allMatch(f -> f == 0)) {
+            shadowValues = java.util.Arrays.stream(values).map(b -> new Inliner.Value(0, 0, b)).toArray(Inliner.Value[]::new);
+        }
+        portals.put(portal, new Portal(s, s.mirrored() ? v : new Inliner.Value[0], shadowValues));
+    }
+
+    void bind(String portal, String statement, int[] formats, byte[][] values) {
+        bind(portal, statement, formats, values, new int[0]);
     }
 
     void execute(String portal) {
@@ -104,7 +159,16 @@ final class MirrorTracker {
         String mirror = p != null && p.statement().mirrored() ? mirroredAs(p.statement().sql()) : null;
         PendingWrite w = mirror == null ? null : new PendingWrite(mirror, p.values(), isCopyIn(p.statement().sql()));
         copying = w != null && w.copyData != null ? w : null;
-        asked.add(new Execute(p == null ? "" : p.statement().sql(), w));
+        ShadowRead shadow = null;
+        if (p != null && p.shadowValues() != null && transaction.isEmpty()) {
+            try {
+                shadow = shadows.start(Inliner.inline(p.statement().sql(), p.shadowValues(), oid -> null));
+            } catch (IllegalArgumentException e) {
+                shadow = null; // a $n without its value: the server refuses the Execute anyway
+            }
+            portals.put(portal, new Portal(p.statement(), p.values(), null)); // a portal's rows are read once
+        }
+        asked.add(new Execute(p == null ? "" : p.statement().sql(), w, shadow));
     }
 
     void close(char kind, String name) {
@@ -127,8 +191,41 @@ final class MirrorTracker {
 
     // ---- what the server answers
 
+    /** Whether the rows now coming belong to a read being shadowed (only then are they read). */
+    boolean shadowing() {
+        return shadowOf(asked.peek()) != null;
+    }
+
+    /** A row of the read being shadowed, its values in text form. */
+    void dataRow(String[] values) {
+        ShadowRead shadow = shadowOf(asked.peek());
+        if (shadow != null) {
+            shadow.row(values);
+        }
+    }
+
+    private static ShadowRead shadowOf(Asked a) {
+        return a instanceof Query q ? q.shadow() : a instanceof Execute e ? e.shadow() : null;
+    }
+
+    /** A PortalSuspended: the Execute ends with rows left in its portal (a shadowed read is then not compared). */
+    void suspended() {
+        if (asked.peek() instanceof Execute) {
+            asked.poll();
+        }
+    }
+
     void commandComplete(String tag) {
         Asked head = asked.peek();
+        ShadowRead shadow = shadowOf(head);
+        if (shadow != null) {
+            shadow.completed();
+            if (head instanceof Query q) {
+                asked.poll();
+                asked.addFirst(new Query(q.sql(), q.write(), null));
+                head = asked.peek();
+            }
+        }
         String headSql = head instanceof Query q ? q.sql() : head instanceof Execute e ? e.sql() : "";
         if (tag.equalsIgnoreCase("SET") && SessionSettings.changesSettings(headSql)) {
             settings.accepted(headSql);
@@ -171,7 +268,7 @@ final class MirrorTracker {
             asked.poll(); // the server skips the rest up to the Sync; ready() drops their writes
         } else if (head instanceof Query q) {
             asked.poll();
-            asked.addFirst(new Query(q.sql(), null)); // the Query's writes did not happen
+            asked.addFirst(new Query(q.sql(), null, null)); // the Query's writes did not happen
         }
         copying = null;
     }
@@ -317,6 +414,25 @@ final class MirrorTracker {
             case "SET" -> !s.matches("(?s)SET\\s+(SESSION\\s+)?APPLICATION_NAME\\b.*");
             case "" -> false;
             default -> true;
+        };
+    }
+
+    /**
+     * Whether a statement is a read the proxy may shadow: one query (no second statement in the
+     * string) that returns rows and changes nothing (SELECT, VALUES, TABLE, or WITH without a
+     * write; not SELECT ... INTO, which creates a table).
+     */
+    static boolean shadowable(String sql) {
+        String s = sql.strip();
+        while (s.endsWith(";")) {
+            s = s.substring(0, s.length() - 1).strip();
+        }
+        String upper = s.toUpperCase(Locale.ROOT);
+        String first = upper.split("[\\s(]+", 2)[0];
+        return switch (first) {
+            case "SELECT", "VALUES", "TABLE", "WITH" -> SqlKind.of(s) == SqlKind.READ && !s.contains(";")
+                    && !upper.matches("(?s).*\\bINTO\\b.*");
+            default -> false;
         };
     }
 

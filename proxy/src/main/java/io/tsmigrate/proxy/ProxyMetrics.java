@@ -38,6 +38,12 @@ final class ProxyMetrics implements AutoCloseable {
                 + "their rows).", () -> stats.get().unmirrorable());
         gauge("tsmigrate_proxy_secondary_diverted", "1 while writes for the secondary go to its journal.",
                 () -> stats.get().dualWrite().diverted() ? 1 : 0);
+        counter("tsmigrate_proxy_shadow_reads_compared_total", "Reads also run on the secondary and compared (--shadow-read-share).",
+                () -> stats.get().dualWrite().shadowCompared());
+        counter("tsmigrate_proxy_shadow_reads_mismatched_total", "Compared reads whose results differed once the backfill was complete.",
+                () -> stats.get().dualWrite().shadowMismatches());
+        counter("tsmigrate_proxy_shadow_reads_dropped_total", "Shadow reads dropped because their queue was full (never waited for).",
+                () -> stats.get().dualWrite().shadowDropped());
         gauge("tsmigrate_proxy_journal_pending_bytes", "Bytes in journal files not yet known replayed.", () -> size(journalDirectory));
         gauge("tsmigrate_proxy_write_shapes_computed_per_side", "Query shapes whose values each side computes for itself "
                 + "(now(), sequences, volatile defaults): the sides differ in those columns.", computedShapes);

@@ -181,4 +181,16 @@ class MirrorTrackerTest {
         assertThat(t.namedStatements()).isEmpty();
         assertThat(io.tsmigrate.dualwrite.SessionSettings.settingName("SET SESSION \"TimeZone\" TO 'UTC'")).isEqualTo("TimeZone");
     }
+
+    @Test
+    void onlyOneQueryThatChangesNothingIsShadowed() {
+        assertThat(MirrorTracker.shadowable("SELECT abalance FROM pgbench_accounts WHERE aid = $1;")).isTrue();
+        assertThat(MirrorTracker.shadowable("  with t AS (SELECT 1) SELECT * FROM t")).isTrue();
+        assertThat(MirrorTracker.shadowable("VALUES (1), (2)")).isTrue();
+        assertThat(MirrorTracker.shadowable("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d")).as("a write").isFalse();
+        assertThat(MirrorTracker.shadowable("SELECT * INTO copy FROM t")).as("creates a table").isFalse();
+        assertThat(MirrorTracker.shadowable("SELECT 1; SELECT 2")).as("two results").isFalse();
+        assertThat(MirrorTracker.shadowable("SHOW TimeZone")).isFalse();
+        assertThat(MirrorTracker.shadowable("FETCH 10 FROM c")).isFalse();
+    }
 }
