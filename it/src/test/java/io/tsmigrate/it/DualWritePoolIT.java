@@ -199,7 +199,8 @@ class DualWritePoolIT {
      * a zone means another instant under it) holds for every later borrower of that connection, on
      * the target too: whichever of the target pool's connections it is paired with, in the journal
      * while the target's connections are cut (a replayer serves every session on one connection), after
-     * a transaction that changed it rolled back, and no longer after DISCARD ALL.
+     * a transaction that changed it rolled back, and no longer after DISCARD ALL. (The target's pool has
+     * a third connection: the one the shadow reads keep.)
      */
     @Test
     void sessionSettingsFollowEachPooledConnectionToTheTargetAndIntoTheJournal() throws Exception {
@@ -209,14 +210,25 @@ class DualWritePoolIT {
         TestDatabases.execute(target, SCHEMA);
         Path journal = Files.createTempDirectory("pool-journal");
         long[] id = {0};
-        try (HikariDataSource sourcePool = pool(source, "zone-it-source", 2); HikariDataSource targetPool = pool(target, "zone-it-target", 2);
+        try (HikariDataSource sourcePool = pool(source, "zone-it-source", 2); HikariDataSource targetPool = pool(target, "zone-it-target", 3);
              DualWriteDataSource app = DualWriteDataSource.builder().primary(sourcePool).secondary(targetPool)
-                     .journalDirectory(journal).application("zone-it").healthCheckInterval(Duration.ofMillis(200)).build()) {
+                     .journalDirectory(journal).application("zone-it").writerName("zone-it").shadowReadShare(1.0)
+                     .healthCheckInterval(Duration.ofMillis(200)).build()) {
             try (Connection a = app.getConnection(); Connection b = app.getConnection(); Statement st = a.createStatement()) {
                 st.execute("SET TimeZone = 'Asia/Tokyo'");
+                // A shadow read runs under the session's zone on the secondary too (its own connection, which no
+                // write has brought to any zone yet): the same text, compared equal.
+                try (java.sql.ResultSet rs = st.executeQuery("SELECT timestamptz '2026-01-01 00:00:00+00' AS at")) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getString(1)).endsWith("+09");
+                    assertThat(rs.next()).as("read to the end: only a whole result is compared").isFalse();
+                }
                 zoneless(a, ++id[0], "tokyo");
                 zoneless(b, ++id[0], "default");
             }
+            app.flushShadowReads();
+            assertThat(TestDatabases.rows(target, "SELECT compared, mismatches + expected_mismatches FROM tsmigrate.shadow_read "
+                    + "WHERE writer = 'zone-it' AND shape = 'SELECT timestamptz ? AS at'")).containsExactly(List.of("1", "0"));
             pairs(app, id, 6);
             // The target's pooled connections are cut: what follows goes to the journal until the pool reconnects.
             long cut = queryLong(target, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'zone-it-target'");
