@@ -94,6 +94,7 @@ final class CompareLoadCommand implements Callable<Integer> {
             }
         }
         r.problems().forEach(p -> out.println("problem: " + p));
+        ComputedWritesText.print(out, r.computedWrites());
         String unjudged = r.unjudged() == 0 ? "" : " (" + r.unjudged() + " of " + r.shapes().size() + " shape(s) had too few "
                 + "comparisons for their latency to be judged)";
         out.println((r.passed() ? "the target answers like the source" : "the target does not answer like the source yet") + unjudged);

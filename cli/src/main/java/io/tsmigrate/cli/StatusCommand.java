@@ -164,5 +164,6 @@ final class StatusCommand implements Callable<Integer> {
                     s.shapes(), Human.count(s.calls()), Human.count(s.mismatches()), Human.count(s.expectedMismatches()),
                     Human.count(s.dropped()));
         }
+        ComputedWritesText.print(out, r.computedWrites());
     }
 }

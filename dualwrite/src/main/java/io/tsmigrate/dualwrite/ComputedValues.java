@@ -74,4 +74,26 @@ public final class ComputedValues {
         }
         return out;
     }
+
+    private static final Pattern WRITTEN = Pattern.compile("(?is)^\\s*(?:WITH\\b.*?\\)\\s*)?(?:INSERT\\s+INTO|UPDATE(?:\\s+ONLY)?|MERGE\\s+INTO)"
+            + "\\s+((?:\"[^\"]+\"|[\\w$]+)(?:\\s*\\.\\s*(?:\"[^\"]+\"|[\\w$]+))?)");
+
+    /**
+     * The table an INSERT, UPDATE or MERGE writes, as {@code schema.table} (the names as the catalog
+     * of {@code primary} has them, unquoted), or null when the statement is none of those or the
+     * table is not found.
+     */
+    public static String table(Connection primary, String sql) throws SQLException {
+        Matcher m = WRITTEN.matcher(sql);
+        if (!m.find()) {
+            return null;
+        }
+        try (PreparedStatement ps = primary.prepareStatement("SELECT n.nspname || '.' || c.relname FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(?)")) {
+            ps.setString(1, m.group(1));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
 }

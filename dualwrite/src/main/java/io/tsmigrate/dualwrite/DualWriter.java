@@ -42,6 +42,7 @@ final class DualWriter implements AutoCloseable {
     private final ShadowReads shadow;
     private final Counters counters = new Counters();
     private final PooledSessions sessions = new PooledSessions();
+    private final ComputedWrites computedWrites = new ComputedWrites();
     private final ScheduledExecutorService scheduler;
     private final Intents intents;
     private volatile boolean targetIsPrimary;
@@ -127,6 +128,11 @@ final class DualWriter implements AutoCloseable {
     }
 
     /** The lossless mode's intents of this writer. */
+    /** Query shapes whose values each side computes for itself, for tsmigrate.computed_write. */
+    ComputedWrites computedWrites() {
+        return computedWrites;
+    }
+
     /** Session settings per physical connection, on both sides. */
     PooledSessions sessions() {
         return sessions;
@@ -242,6 +248,7 @@ final class DualWriter implements AutoCloseable {
                     }
                     shadow.flush(c, config.writerName());
                 }
+                computedWrites.flush(c, config.writerName());
             }
         } catch (SQLException | RuntimeException e) {
             LOG.log(Level.DEBUG, "tsmigrate dual-write: background check: " + e.getMessage());

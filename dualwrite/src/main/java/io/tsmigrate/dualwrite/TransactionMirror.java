@@ -78,6 +78,16 @@ public final class TransactionMirror implements AutoCloseable {
         return writer.stats();
     }
 
+    /**
+     * Records, once per query shape, a write whose values each side computes for itself (added to
+     * {@code tsmigrate.computed_write} at the next background check, for status, compare-load and verify).
+     *
+     * @param table the table it writes, schema-qualified, or null when not known
+     */
+    public void computedWrite(String shape, String table, String reason) {
+        writer.computedWrites().found(shape, table, reason);
+    }
+
     /** Runs the background check now: replays what is owed, follows the primary, flushes shadow reads. */
     public void checkNow() {
         writer.checkNow();

@@ -118,10 +118,10 @@ class JsonContractIT {
             Map.entry("verify", List.of("match", "mode", "run_id", "tables", "differences", "difference_count", "sequences", "notes",
                     "elapsed_seconds")),
             Map.entry("status", List.of("at", "started", "phase", "primary", "steps", "tables", "writers", "completion_points",
-                    "verifications", "paused_jobs", "shadow_reads", "throttles")),
+                    "verifications", "paused_jobs", "shadow_reads", "throttles", "computed_writes")),
             Map.entry("replay", List.of("intents", "journals")),
             Map.entry("cutover", List.of("switched", "primary", "checks", "writers")),
-            Map.entry("compare-load", List.of("shapes", "real_mismatches", "max_slowdown", "min_samples", "problems")),
+            Map.entry("compare-load", List.of("shapes", "real_mismatches", "max_slowdown", "min_samples", "problems", "computed_writes")),
             Map.entry("migrate", List.of("steps", "stop", "action", "hazards", "verification", "load", "cutover", "primary")));
 
     private static JsonNode json(int exit, String... args) throws Exception {

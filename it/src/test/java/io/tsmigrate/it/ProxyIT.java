@@ -287,8 +287,15 @@ class ProxyIT {
         });
     }
 
+    /**
+     * Reported in the proxy's log and metrics, and recorded in the migration's state, from where
+     * status lists them and verify names them as the reason its table differs.
+     */
     @Test
     void writesWhoseValuesEachSideComputesAreReportedOncePerShape() throws Exception {
+        try (Connection c = io.tsmigrate.core.connect.PgConnector.open(target)) {
+            io.tsmigrate.core.state.StateSchema.ensure(c); // as tsmigrate schema leaves it
+        }
         try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
                 + source.database() + "?user=app"); Statement st = c.createStatement()) {
             for (int i = 0; i < 3; i++) {
@@ -303,6 +310,26 @@ class ProxyIT {
                 .containsEntry("INSERT INTO readings (id, device, at) VALUES (?, ?, clock_timestamp())", "clock_timestamp() in the statement")
                 .doesNotContainKey("INSERT INTO logins VALUES (?, ?)");
         assertThat(metric("tsmigrate_proxy_write_shapes_computed_per_side")).isGreaterThanOrEqualTo(2);
+
+        proxy.checkNow(); // the background check records them
+        assertThat(rows(target, "SELECT table_name, reason FROM tsmigrate.computed_write WHERE writer = 'proxy-it' "
+                + "AND shape = 'INSERT INTO notes (body) VALUES (?)'")).containsExactly(List.of("public.notes",
+                "column id (nextval('notes_id_seq'::regclass)) left to its default; column at (now()) left to its default"));
+        Cli.Result status = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(status.out()).contains("Writes whose values each side computes for itself")
+                .containsPattern("public\\.notes +proxy-it: column id \\(nextval").contains("INSERT INTO notes (body) VALUES (?)");
+        try (Connection c = io.tsmigrate.core.connect.PgConnector.open(target)) {
+            if (!io.tsmigrate.core.state.PlanStore.exists(c)) {
+                io.tsmigrate.core.state.PlanStore.save(c, new io.tsmigrate.core.plan.Plan(io.tsmigrate.core.plan.Plan.VERSION, List.of()),
+                        "proxy-it"); // plain tables only
+            }
+        }
+        Cli.Result verify = Cli.run("verify", "--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target),
+                "--table", "public.notes");
+        assertThat(verify.exitCode()).as(verify.toString()).isEqualTo(5);
+        assertThat(verify.out()).contains("public.notes: writer proxy-it writes it with values each side computes for itself "
+                + "(column id (nextval('notes_id_seq'::regclass)) left to its default; column at (now()) left to its default) in "
+                + "INSERT INTO notes (body) VALUES (?): the rows it wrote differ between the sides by design");
     }
 
     /**

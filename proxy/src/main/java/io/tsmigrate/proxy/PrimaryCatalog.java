@@ -40,6 +40,16 @@ final class PrimaryCatalog {
         }
     }
 
+    /** The table a write writes, schema-qualified, or null ({@link ComputedValues#table}). */
+    synchronized String table(String sql) {
+        try {
+            return ComputedValues.table(connection(), sql);
+        } catch (SQLException e) {
+            connection = null;
+            return null;
+        }
+    }
+
     private Connection connection() throws SQLException {
         if (connection == null || connection.isClosed()) {
             connection = server.getConnection();

@@ -307,6 +307,7 @@ public final class ProxyServer implements AutoCloseable {
         catalog.computedDefaults(sql).forEach(c -> reasons.add("column " + c + " left to its default"));
         String reason = String.join("; ", reasons);
         if (computed.putIfAbsent(shape, reason) == null && !reason.isEmpty()) {
+            mirror.computedWrite(shape, catalog.table(sql), reason);
             LOG.warning("tsmigrate proxy: each side computes values of " + abbreviate(shape) + " for itself (" + reason
                     + "): the two sides will differ there; send the value from the application, or accept the difference for "
                     + "that column (verify will list its rows)");

@@ -2,6 +2,7 @@ package io.tsmigrate.core.load;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.tsmigrate.core.state.ComputedWriteRecords;
 import io.tsmigrate.core.state.ShadowReadRecords;
 
 import java.sql.Connection;
@@ -50,7 +51,12 @@ public final class LoadComparison {
     }
 
     /** The whole comparison and its verdict; {@code shapes} is empty when no shadow read was recorded. */
-    public record Report(List<Shape> shapes, long realMismatches, double maxSlowdown, long minSamples, List<String> problems) {
+    /**
+     * @param computedWrites writes whose values each side computes for itself (reported beside the reads: the
+     *                       rows they stored differ by design, and so may reads of them)
+     */
+    public record Report(List<Shape> shapes, long realMismatches, double maxSlowdown, long minSamples, List<String> problems,
+                         List<ComputedWriteRecords.ComputedWrite> computedWrites) {
         public boolean passed() {
             return problems.isEmpty();
         }
@@ -91,7 +97,7 @@ public final class LoadComparison {
         Map<String, String> examples = new LinkedHashMap<>();
         List<ShadowReadRecords.Shape> records = ShadowReadRecords.all(target);
         if (records.isEmpty()) {
-            return new Report(List.of(), 0, maxSlowdown, minSamples, List.of());
+            return new Report(List.of(), 0, maxSlowdown, minSamples, List.of(), ComputedWriteRecords.all(target));
         }
         for (ShadowReadRecords.Shape r : records) {
             long[] t = totals.computeIfAbsent(r.shape(), k -> new long[5]);
@@ -126,7 +132,7 @@ public final class LoadComparison {
             }
         }
         shapes.sort(Comparator.comparingLong((Shape x) -> x.target().p95()).reversed());
-        return new Report(List.copyOf(shapes), real, maxSlowdown, minSamples, List.copyOf(problems));
+        return new Report(List.copyOf(shapes), real, maxSlowdown, minSamples, List.copyOf(problems), ComputedWriteRecords.all(target));
     }
 
     private static void add(long[] into, long[] values) {

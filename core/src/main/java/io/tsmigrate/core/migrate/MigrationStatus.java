@@ -4,6 +4,7 @@ import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.state.CompletionPoints;
 import io.tsmigrate.core.state.PausedJobs;
 import io.tsmigrate.core.state.PlanStore;
+import io.tsmigrate.core.state.ComputedWriteRecords;
 import io.tsmigrate.core.state.ShadowReadRecords;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.state.Steps;
@@ -32,7 +33,8 @@ public final class MigrationStatus {
     /** Everything {@code tsmigrate status} shows. {@code phase} is one line derived from the facts below. */
     public record Report(Instant at, boolean started, String phase, String primary, List<StepRow> steps, List<TableProgress> tables,
                          List<Writer> writers, List<CompletionPointRow> completionPoints, List<VerificationRun> verifications,
-                         List<PausedJobs.PausedJob> pausedJobs, ShadowReads shadowReads, List<Throttle> throttles) {
+                         List<PausedJobs.PausedJob> pausedJobs, ShadowReads shadowReads, List<Throttle> throttles,
+                         List<ComputedWriteRecords.ComputedWrite> computedWrites) {
     }
 
     /**
@@ -103,7 +105,7 @@ public final class MigrationStatus {
         if (!StateSchema.exists(target)) {
             return new Report(now, false, "not started: the target holds no tsmigrate state (run tsmigrate migrate, or "
                     + "tsmigrate schema)", "source", List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
-                    new ShadowReads(0, 0, 0, 0, 0), List.of());
+                    new ShadowReads(0, 0, 0, 0, 0), List.of(), List.of());
         }
         String primary = StateSchema.primary(target);
         List<StepRow> steps = new Steps(target).all().stream()
@@ -127,7 +129,8 @@ public final class MigrationStatus {
         String phase = phase(target, primary, steps, tables, writers, points, runs);
         List<Throttle> throttles = ThrottleRecords.all(target).stream().map(t -> new Throttle(t.process(), t.paused(),
                 t.rowsPerSecond(), t.reason(), t.updatedAt(), t.updatedAt().isBefore(now.minus(WORKER_SILENCE)))).toList();
-        return new Report(now, true, phase, primary, steps, tables, writers, points, runs, jobs, shadow, throttles);
+        return new Report(now, true, phase, primary, steps, tables, writers, points, runs, jobs, shadow, throttles,
+                ComputedWriteRecords.all(target));
     }
 
     private static String phase(Connection target, String primary, List<StepRow> steps, List<TableProgress> tables,

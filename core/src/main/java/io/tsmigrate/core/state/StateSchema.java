@@ -104,7 +104,13 @@ public final class StateSchema {
             List.of(
                     "ALTER TABLE tsmigrate.writer ADD COLUMN IF NOT EXISTS db_role text NOT NULL DEFAULT current_user",
                     "ALTER TABLE tsmigrate.writer ENABLE ROW LEVEL SECURITY",
-                    "CREATE POLICY writer_own_row ON tsmigrate.writer USING (db_role = current_user) WITH CHECK (db_role = current_user)"));
+                    "CREATE POLICY writer_own_row ON tsmigrate.writer USING (db_role = current_user) WITH CHECK (db_role = current_user)"),
+            // Writes whose values each side computes for itself (now(), a sequence default), per writer and
+            // query shape, as tsmigrate proxy finds them: status, compare-load and verify say so. Written
+            // by writers when it exists (they never create it).
+            List.of(
+                    "CREATE TABLE tsmigrate.computed_write (writer text NOT NULL, shape text NOT NULL, table_name text, "
+                            + "reason text NOT NULL, first_seen timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (writer, shape))"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

@@ -13,7 +13,7 @@ import java.util.List;
  * What a dual-writing application's role may do in the state, and nothing more: read which side
  * is primary and whether the backfill is done, register and keep up its own writer row (row-level
  * security: {@code db_role = current_user}), record the journal entries it applied and its shadow
- * reads, read the entries a person chose to skip. It cannot change {@code tsmigrate.meta} (the
+ * reads and the writes each side computes for itself, read the entries a person chose to skip. It cannot change {@code tsmigrate.meta} (the
  * primary), ranges, completion points or verification results.
  */
 public final class WriterGrants {
@@ -24,7 +24,8 @@ public final class WriterGrants {
             "GRANT SELECT ON tsmigrate.meta, tsmigrate.backfill_range, tsmigrate.journal_skipped TO %s",
             "GRANT SELECT, INSERT, UPDATE ON tsmigrate.writer TO %s",
             "GRANT SELECT, INSERT ON tsmigrate.journal_applied TO %s",
-            "GRANT SELECT, INSERT, UPDATE ON tsmigrate.shadow_read TO %s");
+            "GRANT SELECT, INSERT, UPDATE ON tsmigrate.shadow_read TO %s",
+            "GRANT SELECT, INSERT ON tsmigrate.computed_write TO %s");
 
     private WriterGrants() {
     }

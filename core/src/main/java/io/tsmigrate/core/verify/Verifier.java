@@ -11,6 +11,7 @@ import io.tsmigrate.core.catalog.CatalogReader;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.state.CompletionPoints;
+import io.tsmigrate.core.state.ComputedWriteRecords;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
@@ -112,6 +113,29 @@ public final class Verifier {
     private record Window(Optional<String> from, String until) {
     }
 
+    /**
+     * Why some differences may be by design: for each table that differs, the writes into it whose
+     * values each side computes for itself, as the writers recorded them.
+     */
+    private static List<String> computedWrites(Connection target, List<VerifyResult.TableVerdict> verdicts) throws SQLException {
+        List<String> out = new ArrayList<>();
+        List<ComputedWriteRecords.ComputedWrite> writes = ComputedWriteRecords.all(target);
+        for (VerifyResult.TableVerdict v : verdicts) {
+            if (v.verdict() != VerifyResult.Verdict.DIFFERS) {
+                continue;
+            }
+            String table = v.table().schema() + "." + v.table().name();
+            for (ComputedWriteRecords.ComputedWrite w : writes) {
+                if (w.table().filter(table::equals).isPresent()) {
+                    out.add(v.table() + ": writer " + w.writer() + " writes it with values each side computes for itself (" + w.reason()
+                            + ") in " + w.shape() + ": the rows it wrote differ between the sides by design; send the value from the "
+                            + "application, or accept the difference in that column");
+                }
+            }
+        }
+        return out;
+    }
+
     private static TimeType timeType(Catalog catalog, Plan.Hypertable h) {
         Catalog.Table table = catalog.table(h.table()).orElseThrow();
         return PlanChecker.timeType(table, table.column(h.timeColumn()).orElseThrow()).orElseThrow();
@@ -192,6 +216,9 @@ public final class Verifier {
                 + "exist; tsmigrate cutover --advance-sequences moves it"));
         boolean match = verdicts.stream().allMatch(v -> v.verdict() == VerifyResult.Verdict.MATCH
                 || v.verdict() == VerifyResult.Verdict.REPAIRED);
+        if (!match) {
+            notes.addAll(computedWrites(target, verdicts));
+        }
         VerifyResult result = new VerifyResult(match, options.estimate() ? "estimate" : "exact", store.runId(), List.copyOf(verdicts),
                 found.listed(), found.total(), sequences, List.copyOf(notes), Duration.between(started, Instant.now()));
         // Cutover trusts only a run that checked every table over its whole span.
