@@ -186,7 +186,10 @@ public final class Journal implements AutoCloseable {
 
     /** Appends an entry without waiting for the disk: call {@link #forceTo} with its end before relying on it. */
     synchronized Written write(List<Write> writes, long xid, Origin origin) throws IOException {
-        long seq = nextSeq++;
+        if (tornAt >= 0) {
+            cutTornTail(); // an earlier append failed half-way: its bytes go before anything follows them
+        }
+        long seq = nextSeq;
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(body);
         out.writeLong(seq);
@@ -217,10 +220,33 @@ public final class Journal implements AutoCloseable {
         crc.update(payload);
         ByteBuffer frame = ByteBuffer.allocate(12 + payload.length);
         frame.putInt(MAGIC2).putInt(payload.length).put(payload).putInt((int) crc.getValue()).flip();
-        while (frame.hasRemaining()) {
-            channel.write(frame);
+        long start = channel.position();
+        try {
+            while (frame.hasRemaining()) {
+                channel.write(frame);
+            }
+        } catch (IOException e) {
+            // A full disk can take part of a record: left there, the next append would follow torn bytes,
+            // and a reader stops at the first bad frame (everything after it would look damaged).
+            tornAt = start;
+            try {
+                cutTornTail();
+            } catch (IOException ignored) {
+                // Cut before the next append, which fails as long as it cannot be.
+            }
+            throw e;
         }
+        nextSeq++;
         return new Written(seq, channel.position());
+    }
+
+    /** Where a failed append began, while its bytes may still follow the last whole record; -1 when none. */
+    private long tornAt = -1;
+
+    private void cutTornTail() throws IOException {
+        channel.truncate(tornAt);
+        channel.position(tornAt);
+        tornAt = -1;
     }
 
     /**

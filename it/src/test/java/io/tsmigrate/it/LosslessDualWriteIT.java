@@ -153,6 +153,82 @@ class LosslessDualWriteIT {
         assertThat(queryLong(target, "SELECT count(*) FROM lossless_event")).isZero();
     }
 
+    /**
+     * The disk of the intent log fills up (a small tmpfs, mounted for the test): the commit is refused
+     * with one sentence and no row lands on either side; once there is room again, the writer goes on,
+     * and a later start finds nothing torn in the log that it could not resolve.
+     */
+    @Test
+    void aFullDiskRefusesTheCommitWithOneSentenceAndTheWriterGoesOnOnceThereIsRoom() throws Exception {
+        Path journal = Files.createDirectories(dir.resolve("small-disk"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", journal.toString())
+                .redirectErrorStream(true).start();
+        String said = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.waitFor() == 0, "a full disk is made by mounting a 256 KiB tmpfs, "
+                + "which needs root (or CAP_SYS_ADMIN): " + said);
+        try {
+            String big = "x".repeat(64 * 1024);
+            try (var ds = io.tsmigrate.dualwrite.DualWriteDataSource.builder().primary(TestDatabases.dataSource(source))
+                    .secondary(TestDatabases.dataSource(target)).journalDirectory(journal).writerName("full-disk").lossless(true).build()) {
+                insert(ds, 1, "before");
+                Path filler = journal.resolve("filler");
+                try (var out = Files.newOutputStream(filler)) {
+                    byte[] block = new byte[4096];
+                    while (true) {
+                        out.write(block);
+                        out.flush();
+                    }
+                } catch (java.io.IOException full) {
+                    assertThat(full.getMessage()).contains("No space left on device");
+                }
+                // Room for part of the next intent only: the disk takes some of its bytes, then refuses the rest.
+                try (var channel = java.nio.channels.FileChannel.open(filler, java.nio.file.StandardOpenOption.WRITE)) {
+                    channel.truncate(channel.size() - 16 * 1024);
+                }
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> insert(ds, 2, big)).isInstanceOf(java.sql.SQLException.class)
+                        .hasMessageStartingWith("tsmigrate dual-write: the intent log in " + journal + " cannot be written (")
+                        .hasMessageContaining("No space left on device")
+                        .hasMessageEndingWith("); the transaction is rolled back, not committed");
+                Files.delete(filler);
+                insert(ds, 3, big);
+                insert(ds, 4, "after");
+                // What a start after a crash here would read: every intent whole, none torn between them.
+                try (var files = Files.list(journal)) {
+                    for (Path log : files.filter(p -> p.toString().endsWith(".intent")).toList()) {
+                        io.tsmigrate.dualwrite.Journal.Contents contents = io.tsmigrate.dualwrite.Journal.scan(log);
+                        assertThat(contents.damages()).as("damage in " + log).isEmpty();
+                        assertThat(contents.entries()).as("intents in " + log).hasSize(3);
+                    }
+                }
+            }
+            assertThat(queryLong(source, "SELECT count(*) FROM lossless_event WHERE id = 2")).isZero();
+            assertThat(queryLong(target, "SELECT count(*) FROM lossless_event WHERE id = 2")).isZero();
+            assertThat(queryLong(source, "SELECT count(*) FROM lossless_event")).isEqualTo(3);
+            assertIdentical();
+            // A new start in the same directory goes on.
+            try (var ds = io.tsmigrate.dualwrite.DualWriteDataSource.builder().primary(TestDatabases.dataSource(source))
+                    .secondary(TestDatabases.dataSource(target)).journalDirectory(journal).writerName("full-disk").lossless(true).build()) {
+                insert(ds, 5, "restarted");
+            }
+            assertThat(queryLong(source, "SELECT count(*) FROM lossless_event")).isEqualTo(4);
+            assertIdentical();
+        } finally {
+            new ProcessBuilder("umount", journal.toString()).inheritIO().start().waitFor();
+        }
+    }
+
+    private static void insert(javax.sql.DataSource ds, long id, String note) throws java.sql.SQLException {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (var st = c.prepareStatement("INSERT INTO lossless_event (id, note) VALUES (?, ?)")) {
+                st.setLong(1, id);
+                st.setString(2, note);
+                st.executeUpdate();
+            }
+            c.commit();
+        }
+    }
+
     /** Each instant: start, write, kill there; then a last start that resolves what the last kill left and stops cleanly. */
     private void killRuns(List<String> instants, String primary) throws Exception {
         String previous = null;
