@@ -136,9 +136,10 @@ final class VerifyCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "            %d missing on the target, %d extra on the target, %d changed%n",
                         t.missing(), t.extra(), t.changed());
             }
-            // How an estimate was made, what a repair did, rows no range holds; an exact check's scope says the rest.
+            // How an estimate was made, what a repair did, rows no range holds, columns left out; an exact
+            // check's scope says the rest.
             if (t.note() != null && (r.mode().equals("estimate") || t.note().startsWith("copied")
-                    || t.accounting().filter(a -> !a.complete()).isPresent())) {
+                    || t.accounting().filter(a -> !a.complete()).isPresent() || t.note().contains("; not compared: "))) {
                 out.println("            " + t.note());
             }
         }

@@ -101,6 +101,31 @@ class PlanCommandIT {
         assertThat(metrics.compression().segmentBy()).containsExactly("device_id");
         assertThat(metrics.extendKeys()).isTrue();
         assertThat(plan.hypertables()).hasSize(1);
+        assertThat(plan.acceptedDifferences()).isEmpty();
+
+        // Columns each side computes for itself, accepted as different (verify leaves them out).
+        Files.writeString(file, edited.replace("accept_differences: []", "accept_differences:\n  - table: \"public.metrics\"\n"
+                + "    columns: [\"cpu\"]"));
+        assertThat(check(file).exitCode()).as(check(file).toString()).isZero();
+        try (Connection c = PgConnector.open(db.source())) {
+            plan = PlanChecker.resolve(PlanFile.read(file), CatalogReader.read(c));
+        }
+        assertThat(plan.acceptedColumns(TableRef.parse("metrics"))).containsExactly("cpu");
+    }
+
+    @Test
+    void checkRefusesToAcceptDifferencesInAKeyColumnOrOneThatDoesNotExist() throws Exception {
+        String entry = "  - table: public.metrics\n    time_column: time\n    chunk_interval: 1 day\n";
+        Path key = writePlan(entry + "accept_differences:\n  - table: public.metrics\n    columns: [id]\n");
+        Cli.Result r = check(key);
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("line 7: column \"id\" is in the primary key of public.metrics, by which verify matches rows: "
+                + "it cannot be left out (send its value from the application instead)");
+        Path missing = writePlan(entry + "accept_differences:\n  - table: public.metrics\n    columns: [received_at]\n");
+        assertThat(check(missing).err()).contains("line 7: accept_differences names column \"received_at\", which public.metrics "
+                + "does not have");
+        Path typo = writePlan(entry + "accept_differences:\n  - table: public.metrics\n    column: [cpu]\n");
+        assertThat(check(typo).err()).contains("unknown key \"column\" in an accept_differences entry (known: columns, table)");
     }
 
     /** The plan file is the user's to share and edit: it gets the permissions any new file of theirs gets (the umask), not 0600. */

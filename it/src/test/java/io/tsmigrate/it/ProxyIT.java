@@ -330,6 +330,18 @@ class ProxyIT {
         assertThat(verify.out()).contains("public.notes: writer proxy-it writes it with values each side computes for itself "
                 + "(column id (nextval('notes_id_seq'::regclass)) left to its default; column at (now()) left to its default) in "
                 + "INSERT INTO notes (body) VALUES (?): the rows it wrote differ between the sides by design");
+
+        // Accepted in the plan (the ids match: both sides' sequences handed out the same), verify leaves the column out.
+        try (Connection c = io.tsmigrate.core.connect.PgConnector.open(target)) {
+            io.tsmigrate.core.plan.Plan stored = io.tsmigrate.core.state.PlanStore.load(c).orElseThrow();
+            io.tsmigrate.core.state.PlanStore.save(c, new io.tsmigrate.core.plan.Plan(stored.version(), stored.hypertables(),
+                    stored.writerRoles(), List.of(new io.tsmigrate.core.plan.Plan.AcceptedDifference(
+                            io.tsmigrate.core.catalog.TableRef.parse("public.notes"), List.of("at")))), "proxy-it");
+        }
+        Cli.Result accepted = Cli.run("verify", "--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target),
+                "--table", "public.notes");
+        assertThat(accepted.exitCode()).as(accepted.toString()).isZero();
+        assertThat(accepted.out()).contains("not compared: at (accept_differences in the plan: each side computes them)");
     }
 
     /**

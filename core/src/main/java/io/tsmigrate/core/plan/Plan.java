@@ -12,23 +12,47 @@ import java.util.Optional;
  * read from {@code tsmigrate-plan.yaml} by {@link PlanFile}; kept in the target's state by the
  * schema step. Tables not listed are plain tables: pg_dump copies their rows.
  */
-public record Plan(int version, List<Hypertable> hypertables, List<String> writerRoles) {
+public record Plan(int version, List<Hypertable> hypertables, List<String> writerRoles, List<AcceptedDifference> acceptedDifferences) {
 
     public static final int VERSION = 1;
 
     /**
-     * @param writerRoles the target roles of dual-writing applications: {@code migrate} gives each
-     *                    what {@code tsmigrate grant-writer} gives (none when absent, as in plans
-     *                    stored before the key existed)
+     * @param writerRoles         the target roles of dual-writing applications: {@code migrate} gives each
+     *                            what {@code tsmigrate grant-writer} gives (none when absent, as in plans
+     *                            stored before the key existed)
+     * @param acceptedDifferences columns whose values each side computes for itself and that verify
+     *                            therefore leaves out (none when absent)
      */
     public Plan {
         hypertables = List.copyOf(hypertables);
         writerRoles = writerRoles == null ? List.of() : List.copyOf(writerRoles);
+        acceptedDifferences = acceptedDifferences == null ? List.of() : List.copyOf(acceptedDifferences);
     }
 
     /** A plan that names no writer roles. */
     public Plan(int version, List<Hypertable> hypertables) {
         this(version, hypertables, List.of());
+    }
+
+    /** A plan that accepts no differences. */
+    public Plan(int version, List<Hypertable> hypertables, List<String> writerRoles) {
+        this(version, hypertables, writerRoles, List.of());
+    }
+
+    /**
+     * Columns of a table whose values differ between the sides by design (a {@code DEFAULT now()}
+     * that each side computes for the rows dual-writing stores): {@code verify} compares the table
+     * without them and says so. Never a column of the primary key: rows are matched by it.
+     */
+    public record AcceptedDifference(TableRef table, List<String> columns) {
+        public AcceptedDifference {
+            columns = List.copyOf(columns);
+        }
+    }
+
+    /** The columns of {@code table} verify leaves out; empty when none. */
+    public List<String> acceptedColumns(TableRef table) {
+        return acceptedDifferences.stream().filter(a -> a.table().equals(table)).flatMap(a -> a.columns().stream()).toList();
     }
 
     /**

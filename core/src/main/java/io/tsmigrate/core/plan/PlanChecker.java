@@ -100,7 +100,41 @@ public final class PlanChecker {
                     new Plan.Compression(e.compress().orElse(false), e.segmentBy(), e.orderBy(), after),
                     e.extendKeys().orElse(false)));
         }
-        return new Plan(draft.version(), hypertables, draft.writerRoles());
+        return new Plan(draft.version(), hypertables, draft.writerRoles(), accepted(draft, catalog));
+    }
+
+    /** The columns verify is to leave out: each names a table of the source, columns it has, none of its primary key. */
+    private static List<Plan.AcceptedDifference> accepted(PlanDraft draft, Catalog catalog) {
+        List<Plan.AcceptedDifference> out = new ArrayList<>();
+        Set<TableRef> seen = new HashSet<>();
+        for (PlanDraft.Accepted a : draft.acceptDifferences()) {
+            String tableText = a.table().orElseThrow(() -> fail(draft, a.line(), "an accept_differences entry has no table"));
+            TableRef ref;
+            try {
+                ref = TableRef.parse(tableText);
+            } catch (TsmigrateException ex) {
+                throw fail(draft, a.line(), ex.getMessage().replaceAll("\\.$", ""));
+            }
+            if (!seen.add(ref)) {
+                throw fail(draft, a.line(), "table " + ref + " is listed twice under accept_differences");
+            }
+            Table table = catalog.table(ref).orElseThrow(() -> fail(draft, a.line(), "table " + ref + " does not exist in the source"));
+            if (a.columns().isEmpty()) {
+                throw fail(draft, a.line(), "the accept_differences entry of " + ref + " names no columns");
+            }
+            List<String> key = table.primaryKey().map(Catalog.Constraint::columns).orElse(List.of());
+            for (String column : a.columns()) {
+                if (table.column(column).isEmpty()) {
+                    throw fail(draft, a.line(), "accept_differences names column \"" + column + "\", which " + ref + " does not have");
+                }
+                if (key.contains(column)) {
+                    throw fail(draft, a.line(), "column \"" + column + "\" is in the primary key of " + ref + ", by which verify "
+                            + "matches rows: it cannot be left out (send its value from the application instead)");
+                }
+            }
+            out.add(new Plan.AcceptedDifference(ref, a.columns()));
+        }
+        return out;
     }
 
     /**

@@ -9,7 +9,11 @@ import java.util.Optional;
  * with the line it stands on so that errors can name it. {@link PlanChecker#resolve} makes a
  * {@link Plan} of it.
  */
-public record PlanDraft(Path file, int version, List<Entry> hypertables, List<String> writerRoles) {
+public record PlanDraft(Path file, int version, List<Entry> hypertables, List<String> writerRoles, List<Accepted> acceptDifferences) {
+
+    /** One entry of {@code accept_differences:}; {@code line} is where it starts. */
+    public record Accepted(int line, Optional<String> table, List<String> columns) {
+    }
 
     /** One entry of {@code hypertables:}; {@code line} is where it starts. */
     public record Entry(int line, Optional<String> table, Optional<String> timeColumn, Optional<String> chunkInterval,

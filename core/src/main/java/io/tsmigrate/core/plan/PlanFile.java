@@ -28,7 +28,8 @@ public final class PlanFile {
 
     public static final String DEFAULT_NAME = "tsmigrate-plan.yaml";
 
-    private static final Set<String> ROOT_KEYS = Set.of("version", "hypertables", "writer_roles");
+    private static final Set<String> ROOT_KEYS = Set.of("version", "hypertables", "writer_roles", "accept_differences");
+    private static final Set<String> ACCEPT_KEYS = Set.of("table", "columns");
     private static final Set<String> ENTRY_KEYS = Set.of("table", "time_column", "chunk_interval", "time_unit",
             "extend_keys", "compression");
     private static final Set<String> COMPRESSION_KEYS = Set.of("enabled", "segment_by", "order_by", "after");
@@ -58,6 +59,21 @@ public final class PlanFile {
         y.append("# The target roles of your dual-writing applications (for example [app_writer]): migrate gives each\n");
         y.append("#   what `tsmigrate grant-writer ROLE` gives, so that they cannot switch the primary or touch the state.\n");
         y.append("writer_roles: ").append(list(report.plan().writerRoles())).append('\n');
+        y.append("# Columns whose values each side computes for itself (a DEFAULT now() or clock_timestamp() that the rows\n");
+        y.append("#   dual-writing stores get on each side): verify compares those tables without them and says so. Not a\n");
+        y.append("#   column of the primary key. tsmigrate proxy, status and verify name such columns. For example:\n");
+        y.append("#   accept_differences:\n");
+        y.append("#     - table: \"public.events\"\n");
+        y.append("#       columns: [\"received_at\"]\n");
+        if (report.plan().acceptedDifferences().isEmpty()) {
+            y.append("accept_differences: []\n");
+        } else {
+            y.append("accept_differences:\n");
+            for (Plan.AcceptedDifference a : report.plan().acceptedDifferences()) {
+                y.append("  - table: ").append(quote(a.table().toString())).append('\n');
+                y.append("    columns: ").append(list(a.columns())).append('\n');
+            }
+        }
         y.append("hypertables:");
         if (report.plan().hypertables().isEmpty()) {
             y.append(" []\n");
@@ -151,6 +167,7 @@ public final class PlanFile {
             Optional<Integer> version = Optional.empty();
             List<PlanDraft.Entry> entries = new ArrayList<>();
             List<String> writerRoles = List.of();
+            List<PlanDraft.Accepted> accepted = new ArrayList<>();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String key = key(ROOT_KEYS, "at the top level");
                 p.nextToken();
@@ -161,6 +178,16 @@ public final class PlanFile {
                     version = Optional.of(p.getIntValue());
                 } else if (key.equals("writer_roles")) {
                     writerRoles = p.currentToken() == JsonToken.VALUE_NULL ? List.of() : strings(key);
+                } else if (key.equals("accept_differences")) {
+                    if (p.currentToken() == JsonToken.VALUE_NULL) {
+                        continue;
+                    }
+                    if (p.currentToken() != JsonToken.START_ARRAY) {
+                        throw error(line(), "accept_differences must be a list of entries that start with \"- table:\"");
+                    }
+                    while (p.nextToken() != JsonToken.END_ARRAY) {
+                        accepted.add(accepted());
+                    }
                 } else {
                     if (p.currentToken() == JsonToken.VALUE_NULL) {
                         continue;
@@ -177,7 +204,26 @@ public final class PlanFile {
             if (v != Plan.VERSION) {
                 throw error(1, "version " + v + " is not a plan version this tsmigrate reads (it reads " + Plan.VERSION + ")");
             }
-            return new PlanDraft(file, v, entries, writerRoles);
+            return new PlanDraft(file, v, entries, writerRoles, List.copyOf(accepted));
+        }
+
+        private PlanDraft.Accepted accepted() throws IOException {
+            int start = line();
+            if (p.currentToken() != JsonToken.START_OBJECT) {
+                throw error(start, "each entry of accept_differences must be a mapping with table and columns");
+            }
+            Optional<String> table = Optional.empty();
+            List<String> columns = List.of();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = key(ACCEPT_KEYS, "in an accept_differences entry");
+                p.nextToken();
+                if (key.equals("table")) {
+                    table = Optional.of(scalar(key));
+                } else {
+                    columns = strings(key);
+                }
+            }
+            return new PlanDraft.Accepted(start, table, columns);
         }
 
         private PlanDraft.Entry entry() throws IOException {
@@ -251,7 +297,8 @@ public final class PlanFile {
                 return List.of(p.getText());
             }
             if (p.currentToken() != JsonToken.START_ARRAY) {
-                throw error(line(), key + " must be a list such as [" + (key.equals("writer_roles") ? "app_writer" : "device_id") + "]");
+                throw error(line(), key + " must be a list such as [" + (key.equals("writer_roles") ? "app_writer"
+                        : key.equals("columns") ? "received_at" : "device_id") + "]");
             }
             List<String> out = new ArrayList<>();
             while (p.nextToken() != JsonToken.END_ARRAY) {

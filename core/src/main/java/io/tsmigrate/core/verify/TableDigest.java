@@ -39,11 +39,15 @@ final class TableDigest {
         this.utf8 = utf8;
     }
 
-    /** Reads both sides' columns and decides the hash; {@code key} is the source's primary key, if any. */
-    static TableDigest prepare(Connection source, Connection target, TableRef table, List<String> key) throws SQLException {
+    /**
+     * Reads both sides' columns and decides the hash; {@code key} is the source's primary key, if any;
+     * {@code leftOut} the columns the plan accepts as different (never compared).
+     */
+    static TableDigest prepare(Connection source, Connection target, TableRef table, List<String> key, List<String> leftOut)
+            throws SQLException {
         List<String> sourceColumns = columns(source, table);
         Set<String> targetColumns = new LinkedHashSet<>(columns(target, table));
-        List<String> common = sourceColumns.stream().filter(targetColumns::contains).toList();
+        List<String> common = sourceColumns.stream().filter(targetColumns::contains).filter(c -> !leftOut.contains(c)).toList();
         boolean utf8 = !encoding(source).equals(encoding(target));
         TableDigest text = new TableDigest(table, common, List.copyOf(key), false, utf8);
         boolean record = !utf8 && supportsRecordHash(source, text) && supportsRecordHash(target, text);

@@ -98,7 +98,8 @@ public final class Verifier {
             }
             VerificationRuns store = VerificationRuns.start(target, options.estimate() ? "estimate" : "exact");
             try {
-                return check(sourceSpec, targetSpec, source, target, options, catalog, tables, windows, store, progress, started, stop);
+                return check(sourceSpec, targetSpec, source, target, options, catalog, plan, tables, windows, store, progress, started,
+                        stop);
             } catch (SQLException | RuntimeException e) {
                 // A run that died says so: status must never show it running forever.
                 store.fail(target, e);
@@ -167,7 +168,7 @@ public final class Verifier {
     }
 
     private static VerifyResult check(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Connection source, Connection target,
-                                      VerifyOptions options, Catalog catalog, Map<TableRef, Optional<Plan.Hypertable>> tables,
+                                      VerifyOptions options, Catalog catalog, Plan plan, Map<TableRef, Optional<Plan.Hypertable>> tables,
                                       Map<TableRef, Window> windows, VerificationRuns store, Consumer<String> progress, Instant started,
                                       java.util.concurrent.atomic.AtomicBoolean stop)
             throws SQLException {
@@ -195,7 +196,7 @@ public final class Verifier {
                          recorded.throttle().limiter(), source, stop);
                  SidePool targetPool = new SidePool(targetSpec, options.workers(), Optional.empty(),
                          options.maxRate().map(r -> new RateLimiter(r.perSecond())).orElse(null), target, stop)) {
-                Exact exact = new Exact(source, target, sourcePool, targetPool, options, store, found, progress, stop);
+                Exact exact = new Exact(source, target, sourcePool, targetPool, options, plan, store, found, progress, stop);
                 for (Map.Entry<TableRef, Optional<Plan.Hypertable>> t : tables.entrySet()) {
                     List<String> key = catalog.table(t.getKey()).flatMap(Catalog.Table::primaryKey)
                             .map(Catalog.Constraint::columns).orElse(List.of());
@@ -281,7 +282,14 @@ public final class Verifier {
 
     /** The exact check of one table at a time, sharing the pools of both sides. */
     private record Exact(Connection source, Connection target, SidePool sourcePool, SidePool targetPool, VerifyOptions options,
-                         VerificationRuns store, Differences found, Consumer<String> progress, java.util.concurrent.atomic.AtomicBoolean stop) {
+                         Plan plan, VerificationRuns store, Differences found, Consumer<String> progress, java.util.concurrent.atomic.AtomicBoolean stop) {
+
+        /** What a table's verdict says of the columns the plan accepts as different, if any. */
+        private String leftOut(TableRef table) {
+            List<String> columns = plan.acceptedColumns(table);
+            return columns.isEmpty() ? "" : "; not compared: " + String.join(", ", columns) + " (accept_differences in the plan: "
+                    + "each side computes them)";
+        }
 
         /** Ctrl-C: stop at this range; the pools' close cancels what is still running on both sides. */
         private void stopIfAsked() {
@@ -304,7 +312,7 @@ public final class Verifier {
             }
             String untilText = window.until();
             String endText = end == until ? untilText : axis.literal(end);
-            TableDigest digest = TableDigest.prepare(source, target, h.table(), key);
+            TableDigest digest = TableDigest.prepare(source, target, h.table(), key, plan.acceptedColumns(h.table()));
             LOG.debug("{}: {} ranges, digest by {}", h.table(), ranges.size(), digest.method());
             String column = TableRef.quote(h.timeColumn());
             CompletableFuture<Accounting.Counts> counts = sourcePool.submit(c -> Accounting.count(c, h.table(), column,
@@ -359,6 +367,7 @@ public final class Verifier {
             if (!accounting.complete()) {
                 note = accounting.problem(h.timeColumn()) + "; " + note;
             }
+            note += leftOut(h.table());
             progress.accept(h.table() + ": " + ranges.size() + " range(s), " + differing + " differing"
                     + (found.total() > before ? ", " + (found.total() - before) + " row(s) differ" : "")
                     + (accounting.complete() ? "" : ", " + accounting.problem(h.timeColumn())));
@@ -369,7 +378,7 @@ public final class Verifier {
 
         VerifyResult.TableVerdict plain(TableRef table, List<String> key) throws SQLException {
             stopIfAsked();
-            TableDigest digest = TableDigest.prepare(source, target, table, key);
+            TableDigest digest = TableDigest.prepare(source, target, table, key, plan.acceptedColumns(table));
             CompletableFuture<Map<Long, Digest>> sf = sourcePool.digest(digest.digestSql("true"), false);
             CompletableFuture<Map<Long, Digest>> tf = targetPool.digest(digest.digestSql("true"), false);
             Digest s = SidePool.join(sf).getOrDefault(0L, Digest.EMPTY);
@@ -392,6 +401,7 @@ public final class Verifier {
                 }
             }
             progress.accept(table + ": " + (same ? "match" : "differs"));
+            note += leftOut(table);
             return new VerifyResult.TableVerdict(table, false, "whole table", 1, same ? 0 : 1, s.rows(), t.rows(),
                     found.missing() - missing0, found.extra() - extra0, found.changed() - changed0, verdict, digest.method(), note,
                     Optional.empty());
