@@ -16,7 +16,7 @@ final class ComputedWritesText {
             return;
         }
         out.println("Writes whose values each side computes for itself (their rows differ between the sides by design: send "
-                + "the value from the application, or accept the difference in that column):");
+                + "the value from the application, or name the column under accept_differences in the plan):");
         for (ComputedWrite w : writes) {
             out.printf("  %-22s %s: %s%n      %s%n", w.table().orElse("(table not known)"), w.writer(), w.reason(),
                     abbreviate(w.shape()));

@@ -309,8 +309,8 @@ public final class ProxyServer implements AutoCloseable {
         if (computed.putIfAbsent(shape, reason) == null && !reason.isEmpty()) {
             mirror.computedWrite(shape, catalog.table(sql), reason);
             LOG.warning("tsmigrate proxy: each side computes values of " + abbreviate(shape) + " for itself (" + reason
-                    + "): the two sides will differ there; send the value from the application, or accept the difference for "
-                    + "that column (verify will list its rows)");
+                    + "): the two sides will differ there; send the value from the application, or name the column under "
+                    + "accept_differences in the plan (verify then leaves it out; else it lists the rows)");
         }
     }
 

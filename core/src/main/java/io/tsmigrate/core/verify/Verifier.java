@@ -130,7 +130,7 @@ public final class Verifier {
                 if (w.table().filter(table::equals).isPresent()) {
                     out.add(v.table() + ": writer " + w.writer() + " writes it with values each side computes for itself (" + w.reason()
                             + ") in " + w.shape() + ": the rows it wrote differ between the sides by design; send the value from the "
-                            + "application, or accept the difference in that column");
+                            + "application, or name the column under accept_differences in the plan (verify then leaves it out)");
                 }
             }
         }
