@@ -27,12 +27,8 @@ public final class ComputedWriteRecords {
     /** Every record, oldest first; none when the state predates the table. */
     public static List<ComputedWrite> all(Connection target) throws SQLException {
         List<ComputedWrite> out = new ArrayList<>();
-        try (PreparedStatement exists = target.prepareStatement("SELECT to_regclass('tsmigrate.computed_write') IS NOT NULL");
-             ResultSet rs = exists.executeQuery()) {
-            rs.next();
-            if (!rs.getBoolean(1)) {
-                return out;
-            }
+        if (!StateSchema.hasTable(target, "computed_write")) {
+            return out;
         }
         try (PreparedStatement ps = target.prepareStatement("SELECT writer, shape, table_name, reason, first_seen "
                 + "FROM tsmigrate.computed_write ORDER BY first_seen, writer, shape");

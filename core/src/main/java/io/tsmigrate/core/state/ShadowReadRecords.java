@@ -27,12 +27,8 @@ public final class ShadowReadRecords {
     /** Every record; none when no writer has created the table yet. */
     public static List<Shape> all(Connection target) throws SQLException {
         List<Shape> out = new ArrayList<>();
-        try (PreparedStatement exists = target.prepareStatement("SELECT to_regclass('tsmigrate.shadow_read') IS NOT NULL");
-             ResultSet rs = exists.executeQuery()) {
-            rs.next();
-            if (!rs.getBoolean(1)) {
-                return out;
-            }
+        if (!StateSchema.hasTable(target, "shadow_read")) {
+            return out;
         }
         try (PreparedStatement ps = target.prepareStatement("SELECT writer, shape, calls, compared, mismatches, expected_mismatches, "
                 + "dropped, example, source_micros, target_micros FROM tsmigrate.shadow_read ORDER BY writer, shape");

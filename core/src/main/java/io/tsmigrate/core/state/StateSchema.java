@@ -1,6 +1,7 @@
 package io.tsmigrate.core.state;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -120,10 +121,20 @@ public final class StateSchema {
 
     /** Whether the target has the state schema at all (without creating it). */
     public static boolean exists(Connection target) throws SQLException {
-        try (Statement st = target.createStatement();
-             ResultSet rs = st.executeQuery("SELECT to_regclass('tsmigrate.meta') IS NOT NULL")) {
-            rs.next();
-            return rs.getBoolean(1);
+        return hasTable(target, "meta");
+    }
+
+    /**
+     * Whether the state holds table {@code tsmigrate.<name>}: the writers create theirs when they first
+     * meet a target, and a state made by an older tsmigrate lacks the newer ones.
+     */
+    static boolean hasTable(Connection target, String name) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, "tsmigrate." + name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
         }
     }
 

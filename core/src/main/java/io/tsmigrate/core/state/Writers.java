@@ -78,10 +78,6 @@ public final class Writers {
     }
 
     private static boolean exists(Connection target) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("SELECT to_regclass('tsmigrate.writer') IS NOT NULL");
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getBoolean(1);
-        }
+        return StateSchema.hasTable(target, "writer");
     }
 }
