@@ -127,7 +127,6 @@ final class DualWriter implements AutoCloseable {
         }
     }
 
-    /** The lossless mode's intents of this writer. */
     /** Query shapes whose values each side computes for itself, for tsmigrate.computed_write. */
     ComputedWrites computedWrites() {
         return computedWrites;
@@ -138,6 +137,7 @@ final class DualWriter implements AutoCloseable {
         return sessions;
     }
 
+    /** The lossless mode's intents of this writer. */
     Intents intents() {
         return intents;
     }

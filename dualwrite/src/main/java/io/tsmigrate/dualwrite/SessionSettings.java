@@ -26,6 +26,14 @@ public final class SessionSettings {
 
     /** Whether a statement changes the session's settings: a session {@code SET}, {@code RESET}, or {@code DISCARD ALL}. */
     public static boolean changesSettings(String sql) {
+        int i = 0;
+        while (i < sql.length() && Character.isWhitespace(sql.charAt(i))) {
+            i++;
+        }
+        // Every statement of the application passes here: most are told apart by their first letter.
+        if (i == sql.length() || "SsRrDd".indexOf(sql.charAt(i)) < 0) {
+            return false;
+        }
         String s = sql.strip();
         return SESSION_SET.matcher(s).matches() || RESET.matcher(s).matches() || DISCARD_ALL.matcher(s).matches();
     }
