@@ -16,7 +16,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -124,11 +123,11 @@ final class BackfillCommand implements Callable<Integer> {
         }
         LoadLimits max = load.maxLoad();
         LoadLimits critical = load.criticalLoad();
-        BackfillOptions options = new BackfillOptions(Optional.ofNullable(until), Optional.ofNullable(from),
-                tables.stream().map(TableRef::parse).toList(), workers(max.any() || critical.any()), maxRangeRows,
-                pace.maxRate(), maxAttempts, compress,
-                Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName), Clock.systemUTC(), max, critical,
-                Optional.ofNullable(maxSourceConnections), directCompress.mode());
+        BackfillOptions options = BackfillOptions.builder().until(until).from(from).tables(tables.stream().map(TableRef::parse).toList())
+                .workers(workers(max.any() || critical.any())).maxRangeRows(maxRangeRows).maxRate(pace.maxRate()).maxAttempts(maxAttempts)
+                .compress(compress).workerName(Optional.ofNullable(workerName).orElseGet(BackfillCommand::defaultWorkerName))
+                .maxLoad(max).criticalLoad(critical).maxSourceConnections(Optional.ofNullable(maxSourceConnections))
+                .directCompress(directCompress.mode()).build();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (dryRun) {

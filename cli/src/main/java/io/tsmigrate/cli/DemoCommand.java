@@ -181,8 +181,7 @@ final class DemoCommand implements Callable<Integer> {
 
             // Up to now: the application has stopped, so every row it wrote is older (no range ending in the future).
             String until = Instant.now().plusSeconds(1).truncatedTo(ChronoUnit.SECONDS).toString();
-            VerifyResult last = Verifier.run(source, target, new VerifyOptions(false, false, List.of(), Optional.empty(),
-                    Optional.of(until), 2, Optional.empty(), 20, Clock.systemUTC()), line -> { });
+            VerifyResult last = Verifier.run(source, target, VerifyOptions.builder().until(until).build(), line -> { });
             out.println();
             out.println("Final check, after the application stopped: every row of every table, including those written after T:");
             VerifyCommand.render(last, out);

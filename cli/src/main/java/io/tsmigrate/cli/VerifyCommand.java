@@ -15,7 +15,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,10 +95,10 @@ final class VerifyCommand implements Callable<Integer> {
             throw TsmigrateException.usage("--max-rate " + pace.maxRate + " is a byte rate, and verify limits rows: give rows per second "
                     + "(for example 50000).");
         }
-        VerifyOptions options = new VerifyOptions(estimate, repair, tables.stream().map(TableRef::parse).toList(),
-                Optional.ofNullable(from), Optional.ofNullable(until), workers, rate, maxRows,
-                Clock.systemUTC(), Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t"))),
-                load.maxLoad(), load.criticalLoad());
+        VerifyOptions options = VerifyOptions.builder().estimate(estimate).repair(repair).tables(tables.stream().map(TableRef::parse).toList())
+                .from(from).until(until).workers(workers).maxRate(rate).maxRows(maxRows)
+                .pastT(Optional.ofNullable(pastT).map(m -> Instant.now().minus(Human.parseDuration(m, "--past-t"))))
+                .maxLoad(load.maxLoad()).criticalLoad(load.criticalLoad()).build();
         // Everything is said before the interruption closes: after a Ctrl-C the JVM exits as soon as it does.
         try (Interruption interruption = new Interruption("verify")) {
             VerifyResult r;

@@ -13,9 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
-import java.util.Optional;
 
 import static io.tsmigrate.it.Fixtures.checksum;
 import static io.tsmigrate.it.kit.TestDatabases.queryLong;
@@ -42,8 +40,8 @@ class AccountingIT {
     private static ConnectionSpec migrated(TestDatabases db, String table) {
         ConnectionSpec target = db.newTargetDatabase(table, true);
         Fixtures.migrateSchema(db.source(), target, "1 day", table);
-        assertThat(BackfillIT.backfill(db.source(), target, new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 2,
-                100_000, Optional.empty(), 3, false, "accounting", Clock.systemUTC())).complete()).isTrue();
+        assertThat(BackfillIT.backfill(db.source(), target, BackfillOptions.builder().until(T)
+                .maxRangeRows(100_000).maxAttempts(3).workerName("accounting").build()).complete()).isTrue();
         return target;
     }
 

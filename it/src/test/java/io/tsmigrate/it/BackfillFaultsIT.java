@@ -14,7 +14,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -122,8 +121,8 @@ class BackfillFaultsIT {
             ConnectionSpec target = db.newTargetDatabase("faults_rate_" + rate.replaceAll("\\W", ""), true);
             Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
             MaxRate limit = MaxRate.parse(rate);
-            BackfillResult r = Backfill.run(db.source(), target, new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 2,
-                    1_000_000, Optional.of(limit), 3, false, "rate", Clock.systemUTC()), BackfillListener.NONE, new AtomicBoolean());
+            BackfillResult r = Backfill.run(db.source(), target, BackfillOptions.builder().until(T).maxRate(Optional.of(limit))
+                    .maxAttempts(3).workerName("rate").build(), BackfillListener.NONE, new AtomicBoolean());
             assertThat(r.complete()).isTrue();
             double amount = limit.bytes() ? r.bytes() : r.rows();
             double fastestAllowed = amount / limit.perSecond() - 1.0;
@@ -138,8 +137,8 @@ class BackfillFaultsIT {
     void retriesRangesWhoseSourceOrTargetBackendIsTerminated(TestDatabases db) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("faults_terminate", true);
         Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
-        BackfillOptions options = new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 1, 30_000,
-                Optional.of(MaxRate.parse("30000")), 5, false, "terminated", Clock.systemUTC());
+        BackfillOptions options = BackfillOptions.builder().until(T).workers(1).maxRangeRows(30_000)
+                .maxRate(Optional.of(MaxRate.parse("30000"))).workerName("terminated").build();
         CompletableFuture<BackfillResult> run = CompletableFuture.supplyAsync(() ->
                 Backfill.run(db.source(), target, options, BackfillListener.NONE, new AtomicBoolean()));
         terminate(db.source(), "COPY (SELECT");
@@ -157,8 +156,8 @@ class BackfillFaultsIT {
         assumeTrue(servers.pair().isPresent(), "needs a server the suite may restart");
         ConnectionSpec target = db.newTargetDatabase("faults_restart", true);
         Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
-        BackfillOptions options = new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 2, 5_000,
-                Optional.of(MaxRate.parse("30000")), 8, false, "restart", Clock.systemUTC());
+        BackfillOptions options = BackfillOptions.builder().until(T).maxRangeRows(5_000)
+                .maxRate(Optional.of(MaxRate.parse("30000"))).maxAttempts(8).workerName("restart").build();
         CompletableFuture<BackfillResult> run = CompletableFuture.supplyAsync(() ->
                 Backfill.run(db.source(), target, options, BackfillListener.NONE, new AtomicBoolean()));
         Await.until("three ranges done and a COPY under way", () -> doneRanges(target) >= 3 && queryLong(target,

@@ -14,9 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.time.Clock;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.tsmigrate.it.Fixtures.assertRangesIdentical;
@@ -58,8 +56,8 @@ class BackfillIT {
     }
 
     private static BackfillOptions options(String until, String... tables) {
-        return new BackfillOptions(Optional.ofNullable(until), Optional.empty(), List.of(tables).stream().map(TableRef::parse).toList(),
-                2, 20_000, Optional.empty(), 5, false, "test", Clock.systemUTC());
+        return BackfillOptions.builder().until(until).tables(List.of(tables).stream().map(TableRef::parse).toList())
+                .maxRangeRows(20_000).workerName("test").build();
     }
 
     static BackfillResult backfill(ConnectionSpec source, ConnectionSpec target, BackfillOptions options) {
@@ -152,10 +150,8 @@ class BackfillIT {
     void twoBackfillsOnOneMigrationDoEveryRangeOnce(TestDatabases db) throws Exception {
         ConnectionSpec target = db.newTargetDatabase("bf_two", true);
         Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
-        BackfillOptions one = new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 2, 5_000, Optional.empty(), 5, false,
-                "first", Clock.systemUTC());
-        BackfillOptions two = new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 2, 5_000, Optional.empty(), 5, false,
-                "second", Clock.systemUTC());
+        BackfillOptions one = BackfillOptions.builder().until(T).maxRangeRows(5_000).workerName("first").build();
+        BackfillOptions two = BackfillOptions.builder().until(T).maxRangeRows(5_000).workerName("second").build();
         var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> backfill(db.source(), target, one));
         var second = java.util.concurrent.CompletableFuture.supplyAsync(() -> backfill(db.source(), target, two));
         BackfillResult a = first.get();

@@ -11,11 +11,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,8 +36,8 @@ class BadInputIT {
                 "ANALYZE");
         target = db.newTargetDatabase("bad_input", true);
         Fixtures.migrateSchema(db.source(), target, "1 day", "metrics");
-        assertThat(BackfillIT.backfill(db.source(), target, new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 2,
-                100_000, Optional.empty(), 3, false, "bad-input", Clock.systemUTC())).complete()).isTrue();
+        assertThat(BackfillIT.backfill(db.source(), target, BackfillOptions.builder().until(T)
+                .maxRangeRows(100_000).maxAttempts(3).workerName("bad-input").build()).complete()).isTrue();
     }
 
     /** Every row of every table of the state schema, as one text: any change to the state changes it. */

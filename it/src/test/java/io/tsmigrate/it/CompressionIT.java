@@ -24,7 +24,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -81,8 +80,8 @@ class CompressionIT {
     }
 
     private static BackfillResult backfill(TestDatabases db, ConnectionSpec target, boolean compress) {
-        return Backfill.run(db.source(), target, new BackfillOptions(Optional.of(UNTIL), Optional.empty(), List.of(), 2, 10_000,
-                Optional.empty(), 3, compress, "compression-it", Clock.systemUTC()).withDirectCompress(DirectCompression.Mode.OFF),
+        return Backfill.run(db.source(), target, BackfillOptions.builder().until(UNTIL).maxRangeRows(10_000)
+                .maxAttempts(3).compress(compress).workerName("compression-it").directCompress(DirectCompression.Mode.OFF).build(),
                 BackfillListener.NONE, new AtomicBoolean());
     }
 
@@ -206,8 +205,8 @@ class CompressionIT {
         assertThat(broken.differences().get(0).key()).contains(gone.substring(0, 19));
 
         // --repair copies the range again through the backfill's path, into the compressed chunk.
-        VerifyResult repaired = Verifier.run(db.source(), t, new VerifyOptions(false, true, List.of(TableRef.parse("public.metrics")),
-                Optional.empty(), Optional.empty(), 2, Optional.empty(), 20, Clock.systemUTC()), line -> { });
+        VerifyResult repaired = Verifier.run(db.source(), t, VerifyOptions.builder().repair(true)
+                .tables(List.of(TableRef.parse("public.metrics"))).build(), line -> { });
         assertThat(repaired.match()).as(String.valueOf(repaired)).isTrue();
         assertThat(queryLong(t, "SELECT count(*) FROM metrics WHERE time = '" + gone + "'")).isEqualTo(1);
         assertThat(checksum(t, "metrics", BEFORE_T)).isEqualTo(checksum(db.source(), "metrics", BEFORE_T));
@@ -224,9 +223,9 @@ class CompressionIT {
         assertThat(queryString(t, "SELECT integer_now_func FROM timescaledb_information.dimensions WHERE hypertable_name = 'ticks'"))
                 .isEqualTo("integer_now_epoch_ms_int8");
 
-        BackfillResult result = Backfill.run(db.source(), t, new BackfillOptions(Optional.of(String.valueOf(T_MS)), Optional.empty(),
-                List.of(), 2, 10_000, Optional.empty(), 3, true, "compression-it", Clock.systemUTC())
-                .withDirectCompress(DirectCompression.Mode.OFF), BackfillListener.NONE,
+        BackfillResult result = Backfill.run(db.source(), t, BackfillOptions.builder().until(String.valueOf(T_MS))
+                .maxRangeRows(10_000).maxAttempts(3).compress(true).workerName("compression-it").directCompress(DirectCompression.Mode.OFF)
+                .build(), BackfillListener.NONE,
                 new AtomicBoolean());
 
         assertThat(result.complete()).as(String.valueOf(result.failures())).isTrue();
@@ -239,8 +238,8 @@ class CompressionIT {
                 + "FROM timescaledb_information.chunks WHERE hypertable_name = 'ticks'")).isEqualTo(old + "/0");
         assertThat(result.notes()).contains("compressed " + old + " chunk(s) of public.ticks older than " + 7 * DAY_MS);
         assertThat(checksum(t, "ticks", "true")).isEqualTo(checksum(db.source(), "ticks", "ts < " + T_MS));
-        VerifyResult exact = Verifier.run(db.source(), t, new VerifyOptions(false, false, List.of(TableRef.parse("public.ticks")),
-                Optional.empty(), Optional.empty(), 2, Optional.empty(), 20, Clock.systemUTC()), line -> { });
+        VerifyResult exact = Verifier.run(db.source(), t, VerifyOptions.builder()
+                .tables(List.of(TableRef.parse("public.ticks"))).build(), line -> { });
         assertThat(exact.match()).as(String.valueOf(exact)).isTrue();
 
         // Past T in epoch milliseconds: dual-written rows on both sides, one the target never got.
@@ -248,8 +247,8 @@ class CompressionIT {
         TestDatabases.execute(db.source(), dualWritten);
         try {
             TestDatabases.execute(t, dualWritten, "DELETE FROM ticks WHERE ts = " + (T_MS + 7 * 60000));
-            VerifyResult pastT = Verifier.run(db.source(), t, new VerifyOptions(false, false, List.of(TableRef.parse("public.ticks")),
-                    Optional.empty(), Optional.empty(), 2, Optional.empty(), 20, Clock.systemUTC(), Optional.of(Instant.now())),
+            VerifyResult pastT = Verifier.run(db.source(), t, VerifyOptions.builder()
+                    .tables(List.of(TableRef.parse("public.ticks"))).pastT(Optional.of(Instant.now())).build(),
                     line -> { });
             assertThat(pastT.differenceCount()).as(String.valueOf(pastT)).isEqualTo(1);
             assertThat(pastT.differences().get(0).kind()).isEqualTo("missing");
@@ -260,8 +259,7 @@ class CompressionIT {
     }
 
     private static VerifyResult verify(TestDatabases db, ConnectionSpec target, boolean estimate) {
-        return Verifier.run(db.source(), target, new VerifyOptions(estimate, false, List.of(), Optional.empty(), Optional.empty(), 2,
-                Optional.empty(), 20, Clock.systemUTC()), line -> { });
+        return Verifier.run(db.source(), target, VerifyOptions.builder().estimate(estimate).build(), line -> { });
     }
 
     /** Up to {@code limit} source rows matching {@code where}, as a VALUES list. */

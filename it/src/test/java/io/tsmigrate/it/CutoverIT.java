@@ -21,13 +21,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -89,8 +87,8 @@ class CutoverIT {
     }
 
     private void backfill(String until) {
-        assertThat(BackfillIT.backfill(source, target, new BackfillOptions(Optional.of(until), Optional.empty(), List.of(), 2, 100_000,
-                Optional.empty(), 3, false, "co", Clock.systemUTC())).complete()).isTrue();
+        assertThat(BackfillIT.backfill(source, target, BackfillOptions.builder().until(until).maxRangeRows(100_000)
+                .maxAttempts(3).workerName("co").build()).complete()).isTrue();
     }
 
     private Cli.Result cli(String... args) {

@@ -81,13 +81,13 @@ class DirectCompressionIT {
     }
 
     private static BackfillResult backfill(TestDatabases db, ConnectionSpec target) {
-        return Backfill.run(db.source(), target, new BackfillOptions(Optional.of(UNTIL), Optional.empty(), List.of(), 2, 5_000,
-                Optional.empty(), 3, false, "direct-it", Clock.systemUTC()), BackfillListener.NONE, new AtomicBoolean());
+        return Backfill.run(db.source(), target, BackfillOptions.builder().until(UNTIL).maxRangeRows(5_000)
+                .maxAttempts(3).workerName("direct-it").build(), BackfillListener.NONE, new AtomicBoolean());
     }
 
     private static VerifyResult verify(TestDatabases db, ConnectionSpec target, boolean repair) {
-        return Verifier.run(db.source(), target, new VerifyOptions(false, repair, List.of(TableRef.parse("public.readings")),
-                Optional.empty(), Optional.empty(), 2, Optional.empty(), 20, Clock.systemUTC()), line -> { });
+        return Verifier.run(db.source(), target, VerifyOptions.builder().repair(repair)
+                .tables(List.of(TableRef.parse("public.readings"))).build(), line -> { });
     }
 
     /** Rows in the chunks' rowstore part (not compressed), across the hypertable's chunks. */

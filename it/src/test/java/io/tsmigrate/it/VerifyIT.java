@@ -14,7 +14,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 
@@ -48,14 +47,13 @@ class VerifyIT {
     private static ConnectionSpec migrated(TestDatabases db, String name) {
         ConnectionSpec target = db.newTargetDatabase(name, true);
         Fixtures.migrateSchema(db.source(), target, "1 day", "readings", "logs");
-        assertThat(BackfillIT.backfill(db.source(), target, new BackfillOptions(Optional.of(T), Optional.empty(), List.of(), 2,
-                10_000, Optional.empty(), 3, false, "verify-it", Clock.systemUTC())).complete()).isTrue();
+        assertThat(BackfillIT.backfill(db.source(), target, BackfillOptions.builder().until(T)
+                .maxRangeRows(10_000).maxAttempts(3).workerName("verify-it").build()).complete()).isTrue();
         return target;
     }
 
     private static VerifyResult verify(TestDatabases db, ConnectionSpec target, boolean repair, int maxRows) {
-        return Verifier.run(db.source(), target, new VerifyOptions(false, repair, List.of(), Optional.empty(), Optional.empty(),
-                2, Optional.empty(), maxRows, Clock.systemUTC()), line -> { });
+        return Verifier.run(db.source(), target, VerifyOptions.builder().repair(repair).maxRows(maxRows).build(), line -> { });
     }
 
     private static VerifyResult.TableVerdict table(VerifyResult r, String name) {
@@ -152,9 +150,9 @@ class VerifyIT {
         assertThat(Cli.run("verify", "--source", db.sourceUri(), "--target", TestDatabases.uri(target), "--past-t", "--until", T)
                 .err()).contains("--past-t extends the check past T; it does not go with --until or --estimate.");
 
-        VerifyResult repaired = Verifier.run(db.source(), target, new VerifyOptions(false, true, List.of(TableRef.parse("readings")),
-                Optional.empty(), Optional.empty(), 2, Optional.empty(), 10, Clock.systemUTC(),
-                Optional.of(java.time.Instant.now().minus(java.time.Duration.ofMinutes(10)))), line -> { });
+        VerifyResult repaired = Verifier.run(db.source(), target, VerifyOptions.builder().repair(true)
+                .tables(List.of(TableRef.parse("readings"))).maxRows(10)
+                .pastT(Optional.of(java.time.Instant.now().minus(java.time.Duration.ofMinutes(10)))).build(), line -> { });
         assertThat(repaired.match()).as(String.valueOf(repaired)).isTrue();
         assertThat(table(repaired, "readings").verdict()).isEqualTo(VerifyResult.Verdict.REPAIRED);
         assertThat(table(repaired, "readings").scope()).doesNotEndWith(T + ")");

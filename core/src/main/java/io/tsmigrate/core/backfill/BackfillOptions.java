@@ -35,33 +35,51 @@ public record BackfillOptions(Optional<String> until, Optional<String> from, Lis
     public static final long DEFAULT_MAX_RANGE_ROWS = 1_000_000;
     public static final int DEFAULT_MAX_ATTEMPTS = 5;
 
-    /** Without limits on the source's load. */
-    public BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers, long maxRangeRows,
-                           Optional<MaxRate> maxRate, int maxAttempts, boolean compress, String workerName, Clock clock) {
-        this(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, LoadLimits.NONE,
-                LoadLimits.NONE);
+    /** Options with every default: name only what differs ({@code BackfillOptions.builder().until(t).workers(4).build()}). */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    /** Without a cap on source connections. */
-    public BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers, long maxRangeRows,
-                           Optional<MaxRate> maxRate, int maxAttempts, boolean compress, String workerName, Clock clock,
-                           LoadLimits maxLoad, LoadLimits criticalLoad) {
-        this(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, maxLoad, criticalLoad,
-                Optional.empty());
-    }
+    /** Named settings with defaults; {@link #build} checks them. */
+    public static final class Builder {
+        private Optional<String> until = Optional.empty();
+        private Optional<String> from = Optional.empty();
+        private List<TableRef> tables = List.of();
+        private int workers = DEFAULT_WORKERS;
+        private long maxRangeRows = DEFAULT_MAX_RANGE_ROWS;
+        private Optional<MaxRate> maxRate = Optional.empty();
+        private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
+        private boolean compress;
+        private String workerName = "backfill";
+        private Clock clock = Clock.systemUTC();
+        private LoadLimits maxLoad = LoadLimits.NONE;
+        private LoadLimits criticalLoad = LoadLimits.NONE;
+        private Optional<Integer> maxSourceConnections = Optional.empty();
+        private DirectCompression.Mode directCompress = DirectCompression.Mode.AUTO;
 
-    /** Direct compression where the target and the table allow it. */
-    public BackfillOptions(Optional<String> until, Optional<String> from, List<TableRef> tables, int workers, long maxRangeRows,
-                           Optional<MaxRate> maxRate, int maxAttempts, boolean compress, String workerName, Clock clock,
-                           LoadLimits maxLoad, LoadLimits criticalLoad, Optional<Integer> maxSourceConnections) {
-        this(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, maxLoad, criticalLoad,
-                maxSourceConnections, DirectCompression.Mode.AUTO);
-    }
+        private Builder() {
+        }
 
-    /** The same with another choice of path. */
-    public BackfillOptions withDirectCompress(DirectCompression.Mode mode) {
-        return new BackfillOptions(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock, maxLoad,
-                criticalLoad, maxSourceConnections, mode);
+        /** T as given (null: the stored completion point of each group). */
+        public Builder until(String v) { until = Optional.ofNullable(v); return this; }
+        public Builder from(String v) { from = Optional.ofNullable(v); return this; }
+        public Builder tables(List<TableRef> v) { tables = v; return this; }
+        public Builder workers(int v) { workers = v; return this; }
+        public Builder maxRangeRows(long v) { maxRangeRows = v; return this; }
+        public Builder maxRate(Optional<MaxRate> v) { maxRate = v; return this; }
+        public Builder maxAttempts(int v) { maxAttempts = v; return this; }
+        public Builder compress(boolean v) { compress = v; return this; }
+        public Builder workerName(String v) { workerName = v; return this; }
+        public Builder clock(Clock v) { clock = v; return this; }
+        public Builder maxLoad(LoadLimits v) { maxLoad = v; return this; }
+        public Builder criticalLoad(LoadLimits v) { criticalLoad = v; return this; }
+        public Builder maxSourceConnections(Optional<Integer> v) { maxSourceConnections = v; return this; }
+        public Builder directCompress(DirectCompression.Mode v) { directCompress = v; return this; }
+
+        public BackfillOptions build() {
+            return new BackfillOptions(until, from, tables, workers, maxRangeRows, maxRate, maxAttempts, compress, workerName, clock,
+                    maxLoad, criticalLoad, maxSourceConnections, directCompress);
+        }
     }
 
     /** The same with another number of workers. */

@@ -7,8 +7,6 @@ import io.tsmigrate.core.backfill.BackfillOptions;
 import io.tsmigrate.core.backfill.BackfillResult;
 import io.tsmigrate.core.plan.Plan;
 
-import java.util.List;
-import java.util.Optional;
 
 /** Runbook step 6: history up to T, range by range, resuming what an earlier run left. */
 final class BackfillStep implements MigrationStep<Void> {
@@ -30,9 +28,9 @@ final class BackfillStep implements MigrationStep<Void> {
             return StepOutcome.done("the plan has no hypertables: pg_dump moved every table with its rows");
         }
         Migration.Options o = c.options();
-        BackfillResult r = Backfill.run(c.source(), c.target(), new BackfillOptions(Optional.empty(), Optional.empty(), List.of(),
-                o.workers(), o.maxRangeRows(), o.maxRate(), BackfillOptions.DEFAULT_MAX_ATTEMPTS,
-                o.compress(), o.workerName(), o.clock(), o.maxLoad(), o.criticalLoad(), Optional.empty(), o.directCompress()),
+        BackfillResult r = Backfill.run(c.source(), c.target(), BackfillOptions.builder().workers(o.workers())
+                .maxRangeRows(o.maxRangeRows()).maxRate(o.maxRate()).compress(o.compress()).workerName(o.workerName()).clock(o.clock())
+                .maxLoad(o.maxLoad()).criticalLoad(o.criticalLoad()).directCompress(o.directCompress()).build(),
                 c.listener().backfill(), c.interrupted());
         if (!r.complete()) {
             if (c.interrupted().get()) {

@@ -9,7 +9,6 @@ import io.tsmigrate.core.verify.VerifyResult;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -43,9 +42,9 @@ final class VerifyStep implements MigrationStep<VerifyResult> {
         // --max-rate paces the verify too when it counts rows (a byte rate is the copy's alone).
         VerifyResult r;
         try {
-            r = Verifier.run(c.source(), c.target(), new VerifyOptions(false, repair, List.of(), Optional.empty(), Optional.empty(),
-                    options.workers(), options.maxRate().filter(m -> !m.bytes()), 20, options.clock(), Optional.of(settled),
-                    options.maxLoad(), options.criticalLoad()), line -> c.listener().line("verify: " + line), c.interrupted());
+            r = Verifier.run(c.source(), c.target(), VerifyOptions.builder().repair(repair).workers(options.workers())
+                    .maxRate(options.maxRate().filter(m -> !m.bytes())).clock(options.clock()).pastT(Optional.of(settled))
+                    .maxLoad(options.maxLoad()).criticalLoad(options.criticalLoad()).build(), line -> c.listener().line("verify: " + line), c.interrupted());
         } catch (TsmigrateException e) {
             if (e.kind() != Kind.INTERRUPTED) {
                 throw e;

@@ -39,16 +39,44 @@ public record VerifyOptions(boolean estimate, boolean repair, List<TableRef> tab
         }
     }
 
-    /** Up to T (or {@code until}) only. */
-    public VerifyOptions(boolean estimate, boolean repair, List<TableRef> tables, Optional<String> from,
-                         Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock) {
-        this(estimate, repair, tables, from, until, workers, maxRate, maxRows, clock, Optional.empty());
+    /** The exact check of every table up to T with every default: name only what differs. */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    /** Without load limits. */
-    public VerifyOptions(boolean estimate, boolean repair, List<TableRef> tables, Optional<String> from,
-                         Optional<String> until, int workers, Optional<MaxRate> maxRate, int maxRows, Clock clock,
-                         Optional<Instant> pastT) {
-        this(estimate, repair, tables, from, until, workers, maxRate, maxRows, clock, pastT, LoadLimits.NONE, LoadLimits.NONE);
+    /** Named settings with defaults; {@link #build} checks them. */
+    public static final class Builder {
+        private boolean estimate;
+        private boolean repair;
+        private List<TableRef> tables = List.of();
+        private Optional<String> from = Optional.empty();
+        private Optional<String> until = Optional.empty();
+        private int workers = io.tsmigrate.core.backfill.BackfillOptions.DEFAULT_WORKERS;
+        private Optional<MaxRate> maxRate = Optional.empty();
+        private int maxRows = 20;
+        private Clock clock = Clock.systemUTC();
+        private Optional<Instant> pastT = Optional.empty();
+        private LoadLimits maxLoad = LoadLimits.NONE;
+        private LoadLimits criticalLoad = LoadLimits.NONE;
+
+        private Builder() {
+        }
+
+        public Builder estimate(boolean v) { estimate = v; return this; }
+        public Builder repair(boolean v) { repair = v; return this; }
+        public Builder tables(List<TableRef> v) { tables = v; return this; }
+        public Builder from(String v) { from = Optional.ofNullable(v); return this; }
+        public Builder until(String v) { until = Optional.ofNullable(v); return this; }
+        public Builder workers(int v) { workers = v; return this; }
+        public Builder maxRate(Optional<MaxRate> v) { maxRate = v; return this; }
+        public Builder maxRows(int v) { maxRows = v; return this; }
+        public Builder clock(Clock v) { clock = v; return this; }
+        public Builder pastT(Optional<Instant> v) { pastT = v; return this; }
+        public Builder maxLoad(LoadLimits v) { maxLoad = v; return this; }
+        public Builder criticalLoad(LoadLimits v) { criticalLoad = v; return this; }
+
+        public VerifyOptions build() {
+            return new VerifyOptions(estimate, repair, tables, from, until, workers, maxRate, maxRows, clock, pastT, maxLoad, criticalLoad);
+        }
     }
 }
