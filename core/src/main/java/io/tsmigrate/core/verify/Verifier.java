@@ -4,6 +4,7 @@ import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.TsmigrateException.Kind;
 import io.tsmigrate.core.ProcessNames;
 import io.tsmigrate.core.backfill.Backfill;
+import io.tsmigrate.core.backfill.Recopy;
 import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.catalog.Catalog;
@@ -307,7 +308,7 @@ public final class Verifier {
             long end = until;
             Optional<Long> settled = options.pastT().flatMap(at -> axis.position(at, h.timeUnit()));
             if (settled.isPresent() && settled.get() > until) {
-                ranges.addAll(Backfill.plannedRanges(source, target, h, new TimeRange(type, until, settled.get()), 1_000_000));
+                ranges.addAll(Recopy.ranges(source, target, h, new TimeRange(type, until, settled.get()), 1_000_000));
                 end = settled.get();
             }
             String untilText = window.until();
@@ -354,7 +355,7 @@ public final class Verifier {
                     + "may still be on their way";
             if (differing > 0 && options.repair()) {
                 for (TimeRange r : repairs) {
-                    Backfill.recopy(sourcePool.spec(), targetPool.spec(), h, r);
+                    Recopy.range(sourcePool.spec(), targetPool.spec(), h, r);
                 }
                 boolean fixed = repairs.stream().allMatch(r -> {
                     String where = r.where(column);
@@ -393,7 +394,7 @@ public final class Verifier {
             if (!same) {
                 new Narrower(digest, sourcePool, targetPool, found).byHash("true", 1, 0);
                 if (options.repair()) {
-                    Backfill.recopyTable(sourcePool.spec(), targetPool.spec(), table);
+                    Recopy.table(sourcePool.spec(), targetPool.spec(), table);
                     boolean fixed = SidePool.join(sourcePool.digest(digest.digestSql("true"), false))
                             .equals(SidePool.join(targetPool.digest(digest.digestSql("true"), false)));
                     verdict = fixed ? VerifyResult.Verdict.REPAIRED : VerifyResult.Verdict.DIFFERS;
@@ -422,7 +423,7 @@ public final class Verifier {
                 return stored;
             }
             long from = window.from().map(f -> TimeAxis.position(f, type)).orElse(TimeAxis.LOWEST);
-            return Backfill.plannedRanges(source, target, h, new TimeRange(type, from, until), 1_000_000);
+            return Recopy.ranges(source, target, h, new TimeRange(type, from, until), 1_000_000);
         }
     }
 }
