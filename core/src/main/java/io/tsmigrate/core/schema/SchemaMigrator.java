@@ -238,7 +238,7 @@ public final class SchemaMigrator {
         int created = 0;
         for (Plan.Hypertable h : plan.hypertables()) {
             HypertableSql.Statements sql = HypertableSql.forHypertable(h, catalog, byRange, chosen());
-            if (!options.dryRun() && isHypertable(target, h.table())) {
+            if (!options.dryRun() && Hypertables.isHypertable(target, h.table())) {
                 details.add(h.table() + " is already a hypertable");
                 continue;
             }
@@ -389,18 +389,6 @@ public final class SchemaMigrator {
         }
         throw new TsmigrateException(Kind.NOT_READY, "TimescaleDB is not installed on the target server; run tsmigrate doctor "
                 + "for what to install.");
-    }
-
-    private static boolean isHypertable(Connection target, TableRef table) throws SQLException {
-        try (PreparedStatement ps = target.prepareStatement("SELECT count(*) FROM timescaledb_information.hypertables "
-                + "WHERE hypertable_schema = ? AND hypertable_name = ?")) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getInt(1) > 0;
-            }
-        }
     }
 
     private static boolean isSuperuser(Connection c) throws SQLException {
