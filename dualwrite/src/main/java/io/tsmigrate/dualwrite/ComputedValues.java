@@ -32,6 +32,70 @@ public final class ComputedValues {
     private ComputedValues() {
     }
 
+    /** What the primary's catalog says of a write: the defaults an INSERT leaves to each side, the table written. */
+    public interface Catalog {
+        /** As {@link #fromDefaults}; empty when the catalog cannot be asked. */
+        List<String> defaults(String sql);
+
+        /** As {@link #table}; null when not known. */
+        String table(String sql);
+    }
+
+    /**
+     * The catalog of the primary behind {@code primary}, asked on that connection (answers nothing when
+     * it fails). Inside the application's transaction a question runs under a savepoint, so that a
+     * failed one never aborts the transaction.
+     */
+    public static Catalog on(Connection primary) {
+        return new Catalog() {
+            @Override
+            public List<String> defaults(String sql) {
+                List<String> out = ask(primary, c -> fromDefaults(c, sql));
+                return out == null ? List.of() : out;
+            }
+
+            @Override
+            public String table(String sql) {
+                return ask(primary, c -> ComputedValues.table(c, sql));
+            }
+        };
+    }
+
+    private interface Question<T> {
+        T ask(Connection c) throws SQLException;
+    }
+
+    private static <T> T ask(Connection primary, Question<T> question) {
+        java.sql.Savepoint savepoint = null;
+        try {
+            if (!primary.getAutoCommit()) {
+                savepoint = primary.setSavepoint();
+            }
+            T answer = question.ask(primary);
+            if (savepoint != null) {
+                primary.releaseSavepoint(savepoint);
+            }
+            return answer;
+        } catch (SQLException e) {
+            if (savepoint != null) {
+                try {
+                    primary.rollback(savepoint);
+                } catch (SQLException ignored) {
+                    // The application's next statement meets the connection's state as it is.
+                }
+            }
+            return null;
+        }
+    }
+
+    /** Why each side computes values of this write for itself ("now() in the statement; column id (...) left to its default"), or "". */
+    public static String reasons(String sql, Catalog catalog) {
+        List<String> reasons = new ArrayList<>();
+        inStatement(sql).forEach(f -> reasons.add(f + " in the statement"));
+        catalog.defaults(sql).forEach(c -> reasons.add("column " + c + " left to its default"));
+        return String.join("; ", reasons);
+    }
+
     /** The volatile functions the statement calls (outside string literals), as written, lower-cased; empty if none. */
     public static List<String> inStatement(String sql) {
         Set<String> found = new LinkedHashSet<>();

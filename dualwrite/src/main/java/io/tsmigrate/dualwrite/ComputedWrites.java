@@ -7,6 +7,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -22,10 +25,44 @@ final class ComputedWrites {
     record Found(String shape, String table, String reason) {
     }
 
+    /** Query shapes seen so far, with why each side computes their values ("" for none): each is examined once. */
+    private final Map<String, String> seen = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Found> pending = new ConcurrentLinkedQueue<>();
 
-    void found(String shape, String table, String reason) {
-        pending.add(new Found(shape, table, reason));
+    /**
+     * Examines a write once per query shape (up to 10,000 shapes): when each side computes some of its
+     * values for itself, records the shape for the state and returns why, for a log line; else null.
+     */
+    String examine(String sql, ComputedValues.Catalog catalog) {
+        String shape = QueryShape.of(sql);
+        if (seen.containsKey(shape) || seen.size() > 10_000) {
+            return null;
+        }
+        String reason = ComputedValues.reasons(sql, catalog);
+        if (seen.putIfAbsent(shape, reason) != null || reason.isEmpty()) {
+            return null;
+        }
+        pending.add(new Found(shape, catalog.table(sql), reason));
+        return reason;
+    }
+
+    /** The shapes whose values each side computes for itself, with why. */
+    Map<String, String> found() {
+        Map<String, String> out = new TreeMap<>();
+        seen.forEach((shape, reason) -> {
+            if (!reason.isEmpty()) {
+                out.put(shape, reason);
+            }
+        });
+        return out;
+    }
+
+    /** The line a writer logs once for a shape it found. */
+    static String warning(String who, String shape, String reason) {
+        String s = shape.length() > 120 ? shape.substring(0, 117) + "..." : shape;
+        return who + ": each side computes values of " + s + " for itself (" + reason + "): the two sides will differ there; "
+                + "send the value from the application, or name the column under accept_differences in the plan (verify then "
+                + "leaves it out; else it lists the rows)";
     }
 
     /** Adds what was found since the last flush; kept for the next one when the table does not exist (yet). */

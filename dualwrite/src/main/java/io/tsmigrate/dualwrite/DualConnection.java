@@ -188,6 +188,13 @@ final class DualConnection implements InvocationHandler {
             }
             throw t;
         }
+        for (Write w : recorded) {
+            // Once per query shape, asked of the primary's catalog on this connection: values each side computes.
+            String reason = writer.computedWrites().examine(w.sql(), ComputedValues.on(primary));
+            if (reason != null) {
+                LOG.log(Level.WARNING, ComputedWrites.warning("tsmigrate dual-write", QueryShape.of(w.sql()), reason));
+            }
+        }
         if (mode == Mode.NONE) {
             mode = roles.secondary().beginDirect() ? Mode.DIRECT : Mode.JOURNAL;
         }

@@ -79,13 +79,18 @@ public final class TransactionMirror implements AutoCloseable {
     }
 
     /**
-     * Records, once per query shape, a write whose values each side computes for itself (added to
-     * {@code tsmigrate.computed_write} at the next background check, for status, compare-load and verify).
-     *
-     * @param table the table it writes, schema-qualified, or null when not known
+     * Examines a committed write once per query shape: when each side computes some of its values for
+     * itself, records it (added to {@code tsmigrate.computed_write} at the next background check, for
+     * status, compare-load and verify) and returns the line to log; else null.
      */
-    public void computedWrite(String shape, String table, String reason) {
-        writer.computedWrites().found(shape, table, reason);
+    public String examineWrite(String sql, ComputedValues.Catalog catalog) {
+        String reason = writer.computedWrites().examine(sql, catalog);
+        return reason == null ? null : ComputedWrites.warning("tsmigrate proxy", QueryShape.of(sql), reason);
+    }
+
+    /** Query shapes whose values each side computes for itself, with why. */
+    public java.util.Map<String, String> computedValues() {
+        return writer.computedWrites().found();
     }
 
     /** Runs the background check now: replays what is owed, follows the primary, flushes shadow reads. */

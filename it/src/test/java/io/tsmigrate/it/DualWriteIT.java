@@ -320,6 +320,44 @@ class DualWriteIT {
         assertThat(checksum(source, "events", "true")).isEqualTo(sourceRows);
     }
 
+    /**
+     * Writes whose values each side computes for itself (a DEFAULT now() left to the INSERT, now() in an
+     * UPDATE) are found once per query shape, from the primary's catalog asked inside the application's
+     * transaction without disturbing it, and recorded in the state, where status and verify read them.
+     */
+    @Test
+    void writesWhoseValuesEachSideComputesAreRecordedOncePerShape() throws Exception {
+        try (Connection c = io.tsmigrate.core.connect.PgConnector.open(target)) {
+            io.tsmigrate.core.state.StateSchema.ensure(c); // as tsmigrate schema leaves it
+        }
+        String stamped = "CREATE TABLE stamped (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())";
+        TestDatabases.execute(source, stamped);
+        TestDatabases.execute(target, stamped);
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL, "computed-it"); Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO stamped (id) VALUES (?)")) {
+                for (long id = 1; id <= 3; id++) {
+                    ps.setLong(1, id);
+                    ps.executeUpdate();
+                }
+            }
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO accounts (id, owner) VALUES (1, 'kept')");
+                st.executeUpdate("UPDATE accounts SET opened = now() WHERE id = 1");
+            }
+            c.commit();
+            ds.checkSecondaryNow();
+        }
+        assertThat(TestDatabases.rows(target, "SELECT shape, table_name, reason FROM tsmigrate.computed_write WHERE writer = 'computed-it' "
+                + "ORDER BY shape")).containsExactly(
+                List.of("INSERT INTO stamped (id) VALUES (?)", "public.stamped", "column at (now()) left to its default"),
+                List.of("UPDATE accounts SET opened = now() WHERE id = ?", "public.accounts", "now() in the statement"));
+        assertThat(queryLong(target, "SELECT count(*) FROM stamped")).isEqualTo(3);
+        assertThat(queryString(source, "SELECT owner FROM accounts WHERE id = 1")).isEqualTo("kept");
+        Cli.Result status = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(status.out()).containsPattern("public\\.stamped +computed-it: column at \\(now\\(\\)\\) left to its default");
+    }
+
     @Test
     void failPolicyThrowsAndLogPolicyCounts(TestServers servers) throws Exception {
         TestDatabases.execute(target, "ALTER TABLE accounts ADD CONSTRAINT small CHECK (id < 1000)");

@@ -16,7 +16,7 @@ import javax.sql.DataSource;
  * OID, and the secondary must be told the type by name: enums, domains and other user types have
  * other OIDs there); and the defaults an INSERT leaves each side to compute. Thread-safe; blocks.
  */
-final class PrimaryCatalog {
+final class PrimaryCatalog implements ComputedValues.Catalog {
 
     private final DataSource server;
     private final Map<Integer, String> names = new ConcurrentHashMap<>();
@@ -31,7 +31,8 @@ final class PrimaryCatalog {
     }
 
     /** The columns an INSERT leaves to defaults each side computes for itself ({@link ComputedValues}). */
-    synchronized java.util.List<String> computedDefaults(String sql) {
+    @Override
+    public synchronized java.util.List<String> defaults(String sql) {
         try {
             return ComputedValues.fromDefaults(connection(), sql);
         } catch (SQLException e) {
@@ -41,7 +42,8 @@ final class PrimaryCatalog {
     }
 
     /** The table a write writes, schema-qualified, or null ({@link ComputedValues#table}). */
-    synchronized String table(String sql) {
+    @Override
+    public synchronized String table(String sql) {
         try {
             return ComputedValues.table(connection(), sql);
         } catch (SQLException e) {

@@ -79,7 +79,6 @@ public final class ProxyServer implements AutoCloseable {
     private final AtomicLong connections = new AtomicLong();
     private final LongAdder mirrored = new LongAdder();
     private final LongAdder unmirrorable = new LongAdder();
-    private final Map<String, String> computed = new ConcurrentHashMap<>();
     private Channel listener;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final ProxyMetrics metrics;
@@ -294,35 +293,19 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Once per query shape: says (log, metrics, {@link #computedValues}) when a write's values are
-     * computed by each side for itself, so that the two sides will differ in those columns.
+     * Once per query shape: says (log, metrics, {@link #computedValues}, the state) when a write's
+     * values are computed by each side for itself, so that the two sides will differ in those columns.
      */
     private void noteComputedValues(String sql, PrimaryCatalog catalog) {
-        String shape = io.tsmigrate.dualwrite.QueryShape.of(sql);
-        if (computed.containsKey(shape) || computed.size() > 10_000) {
-            return;
-        }
-        List<String> reasons = new ArrayList<>();
-        io.tsmigrate.dualwrite.ComputedValues.inStatement(sql).forEach(f -> reasons.add(f + " in the statement"));
-        catalog.computedDefaults(sql).forEach(c -> reasons.add("column " + c + " left to its default"));
-        String reason = String.join("; ", reasons);
-        if (computed.putIfAbsent(shape, reason) == null && !reason.isEmpty()) {
-            mirror.computedWrite(shape, catalog.table(sql), reason);
-            LOG.warning("tsmigrate proxy: each side computes values of " + abbreviate(shape) + " for itself (" + reason
-                    + "): the two sides will differ there; send the value from the application, or name the column under "
-                    + "accept_differences in the plan (verify then leaves it out; else it lists the rows)");
+        String warning = mirror.examineWrite(sql, catalog);
+        if (warning != null) {
+            LOG.warning(warning);
         }
     }
 
     /** Query shapes whose values each side computes for itself, with why. */
     public Map<String, String> computedValues() {
-        Map<String, String> out = new java.util.TreeMap<>();
-        computed.forEach((shape, reason) -> {
-            if (!reason.isEmpty()) {
-                out.put(shape, reason);
-            }
-        });
-        return out;
+        return mirror.computedValues();
     }
 
     void closeInBackground(TransactionMirror.Session session) {
