@@ -34,44 +34,111 @@ final class CopyPipe implements AutoCloseable {
         this.in = in;
     }
 
+    /** CopyData messages gathered into one buffer: {@code length} bytes of {@code data}, {@code messages} rows. */
+    record Chunk(byte[] data, int length, long messages) {
+    }
+
+    /**
+     * What was read from the source before the target's copy began, in order; {@code complete} when
+     * the source's copy ended within it.
+     */
+    record ReadAhead(java.util.List<Chunk> chunks, long bytes, boolean complete) {
+        static final ReadAhead NONE = new ReadAhead(java.util.List.of(), 0, false);
+    }
+
+    /**
+     * Reads the source's copy into memory, up to about {@code capBytes}: the source's transaction can
+     * then end before the target takes the rows, however long the target makes it wait.
+     */
+    static ReadAhead readAhead(CopyOut out, long capBytes) throws SQLException, InterruptedException {
+        java.util.List<Chunk> chunks = new java.util.ArrayList<>();
+        Batches read = new Batches((data, length, messages) -> chunks.add(new Chunk(data, length, messages)), true);
+        while (read.bytes < capBytes) {
+            byte[] message = out.readFromCopy();
+            if (message == null) {
+                read.emit();
+                return new ReadAhead(chunks, read.bytes, true);
+            }
+            read.add(message);
+        }
+        read.emit();
+        return new ReadAhead(chunks, read.bytes, false);
+    }
+
     /**
      * Moves everything the source sends, then ends both copies.
      *
-     * @param limiter throttles rows (messages) or bytes; null for none
+     * @param ahead     what was read before the target's copy began (written first)
+     * @param limiter   throttles rows (messages) or bytes; null for none
      * @param rowsSoFar told of rows (CopyData messages) as they pass, per buffer
      */
-    Moved transfer(RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar) throws SQLException, InterruptedException {
-        byte[] buffer = new byte[BUFFER_BYTES];
-        int used = 0;
-        long messages = 0;
-        long bytes = 0;
-        long batchMessages = 0;
-        byte[] message;
-        while ((message = out.readFromCopy()) != null) {
-            if (used + message.length > buffer.length && used > 0) {
-                flush(buffer, used, limiter, limitBytes, batchMessages, rowsSoFar);
-                used = 0;
-                batchMessages = 0;
-            }
-            if (message.length > buffer.length) {
-                in.writeToCopy(message, 0, message.length);
-            } else {
-                System.arraycopy(message, 0, buffer, used, message.length);
-                used += message.length;
-            }
-            messages++;
-            batchMessages++;
-            bytes += message.length;
-            if (Thread.interrupted()) {
-                throw new InterruptedException("backfill stopped");
-            }
+    Moved transfer(ReadAhead ahead, RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
+            throws SQLException, InterruptedException {
+        for (Chunk c : ahead.chunks()) {
+            flush(c.data(), c.length(), limiter, limitBytes, c.messages(), rowsSoFar);
         }
-        if (used > 0) {
-            flush(buffer, used, limiter, limitBytes, batchMessages, rowsSoFar);
+        long bytes = ahead.bytes();
+        if (!ahead.complete()) {
+            Batches rest = new Batches((data, length, messages) -> flush(data, length, limiter, limitBytes, messages, rowsSoFar), false);
+            byte[] message;
+            while ((message = out.readFromCopy()) != null) {
+                rest.add(message);
+            }
+            rest.emit();
+            bytes += rest.bytes;
         }
         long rows = in.endCopy();
         finished = true;
         return new Moved(rows, bytes);
+    }
+
+    /** Gathers CopyData messages into buffers of {@link #BUFFER_BYTES} and hands each one on, in order. */
+    private static final class Batches {
+        interface Sink {
+            void accept(byte[] data, int length, long messages) throws SQLException, InterruptedException;
+        }
+
+        private final Sink sink;
+        /** Whether the sink keeps what it is handed (a fresh buffer follows each one). */
+        private final boolean kept;
+        private byte[] buffer = new byte[BUFFER_BYTES];
+        private int used;
+        private long pending;
+        long bytes;
+
+        Batches(Sink sink, boolean kept) {
+            this.sink = sink;
+            this.kept = kept;
+        }
+
+        void add(byte[] message) throws SQLException, InterruptedException {
+            if (Thread.interrupted()) {
+                throw new InterruptedException("backfill stopped");
+            }
+            bytes += message.length;
+            if (used + message.length > buffer.length && used > 0) {
+                emit();
+            }
+            if (message.length > buffer.length) {
+                sink.accept(message, message.length, 1);
+                return;
+            }
+            System.arraycopy(message, 0, buffer, used, message.length);
+            used += message.length;
+            pending++;
+        }
+
+        void emit() throws SQLException, InterruptedException {
+            if (used == 0) {
+                return;
+            }
+            sink.accept(buffer, used, pending);
+            if (kept) {
+                buffer = new byte[BUFFER_BYTES];
+            }
+            used = 0;
+            pending = 0;
+        }
     }
 
     private void flush(byte[] buffer, int used, RateLimiter limiter, boolean limitBytes, long messages, LongConsumer rowsSoFar)

@@ -121,11 +121,19 @@ final class RangeCopier {
         long rows = 0;
         long bytes = 0;
         Reads reads = table.reads().get();
+        // A paced copy reads each piece at full speed into memory and waits between pieces, when no
+        // snapshot is open on the source: a COPY held back by the limiter (or by the target) would keep
+        // its snapshot, and the source's horizon, for as long, and slow the source's busiest tables.
+        boolean between = limiter != null && reads.pacedBetween();
         for (java.util.Optional<String> copyOut = reads.next(pace(limiter, limitBytes)); copyOut.isPresent();
              copyOut = reads.next(pace(limiter, limitBytes))) {
-            CopyPipe.Moved moved = copyPiece(source, target, copyOut.get(), table, limiter, limitBytes, rowsSoFar);
+            CopyPipe.Moved moved = copyPiece(source, target, copyOut.get(), table, between ? null : limiter, limitBytes, between,
+                    rowsSoFar);
             rows += moved.rows();
             bytes += moved.bytes();
+            if (between) {
+                limiter.pay(limitBytes ? moved.bytes() : moved.rows());
+            }
         }
         return new CopyPipe.Moved(rows, bytes);
     }
@@ -141,6 +149,8 @@ final class RangeCopier {
      * pruning from removing what concurrent updates left behind, and slows its busiest tables).
      */
     static final long PIECE_ROWS = 100_000;
+    /** The most a paced piece reads into memory before the target takes it; a larger piece streams the rest. */
+    static final long READ_AHEAD_BYTES = 32L << 20;
     /** At most this many pieces per range. */
     static final int MAX_PIECES = 1_000;
 
@@ -151,6 +161,11 @@ final class RangeCopier {
          * @return the next COPY, or empty when all is read
          */
         java.util.Optional<String> next(double rowsPerSecond);
+
+        /** Whether each read is short (about a second's worth, at most a range), so that the pace is kept between reads. */
+        default boolean pacedBetween() {
+            return false;
+        }
     }
 
     /** One COPY: a whole table. */
@@ -193,6 +208,11 @@ final class RangeCopier {
             return nextRange(rowsPerSecond).map(copyOut);
         }
 
+        @Override
+        public boolean pacedBetween() {
+            return true;
+        }
+
         java.util.Optional<TimeRange> nextRange(double rowsPerSecond) {
             if (left == null) {
                 return java.util.Optional.empty();
@@ -219,24 +239,40 @@ final class RangeCopier {
         }
     }
 
+    /**
+     * One COPY from the source into the target's transaction. {@code readAhead}: the rows are read
+     * into memory first (up to {@link #READ_AHEAD_BYTES}) and the source's transaction ends before the
+     * target takes them, so that a target that makes the copy wait (another range's transaction
+     * holding the chunk it creates) never keeps a snapshot open on the source meanwhile.
+     */
     private static CopyPipe.Moved copyPiece(Connection source, Connection target, String copyOut, Job table, RateLimiter limiter,
-                                            boolean limitBytes, LongConsumer rowsSoFar) throws SQLException, InterruptedException {
+                                            boolean limitBytes, boolean readAhead, LongConsumer rowsSoFar)
+            throws SQLException, InterruptedException {
         source.setAutoCommit(false);
         source.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         source.setReadOnly(true);
         try {
             CopyOut out = source.unwrap(PGConnection.class).getCopyAPI().copyOut(copyOut);
+            CopyPipe.ReadAhead ahead = CopyPipe.ReadAhead.NONE;
             CopyIn in;
             try {
+                if (readAhead) {
+                    ahead = CopyPipe.readAhead(out, READ_AHEAD_BYTES);
+                    if (ahead.complete()) {
+                        source.commit();
+                    }
+                }
                 in = target.unwrap(PGConnection.class).getCopyAPI().copyIn(table.copyIn());
-            } catch (SQLException e) {
-                io.tsmigrate.core.connect.PgConnector.closeQuietly(out::cancelCopy);
+            } catch (SQLException | InterruptedException e) {
+                if (out.isActive()) {
+                    io.tsmigrate.core.connect.PgConnector.closeQuietly(out::cancelCopy);
+                }
                 throw e;
             }
             CopyPipe.Moved moved;
             target.clearWarnings();
             try (CopyPipe pipe = new CopyPipe(out, in)) {
-                moved = pipe.transfer(limiter, limitBytes, rowsSoFar);
+                moved = pipe.transfer(ahead, limiter, limitBytes, rowsSoFar);
             }
             if (table.directCompress()) {
                 java.util.Optional<String> refused = DirectCompression.refusal(target.getWarnings());
@@ -245,7 +281,9 @@ final class RangeCopier {
                     LOG.warn("{}: TimescaleDB copied a range into the rowstore after all: {}", table.table(), refused.get());
                 }
             }
-            source.commit();
+            if (!ahead.complete()) {
+                source.commit();
+            }
             return moved;
         } finally {
             if (!source.isClosed()) {

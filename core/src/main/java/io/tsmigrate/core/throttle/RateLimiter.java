@@ -27,18 +27,32 @@ public final class RateLimiter {
         return nanosPerPermit == 0 ? Double.POSITIVE_INFINITY : 1e9 / nanosPerPermit;
     }
 
-    /** Takes {@code permits}, sleeping as long as the rate requires. */
+    /** Takes {@code permits} before using them, sleeping until the permits taken before them are paid for. */
     public void acquire(long permits) throws InterruptedException {
-        long wait;
-        synchronized (this) {
-            long now = System.nanoTime();
-            // Unused time does not accumulate beyond a second: a burst after a pause stays short.
-            long start = Math.max(nextFree, now - 1_000_000_000L);
-            nextFree = start + (long) (permits * nanosPerPermit);
-            wait = start - now;
-        }
-        if (wait > 0) {
-            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        sleep(take(permits, false));
+    }
+
+    /**
+     * Accounts for {@code permits} already used, sleeping until the rate has paid for them too. For
+     * work done in bursts at full speed between waits: a read of the source is then short, and the
+     * waiting happens with nothing held open there.
+     */
+    public void pay(long permits) throws InterruptedException {
+        sleep(take(permits, true));
+    }
+
+    /** Books the permits; returns how long to wait, in nanoseconds: until their start, or {@code through} their end. */
+    private synchronized long take(long permits, boolean through) {
+        long now = System.nanoTime();
+        // Unused time does not accumulate beyond a second: a burst after a pause stays short.
+        long start = Math.max(nextFree, now - 1_000_000_000L);
+        nextFree = start + (long) (permits * nanosPerPermit);
+        return (through ? nextFree : start) - now;
+    }
+
+    private static void sleep(long nanos) throws InterruptedException {
+        if (nanos > 0) {
+            Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
         }
     }
 }

@@ -14,13 +14,21 @@ import java.util.Optional;
  */
 public record SourceSignals(double probeMillis, int activeSessions, Optional<Duration> replicaLag) {
 
-    /** Reads the signals on {@code source}, a connection of the throttle's own. */
-    public static SourceSignals read(Connection source) throws SQLException {
-        long start = System.nanoTime();
-        try (PreparedStatement ps = source.prepareStatement("SELECT 1"); ResultSet rs = ps.executeQuery()) {
-            rs.next();
+    /**
+     * Reads the signals on {@code source}, a connection of the throttle's own; the probe's latency is
+     * the median of {@code probes} probes {@code spacing} apart (one probe alone swings with the
+     * moment it lands on).
+     */
+    public static SourceSignals read(Connection source, int probes, Duration spacing) throws SQLException {
+        double[] took = new double[probes];
+        for (int i = 0; i < probes; i++) {
+            if (i > 0) {
+                pause(spacing);
+            }
+            took[i] = probe(source);
         }
-        double probe = (System.nanoTime() - start) / 1e6;
+        java.util.Arrays.sort(took);
+        double probe = took[probes / 2];
         int active;
         // Others' sessions running a statement: not tsmigrate's own (its copy is what is being throttled).
         try (PreparedStatement ps = source.prepareStatement("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
@@ -37,5 +45,23 @@ public record SourceSignals(double probeMillis, int activeSessions, Optional<Dur
             lag = rs.wasNull() ? Optional.empty() : Optional.of(Duration.ofMillis((long) (seconds * 1000)));
         }
         return new SourceSignals(probe, active, lag);
+    }
+
+    /** How long a trivial query takes, in milliseconds. */
+    static double probe(Connection source) throws SQLException {
+        long start = System.nanoTime();
+        try (PreparedStatement ps = source.prepareStatement("SELECT 1"); ResultSet rs = ps.executeQuery()) {
+            rs.next();
+        }
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    /** Sleeps between probes; an interrupt ends the sleep and stays set for the caller. */
+    static void pause(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -38,7 +38,14 @@ public final class Throttle implements AutoCloseable {
         void checked(State state, boolean changed);
     }
 
-    private static final int BASELINE_PROBES = 5;
+    /** Probes of the baseline, before the copy starts, and their spacing. */
+    private static final int BASELINE_PROBES = 9;
+    private static final java.time.Duration BASELINE_SPACING = java.time.Duration.ofMillis(200);
+    /**
+     * One probe per check: what moves under load is the tail of the probe's latency, and the median of
+     * a few probes hides it (tried: the copy then ran at full speed under --max-load probe-latency=1.2x).
+     */
+    private static final int CHECK_PROBES = 1;
     /** Where a copy paced by {@code --max-load} starts, before it has seen how much the source takes. */
     static final double START_ROWS_PER_SECOND = 10_000;
     private static final int CALM_CHECKS = 3;
@@ -83,9 +90,12 @@ public final class Throttle implements AutoCloseable {
         List<Double> probes = new ArrayList<>();
         for (int i = 0; source != null && i < BASELINE_PROBES; i++) {
             if (i > 0) {
-                pauseBetweenProbes();
+                // Spaced as the checks' probes are (roughly): a probe right after another finds its backend
+                // awake and answers several times faster than one a while later, and a baseline of those
+                // would make every later probe look slow.
+                SourceSignals.pause(BASELINE_SPACING);
             }
-            probes.add(SourceSignals.read(source).probeMillis());
+            probes.add(SourceSignals.probe(source));
         }
         probes.sort(Double::compare);
         this.baselineMillis = probes.isEmpty() ? 0 : Math.max(0.05, probes.get(BASELINE_PROBES / 2));
@@ -97,19 +107,6 @@ public final class Throttle implements AutoCloseable {
         }
         this.thread = new Thread(this::loop, "tsmigrate-throttle");
         thread.setDaemon(true);
-    }
-
-    /**
-     * Spaces the baseline's probes as the checks' are spaced (roughly): a probe right after another
-     * finds its backend awake and answers several times faster than one a second later, and a
-     * baseline of those would make every later probe look slow.
-     */
-    private static void pauseBetweenProbes() {
-        try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /** Starts checking; the first check runs at once, so a copy that should pause never starts a range. */
@@ -166,7 +163,7 @@ public final class Throttle implements AutoCloseable {
         SourceSignals s = new SourceSignals(0, 0, Optional.empty()); // no limits: nothing is reached
         if (source != null) {
             try {
-                s = SourceSignals.read(source);
+                s = SourceSignals.read(source, CHECK_PROBES, java.time.Duration.ZERO);
             } catch (SQLException e) {
                 return; // the workers meet the same failure and retry; nothing to decide on
             }

@@ -111,14 +111,14 @@ final class SidePool implements AutoCloseable {
         }
     }
 
-    /** After reading {@code rows}: counts them for the throttle, and waits so that the side stays under its rate. */
+    /** After reading {@code rows}: counts them for the throttle, and waits until the side's rate has paid for them. */
     private void throttle(long rows) {
         throttle.ifPresent(t -> t.moved(rows));
         if (limiter == null) {
             return;
         }
         try {
-            limiter.acquire(rows);
+            limiter.pay(rows);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
