@@ -124,8 +124,9 @@ final class StatusCommand implements Callable<Integer> {
                 t.lastError().ifPresent(e -> out.println("      last error: " + e));
             }
             for (MigrationStatus.Throttle t : r.throttles()) {
-                out.printf(Locale.ROOT, "  throttle of %s: %s%s, checked %s ago%s%n", t.process(), t.paused() ? "PAUSED" : t.rowsPerSecond()
-                        .map(v -> Human.rate(v).replace("/s", " rows/s")).orElse("no limit"), t.paused() ? "" : " (" + t.reason() + ")",
+                out.printf(Locale.ROOT, "  throttle of %s: %s%s, checked %s ago%s%n", t.process(), t.paused() ? "PAUSED"
+                        : t.bytesPerSecond().map(v -> io.tsmigrate.core.throttle.Throttle.rate(v, true)).or(() -> t.rowsPerSecond()
+                        .map(v -> io.tsmigrate.core.throttle.Throttle.rate(v, false))).orElse("no limit"), t.paused() ? "" : " (" + t.reason() + ")",
                         Human.duration(Duration.between(t.checkedAt(), r.at()).abs()),
                         t.stale() ? " (no longer checking: that backfill process is gone)" : "");
                 if (t.paused()) {

@@ -1,12 +1,12 @@
 package io.tsmigrate.cli;
 
-import io.tsmigrate.core.TsmigrateException;
 import io.tsmigrate.core.backfill.MaxRate;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.state.PaceRecords;
+import io.tsmigrate.core.throttle.Throttle;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,8 +50,9 @@ final class ThrottleCommand implements Callable<Integer> {
         @Option(names = "--resume", description = "Resume: the pace each process was started with (--max-rate, --max-load).")
         boolean resume;
 
-        @Option(names = "--rate", paramLabel = "ROWS", description = "Cap every backfill at this many rows per second in all "
-                + "(it replaces their --max-rate until --resume).")
+        @Option(names = "--rate", paramLabel = "RATE", description = "Cap every backfill at this pace in all: rows per second "
+                + "(50000) or bytes per second (20MB/s); it replaces their --max-rate until --resume. A verify paces rows: it "
+                + "follows a rate in rows, and keeps its own pace under a byte rate.")
         String rate;
     }
 
@@ -64,21 +65,14 @@ final class ThrottleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ConnectionSpec targetSpec = state.target();
-        Optional<Double> rate = Optional.empty();
-        if (action != null && action.rate != null) {
-            MaxRate r = MaxRate.parse(action.rate);
-            if (r.bytes()) {
-                throw TsmigrateException.usage("--rate " + action.rate + " is a byte rate; the throttle paces rows: give rows per "
-                        + "second (50000).");
-            }
-            rate = Optional.of(r.perSecond());
-        }
+        Optional<MaxRate> rate = action != null && action.rate != null ? Optional.of(MaxRate.parse(action.rate)) : Optional.empty();
         try (Connection t = PgConnector.open(targetSpec)) {
             if (action != null) {
                 if (action.resume) {
                     PaceRecords.clear(t);
                 } else {
-                    PaceRecords.set(t, action.pause, rate, System.getProperty("user.name") + "@" + host());
+                    PaceRecords.set(t, action.pause, rate.filter(r -> !r.bytes()).map(MaxRate::perSecond),
+                            rate.filter(MaxRate::bytes).map(MaxRate::perSecond), System.getProperty("user.name") + "@" + host());
                 }
             }
             Optional<PaceRecords.Pace> pace = PaceRecords.get(t);
@@ -87,6 +81,7 @@ final class ThrottleCommand implements Callable<Integer> {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 doc.put("paused", pace.map(PaceRecords.Pace::paused).orElse(false));
                 doc.put("rows_per_second", pace.flatMap(PaceRecords.Pace::rowsPerSecond).orElse(null));
+                doc.put("bytes_per_second", pace.flatMap(PaceRecords.Pace::bytesPerSecond).orElse(null));
                 doc.put("set_by", pace.map(PaceRecords.Pace::setBy).orElse(null));
                 doc.put("set_at", pace.map(PaceRecords.Pace::setAt).orElse(null));
                 out.println(Json.output(doc));
@@ -94,9 +89,9 @@ final class ThrottleCommand implements Callable<Integer> {
                 out.println("pace: as each backfill was started (no tsmigrate throttle setting)");
             } else {
                 PaceRecords.Pace p = pace.get();
-                out.println("pace: " + (p.paused() ? "paused" : "at most " + io.tsmigrate.core.Human.rate(p.rowsPerSecond()
-                        .orElseThrow()).replace("/s", " rows/s")) + " (set by " + p.setBy() + " at " + p.setAt() + "); running backfills "
-                        + "follow within a second or two");
+                out.println("pace: " + (p.paused() ? "paused" : "at most " + p.bytesPerSecond().map(b -> Throttle.rate(b, true))
+                        .orElseGet(() -> Throttle.rate(p.rowsPerSecond().orElseThrow(), false))) + " (set by " + p.setBy() + " at "
+                        + p.setAt() + "); running backfills follow within a second or two");
             }
             return ExitCodes.OK;
         } catch (SQLException e) {

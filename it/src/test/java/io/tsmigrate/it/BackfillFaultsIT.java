@@ -141,9 +141,13 @@ class BackfillFaultsIT {
                 .maxRate(Optional.of(MaxRate.parse("30000"))).workerName("terminated").build();
         CompletableFuture<BackfillResult> run = CompletableFuture.supplyAsync(() ->
                 Backfill.run(db.source(), target, options, BackfillListener.NONE, new AtomicBoolean()));
-        terminate(db.source(), "COPY (SELECT");
+        // A paced copy reads a piece at once and waits between pieces with no transaction open: its source
+        // connection is cut wherever it is (its last statement a piece's COPY or its COMMIT).
+        terminate(db.source(), "the backfill's source connection", "application_name = 'tsmigrate' "
+                + "AND (query LIKE 'COPY (SELECT%' OR query = 'COMMIT')");
         Await.until("a retry after the terminated source COPY", () -> queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome = 'retry'") >= 1);
-        terminate(target, "COPY \"public\".\"metrics\"");
+        terminate(target, "a backend running COPY \"public\".\"metrics\"", "state IN ('active', 'idle in transaction') "
+                + "AND query LIKE 'COPY \"public\".\"metrics\"%'");
         BackfillResult result = run.get(120, TimeUnit.SECONDS);
         assertThat(result.complete()).isTrue();
         assertThat(queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_attempt WHERE outcome = 'retry'")).isGreaterThanOrEqualTo(2);
@@ -179,11 +183,9 @@ class BackfillFaultsIT {
         return queryLong(target, "SELECT count(*) FROM tsmigrate.backfill_range WHERE state = 'done'");
     }
 
-    /** Terminates a backend of {@code server}'s database running a query that starts with {@code prefix}, once one runs. */
-    private static void terminate(ConnectionSpec server, String prefix) {
-        Await.until("a backend running " + prefix + "... to terminate", () -> queryLong(server,
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                        + "AND state IN ('active', 'idle in transaction') AND query LIKE '" + prefix.replace("'", "''") + "%' "
-                        + "AND datname = current_database()") > 0);
+    /** Terminates the backends of {@code server}'s database that match {@code condition}, once one does. */
+    private static void terminate(ConnectionSpec server, String what, String condition) {
+        Await.until(what + " to terminate", () -> queryLong(server, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                + "WHERE pid <> pg_backend_pid() AND datname = current_database() AND (" + condition + ")") > 0);
     }
 }

@@ -100,6 +100,13 @@ class BackfillThrottleIT {
             }
             Await.until("both processes copy", () -> queryLong(target, "SELECT count(DISTINCT split_part(worker, '-', 1)) "
                     + "FROM tsmigrate.backfill_range WHERE state = 'done'") == 2);
+            // A byte rate from the operator: both processes, started with a rate in rows, pace bytes until --resume.
+            Cli.Result bytes = Cli.run("throttle", "--rate", "64kB/s", "--target", tgt);
+            assertThat(bytes.exitCode()).as(bytes.toString()).isZero();
+            assertThat(bytes.out()).contains("pace: at most 64.0 kB/s (set by ");
+            Await.until("both throttles pace bytes", () -> queryLong(target, "SELECT count(*) FROM tsmigrate.throttle WHERE "
+                    + "bytes_per_second > 0 AND rows_per_second IS NULL AND reason LIKE 'set by tsmigrate throttle --rate%'") == 2);
+            assertThat(Cli.run("status", "--target", tgt).out()).contains("throttle of one: 64.0 kB/s (set by tsmigrate throttle --rate");
             Cli.Result paused = Cli.run("throttle", "--pause", "--target", tgt);
             assertThat(paused.exitCode()).as(paused.toString()).isZero();
             assertThat(paused.out()).contains("pace: paused (set by ");

@@ -194,7 +194,8 @@ public final class Backfill {
                                    BackfillListener counting, AtomicBoolean stop, Map<TableRef, TableCopy> tables,
                                    Instant runStart) {
         try (RecordedThrottle recorded = RecordedThrottle.open(loadWatch, sourceSpec, targetSpec, options.maxLoad(), options.criticalLoad(),
-                options.maxRate().map(MaxRate::perSecond), options.workerName(), counting::note)) {
+                options.maxRate().map(MaxRate::perSecond), options.maxRate().map(MaxRate::bytes).orElse(false), true, options.workerName(),
+                counting::note)) {
             runWorkers(sourceSpec, targetSpec, options, counting, stop, tables, runStart,
                     Optional.of(recorded.throttle()));
         }

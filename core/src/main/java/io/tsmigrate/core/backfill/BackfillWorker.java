@@ -132,9 +132,11 @@ final class BackfillWorker implements Runnable {
         });
         try {
             long[] lastBeat = {System.nanoTime()};
-            CopyPipe.Moved moved = RangeCopier.copy(source, target, table, range, shared.limiter(), shared.limitBytes(), rows -> {
+            // The throttle's unit may change while the run goes (tsmigrate throttle --rate 20MB/s); a range keeps the one it began with.
+            boolean limitBytes = shared.throttle().map(Throttle::limitsBytes).orElse(shared.limitBytes());
+            CopyPipe.Moved moved = RangeCopier.copy(source, target, table, range, shared.limiter(), limitBytes, (rows, bytes) -> {
                 shared.listener().rowsMoving(range.table(), rows);
-                shared.throttle().ifPresent(t -> t.moved(rows)); // rows of this batch
+                shared.throttle().ifPresent(t -> t.moved(rows, bytes)); // rows of this batch
                 if (System.nanoTime() - lastBeat[0] > BEAT_NANOS) {
                     lastBeat[0] = System.nanoTime();
                     beat(range, rows);

@@ -7,7 +7,6 @@ import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyOut;
 
 import java.sql.SQLException;
-import java.util.function.LongConsumer;
 
 /**
  * Streams one COPY from the source into one COPY on the target with bounded memory and no
@@ -32,6 +31,12 @@ final class CopyPipe implements AutoCloseable {
     CopyPipe(CopyOut out, CopyIn in) {
         this.out = out;
         this.in = in;
+    }
+
+    /** Told of what passes to the target, buffer by buffer: rows (CopyData messages) and their bytes. */
+    @FunctionalInterface
+    interface Passing {
+        void passed(long rows, long bytes);
     }
 
     /** CopyData messages gathered into one buffer: {@code length} bytes of {@code data}, {@code messages} rows. */
@@ -70,16 +75,16 @@ final class CopyPipe implements AutoCloseable {
      *
      * @param ahead     what was read before the target's copy began (written first)
      * @param limiter   throttles rows (messages) or bytes; null for none
-     * @param rowsSoFar told of rows (CopyData messages) as they pass, per buffer
+     * @param passing   told of rows and bytes as they pass, per buffer
      */
-    Moved transfer(ReadAhead ahead, RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
+    Moved transfer(ReadAhead ahead, RateLimiter limiter, boolean limitBytes, Passing passing)
             throws SQLException, InterruptedException {
         for (Chunk c : ahead.chunks()) {
-            flush(c.data(), c.length(), limiter, limitBytes, c.messages(), rowsSoFar);
+            flush(c.data(), c.length(), limiter, limitBytes, c.messages(), passing);
         }
         long bytes = ahead.bytes();
         if (!ahead.complete()) {
-            Batches rest = new Batches((data, length, messages) -> flush(data, length, limiter, limitBytes, messages, rowsSoFar), false);
+            Batches rest = new Batches((data, length, messages) -> flush(data, length, limiter, limitBytes, messages, passing), false);
             byte[] message;
             while ((message = out.readFromCopy()) != null) {
                 rest.add(message);
@@ -141,13 +146,13 @@ final class CopyPipe implements AutoCloseable {
         }
     }
 
-    private void flush(byte[] buffer, int used, RateLimiter limiter, boolean limitBytes, long messages, LongConsumer rowsSoFar)
+    private void flush(byte[] buffer, int used, RateLimiter limiter, boolean limitBytes, long messages, Passing passing)
             throws SQLException, InterruptedException {
         if (limiter != null) {
             limiter.acquire(limitBytes ? used : messages);
         }
         in.writeToCopy(buffer, 0, used);
-        rowsSoFar.accept(messages);
+        passing.passed(messages, used);
     }
 
     /** Ends the target's copy (no rows came) when {@link #transfer} was not called. */

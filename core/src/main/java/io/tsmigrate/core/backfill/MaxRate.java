@@ -37,6 +37,6 @@ public record MaxRate(double perSecond, boolean bytes) {
 
     @Override
     public String toString() {
-        return bytes ? Human.bytes((long) perSecond) + "/s" : Human.rate(perSecond).replace("/s", " rows/s");
+        return io.tsmigrate.core.throttle.Throttle.rate(perSecond, bytes);
     }
 }

@@ -15,7 +15,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.LongConsumer;
 
 /**
  * Copies one range (runbook steps 6b and 6c as one transaction): in the target transaction that
@@ -56,21 +55,21 @@ final class RangeCopier {
      * @param target the connection whose open transaction holds the claim
      */
     static CopyPipe.Moved copy(Connection source, Connection target, TableCopy table, BackfillRange range,
-                               RateLimiter limiter, boolean limitBytes, LongConsumer rowsSoFar)
+                               RateLimiter limiter, boolean limitBytes, CopyPipe.Passing passing)
             throws SQLException, InterruptedException {
         return copy(source, target, new Job(table.table(), table.decompress(range), table.delete(range), () -> table.reads(range),
                 table.copyIn(), table.triggers(), table.skipForeignKeys(), table.decompressed(), table.path().direct()), limiter,
-                limitBytes, rowsSoFar);
+                limitBytes, passing);
     }
 
     static CopyPipe.Moved copy(Connection source, Connection target, Job table, RateLimiter limiter, boolean limitBytes,
-                               LongConsumer rowsSoFar) throws SQLException, InterruptedException {
+                               CopyPipe.Passing passing) throws SQLException, InterruptedException {
         // An error aborts a transaction at once, releasing the claim's row lock before the caller
         // could record the failure; inside a savepoint only the copy is undone, and the caller's
         // transaction, with its claim, stays usable to mark the range failed.
         java.sql.Savepoint copying = target.getAutoCommit() ? null : target.setSavepoint();
         try {
-            CopyPipe.Moved moved = copyInside(source, target, table, limiter, limitBytes, rowsSoFar);
+            CopyPipe.Moved moved = copyInside(source, target, table, limiter, limitBytes, passing);
             if (copying != null) {
                 target.releaseSavepoint(copying);
             }
@@ -88,7 +87,7 @@ final class RangeCopier {
     }
 
     private static CopyPipe.Moved copyInside(Connection source, Connection target, Job table, RateLimiter limiter,
-                                             boolean limitBytes, LongConsumer rowsSoFar) throws SQLException, InterruptedException {
+                                             boolean limitBytes, CopyPipe.Passing passing) throws SQLException, InterruptedException {
         try (Statement st = target.createStatement()) {
             if (!table.triggers().isEmpty() || table.skipForeignKeys()) {
                 try {
@@ -128,7 +127,7 @@ final class RangeCopier {
         for (java.util.Optional<String> copyOut = reads.next(pace(limiter, limitBytes)); copyOut.isPresent();
              copyOut = reads.next(pace(limiter, limitBytes))) {
             CopyPipe.Moved moved = copyPiece(source, target, copyOut.get(), table, between ? null : limiter, limitBytes, between,
-                    rowsSoFar);
+                    passing);
             rows += moved.rows();
             bytes += moved.bytes();
             if (between) {
@@ -246,7 +245,7 @@ final class RangeCopier {
      * holding the chunk it creates) never keeps a snapshot open on the source meanwhile.
      */
     private static CopyPipe.Moved copyPiece(Connection source, Connection target, String copyOut, Job table, RateLimiter limiter,
-                                            boolean limitBytes, boolean readAhead, LongConsumer rowsSoFar)
+                                            boolean limitBytes, boolean readAhead, CopyPipe.Passing passing)
             throws SQLException, InterruptedException {
         source.setAutoCommit(false);
         source.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -272,7 +271,7 @@ final class RangeCopier {
             CopyPipe.Moved moved;
             target.clearWarnings();
             try (CopyPipe pipe = new CopyPipe(out, in)) {
-                moved = pipe.transfer(ahead, limiter, limitBytes, rowsSoFar);
+                moved = pipe.transfer(ahead, limiter, limitBytes, passing);
             }
             if (table.directCompress()) {
                 java.util.Optional<String> refused = DirectCompression.refusal(target.getWarnings());

@@ -57,7 +57,7 @@ public final class Recopy {
             TableCopy copy = TableCopy.prepare(source, target, h, type, DirectCompression.Mode.AUTO);
             return Transactions.inTransactionInterruptibly(target, t -> {
                 CopyPipe.Moved moved = RangeCopier.copy(source, t, copy, BackfillRange.unstored(h.table(), range), null, false,
-                        n -> { });
+                        (rows, bytes) -> { });
                 BackfillRanges.markRecopied(t, h.table(), range, moved.rows());
                 return moved.rows();
             });
@@ -78,7 +78,7 @@ public final class Recopy {
         try (Connection source = PgConnector.open(sourceSpec); Connection target = PgConnector.open(targetSpec)) {
             Backfill.requireSourceIsPrimary(target, "copying " + table + " again");
             RangeCopier.Job job = TableCopy.wholeTable(source, target, table);
-            return Transactions.inTransactionInterruptibly(target, t -> RangeCopier.copy(source, t, job, null, false, n -> { }).rows());
+            return Transactions.inTransactionInterruptibly(target, t -> RangeCopier.copy(source, t, job, null, false, (rows, bytes) -> { }).rows());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while copying " + table + " again.");

@@ -38,11 +38,12 @@ public final class MigrationStatus {
     }
 
     /**
-     * One backfill process's throttle on the source's load, as it last checked ({@code rowsPerSecond}
-     * empty for no limit); {@code stale} when it has not checked for a while (the process is gone).
+     * One backfill process's throttle on the source's load, as it last checked (its rate in rows or
+     * in bytes per second, both empty for no limit); {@code stale} when it has not checked for a while
+     * (the process is gone).
      */
-    public record Throttle(String process, boolean paused, Optional<Double> rowsPerSecond, String reason, Instant checkedAt,
-                           boolean stale) {
+    public record Throttle(String process, boolean paused, Optional<Double> rowsPerSecond, Optional<Double> bytesPerSecond,
+                           String reason, Instant checkedAt, boolean stale) {
     }
 
     public record StepRow(String name, String status, Instant startedAt, Optional<Instant> finishedAt, Optional<String> message) {
@@ -128,7 +129,7 @@ public final class MigrationStatus {
                 shapes.stream().mapToLong(ShadowReadRecords.Shape::dropped).sum());
         String phase = phase(target, primary, steps, tables, writers, points, runs);
         List<Throttle> throttles = ThrottleRecords.all(target).stream().map(t -> new Throttle(t.process(), t.paused(),
-                t.rowsPerSecond(), t.reason(), t.updatedAt(), t.updatedAt().isBefore(now.minus(WORKER_SILENCE)))).toList();
+                t.rowsPerSecond(), t.bytesPerSecond(), t.reason(), t.updatedAt(), t.updatedAt().isBefore(now.minus(WORKER_SILENCE)))).toList();
         return new Report(now, true, phase, primary, steps, tables, writers, points, runs, jobs, shadow, throttles,
                 ComputedWriteRecords.all(target));
     }

@@ -9,13 +9,13 @@ import java.util.Optional;
 
 /**
  * The pace an operator set for the whole migration with {@code tsmigrate throttle}
- * ({@code tsmigrate.pace}, one row): paused, or a cap in rows per second, with who set it and when.
+ * ({@code tsmigrate.pace}, one row): paused, or a cap in rows or bytes per second, with who set it and when.
  * Every process's throttle reads it at each check.
  */
 public final class PaceRecords {
 
-    /** The pace set; {@code rowsPerSecond} empty for no cap. */
-    public record Pace(boolean paused, Optional<Double> rowsPerSecond, String setBy, Instant setAt) {
+    /** The pace set; at most one of the rates, both empty for no cap. */
+    public record Pace(boolean paused, Optional<Double> rowsPerSecond, Optional<Double> bytesPerSecond, String setBy, Instant setAt) {
     }
 
     private PaceRecords() {
@@ -25,29 +25,27 @@ public final class PaceRecords {
         if (!StateSchema.exists(target)) {
             return Optional.empty();
         }
-        try (PreparedStatement ps = target.prepareStatement("SELECT paused, rows_per_second, set_by, set_at FROM tsmigrate.pace "
-                + "WHERE id = 1"); ResultSet rs = ps.executeQuery()) {
+        try (PreparedStatement ps = target.prepareStatement("SELECT paused, rows_per_second, bytes_per_second, set_by, set_at "
+                + "FROM tsmigrate.pace WHERE id = 1"); ResultSet rs = ps.executeQuery()) {
             if (!rs.next()) {
                 return Optional.empty();
             }
-            double rate = rs.getDouble(2);
-            Optional<Double> r = rs.wasNull() ? Optional.empty() : Optional.of(rate);
-            return Optional.of(new Pace(rs.getBoolean(1), r, rs.getString(3), rs.getTimestamp(4).toInstant()));
+            return Optional.of(new Pace(rs.getBoolean(1), ThrottleRecords.rate(rs, 2), ThrottleRecords.rate(rs, 3), rs.getString(4),
+                    rs.getTimestamp(5).toInstant()));
         }
     }
 
-    public static void set(Connection target, boolean paused, Optional<Double> rowsPerSecond, String setBy) throws SQLException {
+    public static void set(Connection target, boolean paused, Optional<Double> rowsPerSecond, Optional<Double> bytesPerSecond,
+                           String setBy) throws SQLException {
         StateSchema.ensure(target);
-        try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.pace (id, paused, rows_per_second, set_by, set_at) "
-                + "VALUES (1, ?, ?, ?, now()) ON CONFLICT (id) DO UPDATE SET paused = EXCLUDED.paused, "
-                + "rows_per_second = EXCLUDED.rows_per_second, set_by = EXCLUDED.set_by, set_at = now()")) {
+        try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.pace (id, paused, rows_per_second, bytes_per_second, "
+                + "set_by, set_at) VALUES (1, ?, ?, ?, ?, now()) ON CONFLICT (id) DO UPDATE SET paused = EXCLUDED.paused, "
+                + "rows_per_second = EXCLUDED.rows_per_second, bytes_per_second = EXCLUDED.bytes_per_second, set_by = EXCLUDED.set_by, "
+                + "set_at = now()")) {
             ps.setBoolean(1, paused);
-            if (rowsPerSecond.isPresent()) {
-                ps.setDouble(2, rowsPerSecond.get());
-            } else {
-                ps.setNull(2, java.sql.Types.DOUBLE);
-            }
-            ps.setString(3, setBy);
+            ThrottleRecords.setRate(ps, 2, rowsPerSecond);
+            ThrottleRecords.setRate(ps, 3, bytesPerSecond);
+            ps.setString(4, setBy);
             ps.executeUpdate();
         }
     }

@@ -13,27 +13,42 @@ import java.util.Optional;
 public final class ThrottleRecords {
 
     /** One process's throttle. */
-    public record Throttle(String process, boolean paused, Optional<Double> rowsPerSecond, String reason, Instant updatedAt) {
+    public record Throttle(String process, boolean paused, Optional<Double> rowsPerSecond, Optional<Double> bytesPerSecond, String reason,
+                           Instant updatedAt) {
     }
 
     private ThrottleRecords() {
     }
 
-    public static void record(Connection target, String process, boolean paused, Optional<Double> rowsPerSecond, String reason)
-            throws SQLException {
+    /** Records a process's last check: paused, or its rate in rows or in bytes per second (at most one of them). */
+    public static void record(Connection target, String process, boolean paused, Optional<Double> rowsPerSecond,
+                              Optional<Double> bytesPerSecond, String reason) throws SQLException {
         try (PreparedStatement ps = target.prepareStatement("INSERT INTO tsmigrate.throttle (process, paused, rows_per_second, "
-                + "reason, updated_at) VALUES (?, ?, ?, ?, now()) ON CONFLICT (process) DO UPDATE SET paused = EXCLUDED.paused, "
-                + "rows_per_second = EXCLUDED.rows_per_second, reason = EXCLUDED.reason, updated_at = now()")) {
+                + "bytes_per_second, reason, updated_at) VALUES (?, ?, ?, ?, ?, now()) ON CONFLICT (process) DO UPDATE SET "
+                + "paused = EXCLUDED.paused, rows_per_second = EXCLUDED.rows_per_second, bytes_per_second = EXCLUDED.bytes_per_second, "
+                + "reason = EXCLUDED.reason, updated_at = now()")) {
             ps.setString(1, process);
             ps.setBoolean(2, paused);
-            if (rowsPerSecond.isPresent()) {
-                ps.setDouble(3, rowsPerSecond.get());
-            } else {
-                ps.setNull(3, java.sql.Types.DOUBLE);
-            }
-            ps.setString(4, reason);
+            setRate(ps, 3, rowsPerSecond);
+            setRate(ps, 4, bytesPerSecond);
+            ps.setString(5, reason);
             ps.executeUpdate();
         }
+    }
+
+    /** Binds an optional rate (SQL NULL for none); shared with {@link PaceRecords}. */
+    static void setRate(PreparedStatement ps, int index, Optional<Double> rate) throws SQLException {
+        if (rate.isPresent()) {
+            ps.setDouble(index, rate.get());
+        } else {
+            ps.setNull(index, java.sql.Types.DOUBLE);
+        }
+    }
+
+    /** Reads an optional rate (empty for SQL NULL); shared with {@link PaceRecords}. */
+    static Optional<Double> rate(ResultSet rs, int index) throws SQLException {
+        double rate = rs.getDouble(index);
+        return rs.wasNull() ? Optional.empty() : Optional.of(rate);
     }
 
     /** Removes a process's record when its copy ends. */
@@ -50,12 +65,11 @@ public final class ThrottleRecords {
         if (!StateSchema.exists(target)) {
             return out;
         }
-        try (PreparedStatement ps = target.prepareStatement("SELECT process, paused, rows_per_second, reason, updated_at "
-                + "FROM tsmigrate.throttle ORDER BY updated_at DESC"); ResultSet rs = ps.executeQuery()) {
+        try (PreparedStatement ps = target.prepareStatement("SELECT process, paused, rows_per_second, bytes_per_second, reason, "
+                + "updated_at FROM tsmigrate.throttle ORDER BY updated_at DESC"); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                double rate = rs.getDouble(3);
-                Optional<Double> r = rs.wasNull() ? Optional.empty() : Optional.of(rate);
-                out.add(new Throttle(rs.getString(1), rs.getBoolean(2), r, rs.getString(4), rs.getTimestamp(5).toInstant()));
+                out.add(new Throttle(rs.getString(1), rs.getBoolean(2), rate(rs, 3), rate(rs, 4), rs.getString(5),
+                        rs.getTimestamp(6).toInstant()));
             }
         }
         return out;

@@ -36,14 +36,16 @@ public final class RecordedThrottle implements AutoCloseable {
      *
      * @param source  the connection to read the source's load on, handed over (the throttle closes it); null
      *                when there are no load limits: then there is none (--max-source-connections counts it)
-     * @param cap     --max-rate in rows per second, if any
+     * @param cap     --max-rate in rows (or bytes, with {@code capInBytes}) per second, if any
+     * @param pacesBytes whether the run reports bytes and can be paced by them (see {@link Throttle})
      * @param process the name the throttle is recorded under
      */
     public static RecordedThrottle open(Connection source, ConnectionSpec sourceSpec, ConnectionSpec targetSpec, LoadLimits maxLoad,
-                                        LoadLimits criticalLoad, Optional<Double> cap, String process, Consumer<String> note) {
+                                        LoadLimits criticalLoad, Optional<Double> cap, boolean capInBytes, boolean pacesBytes,
+                                        String process, Consumer<String> note) {
         RecordedThrottle[] self = new RecordedThrottle[1];
         try {
-            Throttle t = new Throttle(maxLoad, criticalLoad, cap, source, (s, changed) -> {
+            Throttle t = new Throttle(maxLoad, criticalLoad, cap, capInBytes, pacesBytes, source, (s, changed) -> {
                 if (changed) {
                     note.accept("throttle: " + Throttle.describe(s));
                 }
@@ -78,7 +80,8 @@ public final class RecordedThrottle implements AutoCloseable {
     /** Records the check, then reads the operator's setting for the next one. */
     private synchronized void record(Throttle.State s) {
         try {
-            ThrottleRecords.record(state(), process, s.paused(), s.rowsPerSecond(), s.reason());
+            ThrottleRecords.record(state(), process, s.paused(), s.perSecond().filter(r -> !s.bytes()),
+                    s.perSecond().filter(r -> s.bytes()), s.reason());
             followOperator();
         } catch (SQLException | TsmigrateException e) {
             PgConnector.closeQuietly(state);
@@ -88,7 +91,7 @@ public final class RecordedThrottle implements AutoCloseable {
 
     /** The operator's {@code tsmigrate throttle} setting, for the throttle's next check. */
     private synchronized void followOperator() throws SQLException {
-        throttle.override(PaceRecords.get(state()).map(p -> new Throttle.Setting(p.paused(), p.rowsPerSecond(),
+        throttle.override(PaceRecords.get(state()).map(p -> new Throttle.Setting(p.paused(), p.rowsPerSecond(), p.bytesPerSecond(),
                 p.setBy() + " at " + p.setAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))));
     }
 

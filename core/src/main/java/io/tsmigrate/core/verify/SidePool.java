@@ -113,7 +113,7 @@ final class SidePool implements AutoCloseable {
 
     /** After reading {@code rows}: counts them for the throttle, and waits until the side's rate has paid for them. */
     private void throttle(long rows) {
-        throttle.ifPresent(t -> t.moved(rows));
+        throttle.ifPresent(t -> t.moved(rows, 0)); // a verify paces rows: it reads digests, not the rows' bytes
         if (limiter == null) {
             return;
         }

@@ -192,7 +192,8 @@ public final class Verifier {
             // load (--max-load, --critical-load), which tsmigrate throttle can pause or re-pace.
             Connection loadWatch = options.maxLoad().any() || options.criticalLoad().any() ? PgConnector.open(sourceSpec) : null;
             try (RecordedThrottle recorded = RecordedThrottle.open(loadWatch, sourceSpec, targetSpec, options.maxLoad(),
-                    options.criticalLoad(), options.maxRate().map(MaxRate::perSecond), "verify-" + ProcessNames.current(), progress);
+                    options.criticalLoad(), options.maxRate().map(MaxRate::perSecond), false, false, "verify-" + ProcessNames.current(),
+                    progress);
                  SidePool sourcePool = new SidePool(sourceSpec, options.workers(), Optional.of(recorded.throttle()),
                          recorded.throttle().limiter(), source, stop);
                  SidePool targetPool = new SidePool(targetSpec, options.workers(), Optional.empty(),
