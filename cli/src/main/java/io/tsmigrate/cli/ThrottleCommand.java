@@ -6,6 +6,7 @@ import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.json.Json;
 import io.tsmigrate.core.state.PaceRecords;
+import io.tsmigrate.core.throttle.LoadLimits;
 import io.tsmigrate.core.throttle.Throttle;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -50,10 +51,22 @@ final class ThrottleCommand implements Callable<Integer> {
         @Option(names = "--resume", description = "Resume: the pace each process was started with (--max-rate, --max-load).")
         boolean resume;
 
+        @ArgGroup(exclusive = false)
+        Pace pace;
+    }
+
+    /** A new pace: a cap, limits on the source's load, or both. */
+    static final class Pace {
         @Option(names = "--rate", paramLabel = "RATE", description = "Cap every backfill at this pace in all: rows per second "
                 + "(50000) or bytes per second (20MB/s); it replaces their --max-rate until --resume. A verify paces rows: it "
                 + "follows a rate in rows, and keeps its own pace under a byte rate.")
         String rate;
+
+        @Option(names = "--max-load", paramLabel = "LIMITS", description = "Slow every run down while the source is past these "
+                + "limits, as backfill --max-load (probe-latency=2x,active-sessions=20,replica-lag=30s); it replaces their "
+                + "--max-load until --resume. Followed by the runs that watch the source's load (started with --max-load or "
+                + "--critical-load); the others say that they cannot.")
+        String maxLoad;
     }
 
     @ArgGroup(exclusive = true)
@@ -65,14 +78,17 @@ final class ThrottleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ConnectionSpec targetSpec = state.target();
-        Optional<MaxRate> rate = action != null && action.rate != null ? Optional.of(MaxRate.parse(action.rate)) : Optional.empty();
+        Optional<Pace> given = Optional.ofNullable(action).map(a -> a.pace);
+        Optional<MaxRate> rate = given.map(p -> p.rate).map(MaxRate::parse);
+        Optional<String> maxLoad = given.map(p -> p.maxLoad).map(String::strip);
+        maxLoad.ifPresent(m -> LoadLimits.parse("--max-load", m)); // a usage error before anything is written
         try (Connection t = PgConnector.open(targetSpec)) {
             if (action != null) {
                 if (action.resume) {
                     PaceRecords.clear(t);
                 } else {
                     PaceRecords.set(t, action.pause, rate.filter(r -> !r.bytes()).map(MaxRate::perSecond),
-                            rate.filter(MaxRate::bytes).map(MaxRate::perSecond), System.getProperty("user.name") + "@" + host());
+                            rate.filter(MaxRate::bytes).map(MaxRate::perSecond), maxLoad, System.getProperty("user.name") + "@" + host());
                 }
             }
             Optional<PaceRecords.Pace> pace = PaceRecords.get(t);
@@ -82,6 +98,7 @@ final class ThrottleCommand implements Callable<Integer> {
                 doc.put("paused", pace.map(PaceRecords.Pace::paused).orElse(false));
                 doc.put("rows_per_second", pace.flatMap(PaceRecords.Pace::rowsPerSecond).orElse(null));
                 doc.put("bytes_per_second", pace.flatMap(PaceRecords.Pace::bytesPerSecond).orElse(null));
+                doc.put("max_load", pace.flatMap(PaceRecords.Pace::maxLoad).orElse(null));
                 doc.put("set_by", pace.map(PaceRecords.Pace::setBy).orElse(null));
                 doc.put("set_at", pace.map(PaceRecords.Pace::setAt).orElse(null));
                 out.println(Json.output(doc));
@@ -89,9 +106,12 @@ final class ThrottleCommand implements Callable<Integer> {
                 out.println("pace: as each backfill was started (no tsmigrate throttle setting)");
             } else {
                 PaceRecords.Pace p = pace.get();
-                out.println("pace: " + (p.paused() ? "paused" : "at most " + p.bytesPerSecond().map(b -> Throttle.rate(b, true))
-                        .orElseGet(() -> Throttle.rate(p.rowsPerSecond().orElseThrow(), false))) + " (set by " + p.setBy() + " at "
-                        + p.setAt() + "); running backfills follow within a second or two");
+                Optional<String> cap = p.bytesPerSecond().map(b -> Throttle.rate(b, true))
+                        .or(() -> p.rowsPerSecond().map(r -> Throttle.rate(r, false))).map(r -> "at most " + r);
+                Optional<String> limits = p.maxLoad().map(m -> "slowed while the source is past --max-load " + m);
+                out.println("pace: " + (p.paused() ? "paused" : String.join(", ", java.util.stream.Stream.of(cap, limits)
+                        .flatMap(Optional::stream).toList())) + " (set by " + p.setBy() + " at " + p.setAt()
+                        + "); running backfills follow within a second or two");
             }
             return ExitCodes.OK;
         } catch (SQLException e) {

@@ -87,6 +87,66 @@ class BackfillThrottleIT {
     }
 
     @Test
+    void theOperatorsMaxLoadSlowsARunThatWatchesTheLoadAndOneThatDoesNotSaysSo(TestDatabases db) throws Exception {
+        ConnectionSpec source = db.newSourceDatabase("throttle_maxload");
+        ConnectionSpec target = db.newTargetDatabase("throttle_maxload", true);
+        metrics(source, target, 40000);
+        String tgt = TestDatabases.uri(target);
+        List<Connection> busy = new ArrayList<>();
+        ExecutorService sleepers = Executors.newFixedThreadPool(3);
+        List<CliProcess> processes = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                Connection c = busyConnection(source);
+                busy.add(c);
+                sleepers.submit(() -> {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SELECT pg_sleep(600)");
+                    }
+                    return null;
+                });
+            }
+            Await.until("three busy sessions on the source", () -> busySessions(source) == 3);
+            // "watching" watches the source's load (a critical limit it never reaches); "blind" does not.
+            processes.add(CliProcess.start(List.of("backfill", "--source", TestDatabases.uri(source), "--target", tgt, "--until", T,
+                    "--max-range-rows", "2000", "--max-rate", "2000", "--worker-name", "watching", "--critical-load",
+                    "active-sessions=100")));
+            processes.add(CliProcess.start(List.of("backfill", "--source", TestDatabases.uri(source), "--target", tgt, "--until", T,
+                    "--max-range-rows", "2000", "--max-rate", "2000", "--worker-name", "blind")));
+            Await.until("both throttles check", () -> queryLong(target, "SELECT count(*) FROM tsmigrate.throttle") == 2);
+            Cli.Result bad = Cli.run("throttle", "--max-load", "cpu=2", "--target", tgt);
+            assertThat(bad.exitCode()).as(bad.toString()).isEqualTo(2);
+            assertThat(bad.err()).contains("unknown signal \"cpu\"");
+            Cli.Result set = Cli.run("throttle", "--max-load", "active-sessions=2", "--target", tgt);
+            assertThat(set.exitCode()).as(set.toString()).isZero();
+            assertThat(set.out()).contains("pace: slowed while the source is past --max-load active-sessions=2 (set by ");
+            Await.until("the watching run slows down past the operator's limit", () -> queryLong(target, "SELECT count(*) FROM "
+                    + "tsmigrate.throttle WHERE process = 'watching' AND reason LIKE '%active sessions 3 >= 2 (--max-load%'") == 1);
+            Await.until("the blind run says it cannot follow", () -> queryLong(target, "SELECT count(*) FROM tsmigrate.throttle "
+                    + "WHERE process = 'blind' AND reason LIKE 'not following tsmigrate throttle --max-load: this run was started "
+                    + "without --max-load or --critical-load%'") == 1);
+            assertThat(Cli.run("status", "--target", tgt).out()).contains("not following tsmigrate throttle --max-load");
+            TestDatabases.execute(source, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'busy'");
+            assertThat(Cli.run("throttle", "--resume", "--target", tgt).exitCode()).isZero();
+            for (CliProcess p : processes) {
+                assertThat(p.waitFor(300)).as(p.output()).isTrue();
+                assertThat(p.exitValue()).as(p.output()).isZero();
+            }
+        } finally {
+            for (CliProcess p : processes) {
+                p.close();
+            }
+            TestDatabases.execute(source, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'busy'");
+            sleepers.shutdownNow();
+            sleepers.awaitTermination(60, TimeUnit.SECONDS);
+            for (Connection c : busy) {
+                c.close();
+            }
+        }
+        assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + T + "'"));
+    }
+
+    @Test
     void throttlePauseStopsTwoProcessesAndResumeFinishesThem(TestDatabases db) throws Exception {
         ConnectionSpec source = db.newSourceDatabase("throttle_cmd");
         ConnectionSpec target = db.newTargetDatabase("throttle_cmd", true);

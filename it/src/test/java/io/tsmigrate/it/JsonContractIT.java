@@ -113,7 +113,7 @@ class JsonContractIT {
             Map.entry("completion-point", List.of("last_writer_start", "basis", "writers", "max_lateness_seconds", "clock_skew_seconds",
                     "range_start", "range_end", "groups", "stored")),
             Map.entry("backfill", List.of("complete", "tables", "rows", "bytes", "elapsed_seconds", "failures", "notes")),
-            Map.entry("throttle", List.of("paused", "rows_per_second", "bytes_per_second", "set_by", "set_at")),
+            Map.entry("throttle", List.of("paused", "rows_per_second", "bytes_per_second", "max_load", "set_by", "set_at")),
             Map.entry("constraints", List.of("outcomes", "elapsed_seconds")),
             Map.entry("verify", List.of("match", "mode", "run_id", "tables", "differences", "difference_count", "sequences", "notes",
                     "elapsed_seconds")),

@@ -112,10 +112,12 @@ public final class StateSchema {
             List.of(
                     "CREATE TABLE tsmigrate.computed_write (writer text NOT NULL, shape text NOT NULL, table_name text, "
                             + "reason text NOT NULL, first_seen timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (writer, shape))"),
-            // A pace in bytes per second (tsmigrate throttle --rate 20MB/s, backfill --max-rate 20MB/s) beside the one in rows.
+            // A pace in bytes per second (tsmigrate throttle --rate 20MB/s, backfill --max-rate 20MB/s) beside the one
+            // in rows, and the operator's --max-load for every run that watches the source's load.
             List.of(
                     "ALTER TABLE tsmigrate.throttle ADD COLUMN IF NOT EXISTS bytes_per_second double precision",
-                    "ALTER TABLE tsmigrate.pace ADD COLUMN IF NOT EXISTS bytes_per_second double precision"));
+                    "ALTER TABLE tsmigrate.pace ADD COLUMN IF NOT EXISTS bytes_per_second double precision",
+                    "ALTER TABLE tsmigrate.pace ADD COLUMN IF NOT EXISTS max_load text"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

@@ -92,6 +92,7 @@ public final class RecordedThrottle implements AutoCloseable {
     /** The operator's {@code tsmigrate throttle} setting, for the throttle's next check. */
     private synchronized void followOperator() throws SQLException {
         throttle.override(PaceRecords.get(state()).map(p -> new Throttle.Setting(p.paused(), p.rowsPerSecond(), p.bytesPerSecond(),
+                p.maxLoad().map(m -> LoadLimits.parse("--max-load", m)),
                 p.setBy() + " at " + p.setAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))));
     }
 

@@ -33,9 +33,11 @@ public final class Throttle implements AutoCloseable {
 
     /**
      * What an operator set for the whole migration ({@code tsmigrate throttle}), overriding the
-     * options: paused, or a cap in rows or in bytes per second (at most one of them).
+     * options: paused, or a cap in rows or in bytes per second (at most one of them), and limits on
+     * the source's load in place of {@code --max-load} (followed by a run that watches the load).
      */
-    public record Setting(boolean paused, Optional<Double> rowsPerSecond, Optional<Double> bytesPerSecond, String setBy) {
+    public record Setting(boolean paused, Optional<Double> rowsPerSecond, Optional<Double> bytesPerSecond, Optional<LoadLimits> maxLoad,
+                          String setBy) {
     }
 
     /** Told after every check, on the throttle's thread. */
@@ -217,7 +219,10 @@ public final class Throttle implements AutoCloseable {
             measured = recent;
         }
         Optional<String> critical = criticalLoad.reached(s, baselineMillis);
-        Optional<String> high = maxLoad.reached(s, baselineMillis);
+        // The operator's --max-load replaces the run's own where the run watches the source's load.
+        LoadLimits limits = source == null ? maxLoad : o.flatMap(Setting::maxLoad).orElse(maxLoad);
+        Optional<String> high = limits.reached(s, baselineMillis);
+        boolean unwatched = source == null && o.flatMap(Setting::maxLoad).isPresent();
         State next;
         if (o.isPresent() && o.get().paused()) {
             next = new State(true, before.perSecond(), unit, "paused by tsmigrate throttle --pause (" + o.get().setBy() + ")");
@@ -248,7 +253,7 @@ public final class Throttle implements AutoCloseable {
         } else if (before.paused()) {
             next = new State(false, before.perSecond().map(r -> cap.map(c -> Math.min(c, r)).orElse(r)).or(() -> cap), unit,
                     o.isPresent() ? "resumed by tsmigrate throttle (" + o.get().setBy() + ")" : "resumed: the source is back under its limits");
-        } else if (maxLoad.any() && ceiling == 0 && before.perSecond().isPresent() && !before.perSecond().equals(cap)) {
+        } else if (limits.any() && ceiling == 0 && before.perSecond().isPresent() && !before.perSecond().equals(cap)) {
             // Slow start: doubled at every calm check; once the workers cannot take what the rate allows, no limit is left.
             double r = before.perSecond().get();
             Optional<Double> rate = cap.isPresent() ? Optional.of(Math.min(cap.get(), r * 2))
@@ -265,6 +270,10 @@ public final class Throttle implements AutoCloseable {
             calm = 0;
         } else if (before != was) {
             next = before; // the unit changed, and no limit has a say yet
+        } else if (unwatched && !before.reason().startsWith(UNWATCHED)) {
+            next = new State(before.paused(), before.perSecond(), unit, UNWATCHED + before.reason());
+        } else if (!unwatched && before.reason().startsWith(UNWATCHED)) {
+            next = new State(before.paused(), before.perSecond(), unit, before.reason().substring(UNWATCHED.length()));
         } else {
             changes.checked(before, false);
             return;
@@ -276,6 +285,10 @@ public final class Throttle implements AutoCloseable {
         }
         changes.checked(next, next.paused() != was.paused() || !next.perSecond().equals(was.perSecond()) || next.bytes() != was.bytes());
     }
+
+    /** Said once by a run that cannot follow the operator's --max-load. */
+    private static final String UNWATCHED = "not following tsmigrate throttle --max-load: this run was started without --max-load or "
+            + "--critical-load, so it does not watch the source's load (restart it with one); ";
 
     /** Where a copy paced by {@code --max-load} starts, in the unit given, at most the cap. */
     private static double start(boolean bytes, Optional<Double> cap) {

@@ -26,7 +26,7 @@ class ThrottleTest {
         try (Throttle t = throttle(Optional.of(20e6), true, true)) {
             assertThat(t.limitsBytes()).isTrue();
             assertThat(t.limiter().permitsPerSecond()).isEqualTo(20e6);
-            t.override(Optional.of(new Throttle.Setting(false, Optional.of(3000.0), Optional.empty(), "ops")));
+            t.override(Optional.of(new Throttle.Setting(false, Optional.of(3000.0), Optional.empty(), Optional.empty(), "ops")));
             t.check();
             assertThat(t.limitsBytes()).as("rows, not 3,000 bytes/s").isFalse();
             assertThat(t.limiter().permitsPerSecond()).isEqualTo(3000.0);
@@ -42,7 +42,7 @@ class ThrottleTest {
     @Test
     void anOperatorsByteRatePacesABackfillInBytesAndLeavesAVerifyAtItsOwnPace() throws Exception {
         try (Throttle backfill = throttle(Optional.of(5000.0), false, true); Throttle verify = throttle(Optional.of(5000.0), false, false)) {
-            Throttle.Setting bytes = new Throttle.Setting(false, Optional.empty(), Optional.of(2e6), "ops");
+            Throttle.Setting bytes = new Throttle.Setting(false, Optional.empty(), Optional.of(2e6), Optional.empty(), "ops");
             for (Throttle t : List.of(backfill, verify)) {
                 t.override(Optional.of(bytes));
                 t.check();
