@@ -98,6 +98,18 @@ final class StatusCommand implements Callable<Integer> {
         return String.join(", ", parts);
     }
 
+    /** Whether a writer runs, stopped cleanly, or went silent without closing (killed, or cut off from the target). */
+    private static String writerState(MigrationStatus.Writer w) {
+        if (w.stoppedAt().isPresent()) {
+            return "stopped at " + w.stoppedAt().get().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + " (closed cleanly)";
+        }
+        if (w.silent()) {
+            return "NOT HEARD FROM since then, and it did not close cleanly: killed, or it cannot reach the target (it follows "
+                    + "no cutover)";
+        }
+        return w.followsPrimary() ? "follows the primary" : "still on the " + w.primarySide() + " (switching)";
+    }
+
     static void render(MigrationStatus.Report r, PrintWriter out) {
         out.println("Phase:    " + r.phase());
         out.println("Primary:  the " + r.primary());
@@ -138,9 +150,13 @@ final class StatusCommand implements Callable<Integer> {
         for (MigrationStatus.Writer w : r.writers()) {
             out.printf(Locale.ROOT, "  %-26s %s on %s, dual-writing since %s, last seen %s ago, %s%s%n", w.name(), w.application(),
                     w.host(), w.startedAt(), Human.duration(Duration.between(w.lastSeen(), r.at()).abs()),
-                    w.silent() ? "NOT HEARD FROM since then: stopped, or cannot reach the target (it follows no cutover)"
-                            : w.followsPrimary() ? "follows the primary" : "still on the " + w.primarySide() + " (switching)",
-                    w.journalPending() > 0 ? ", " + w.journalPending() + " journal entries pending" : "");
+                    writerState(w), w.journalPending() > 0 ? ", " + w.journalPending() + " journal entries pending" : "");
+            boolean owing = w.stoppedAt().isPresent() ? w.journalPending() > 0 : w.silent();
+            if (owing && w.journalDir().isPresent()) {
+                out.println("      what it owes is in its journal " + w.journalDir().get() + " on " + w.host() + ": applied when it starts "
+                        + "again there, or by tsmigrate replay --journal " + w.journalDir().get() + (w.stoppedAt().isPresent() ? ""
+                        : " --source ... (a killed lossless writer's intents need the primary's word)"));
+            }
         }
         if (!r.completionPoints().isEmpty()) {
             out.println("Completion points:");

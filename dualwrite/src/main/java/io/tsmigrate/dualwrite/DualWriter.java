@@ -60,7 +60,8 @@ final class DualWriter implements AutoCloseable {
         boolean journal = config.policy() == FailurePolicy.JOURNAL;
         this.source = new Side("source", sourceDs, journal ? Journal.open(config.journalDirectory(), config.writerName(), "source") : null);
         this.target = new Side("target", targetDs, journal ? Journal.open(config.journalDirectory(), config.writerName(), "target") : null);
-        this.row = new WriterRow(config.writerName(), config.application(), host(), Instant.now());
+        this.row = new WriterRow(config.writerName(), config.application(), host(), Instant.now(),
+                journal ? config.journalDirectory().toAbsolutePath().toString() : null);
         this.shadow = new ShadowReads(config.shadowReadShare(), this::openSecondaryForShadow, config.writerName());
         this.intents = new Intents(config, source, target, counters);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -332,6 +333,15 @@ final class DualWriter implements AutoCloseable {
             if (side.journal != null) {
                 side.journal.close();
             }
+        }
+        // Said so that status tells this clean stop from a kill (after which intents may be left to resolve),
+        // also by a run that never wrote directly: it may have resolved what a killed run of its name left.
+        try (Connection c = target.dataSource.getConnection()) {
+            if (StateTables.writerTableExists(c)) {
+                row.stopped(c, owed());
+            }
+        } catch (SQLException e) {
+            LOG.log(Level.DEBUG, "tsmigrate dual-write: cannot record the writer's stop: " + e.getMessage());
         }
     }
 }

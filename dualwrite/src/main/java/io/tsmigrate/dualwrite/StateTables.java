@@ -14,7 +14,8 @@ final class StateTables {
     static final String WRITER = "CREATE TABLE IF NOT EXISTS tsmigrate.writer (name text PRIMARY KEY, application text, "
             + "host text, pid bigint, started_at timestamptz NOT NULL, registered_at timestamptz NOT NULL DEFAULT now(), "
             + "last_seen timestamptz NOT NULL DEFAULT now(), journal_pending bigint NOT NULL DEFAULT 0, "
-            + "primary_side text NOT NULL DEFAULT 'source', switched_at timestamptz, db_role text NOT NULL DEFAULT current_user)";
+            + "primary_side text NOT NULL DEFAULT 'source', switched_at timestamptz, db_role text NOT NULL DEFAULT current_user, "
+            + "stopped_at timestamptz, journal_dir text)";
     static final String JOURNAL_APPLIED = "CREATE TABLE IF NOT EXISTS tsmigrate.journal_applied (journal text NOT NULL, "
             + "seq bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (journal, seq))";
     /** Damaged journal records a person chose to skip ({@code tsmigrate replay --skip-damaged}): later replays pass them. */
@@ -28,6 +29,14 @@ final class StateTables {
             + "updated_at timestamptz NOT NULL, PRIMARY KEY (writer, shape))";
 
     private StateTables() {
+    }
+
+    /** Whether the writer registry exists (a writer met this target before). */
+    static boolean writerTableExists(Connection target) throws SQLException {
+        try (Statement st = target.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT to_regclass('tsmigrate.writer') IS NOT NULL")) {
+            return rs.next() && rs.getBoolean(1);
+        }
     }
 
     /**

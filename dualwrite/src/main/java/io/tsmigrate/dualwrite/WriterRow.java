@@ -24,32 +24,68 @@ final class WriterRow {
     private final String application;
     private final String host;
     private final Instant began;
+    private final String journalDir;
+    /** Whether the table has the columns of a clean stop (a state made by an older tsmigrate has not; a writer cannot add them). */
+    private volatile Boolean stopColumns;
 
-    WriterRow(String name, String application, String host, Instant began) {
+    WriterRow(String name, String application, String host, Instant began, String journalDir) {
         this.name = name;
         this.application = application;
         this.host = host;
         this.began = began;
+        this.journalDir = journalDir;
     }
 
     void register(Connection c, String primarySide) throws SQLException {
         StateTables.ensure(c);
+        boolean stopColumns = stopColumns(c);
+        // Registered again (a restart), it is running again: no longer stopped, its journal where this run keeps it.
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.writer (name, application, host, pid, started_at, "
-                + "primary_side) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET last_seen = now()")) {
+                + "primary_side" + (stopColumns ? ", journal_dir" : "") + ") VALUES (?, ?, ?, ?, ?, ?" + (stopColumns ? ", ?" : "")
+                + ") ON CONFLICT (name) DO UPDATE SET last_seen = now()"
+                + (stopColumns ? ", stopped_at = NULL, journal_dir = EXCLUDED.journal_dir" : ""))) {
             ps.setString(1, name);
             ps.setString(2, application);
             ps.setString(3, host);
             ps.setLong(4, ProcessHandle.current().pid());
             ps.setTimestamp(5, Timestamp.from(began));
             ps.setString(6, primarySide);
+            if (stopColumns) {
+                ps.setString(7, journalDir);
+            }
             ps.executeUpdate();
         }
     }
 
+    /**
+     * The writer closed: what it still owes (journal entries a later start or tsmigrate replay applies)
+     * and when. Also for a run that only resolved what a killed run left: its row stops saying "killed".
+     */
+    void stopped(Connection c, long owed) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET last_seen = now(), journal_pending = ?"
+                + (stopColumns(c) ? ", stopped_at = now()" : "") + " WHERE name = ?")) {
+            ps.setLong(1, owed);
+            ps.setString(2, name);
+            ps.executeUpdate();
+        }
+    }
+
+    private boolean stopColumns(Connection c) throws SQLException {
+        if (stopColumns == null) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*) = 2 FROM information_schema.columns WHERE table_schema = "
+                    + "'tsmigrate' AND table_name = 'writer' AND column_name IN ('stopped_at', 'journal_dir')");
+                 ResultSet rs = ps.executeQuery()) {
+                stopColumns = rs.next() && rs.getBoolean(1);
+            }
+        }
+        return stopColumns;
+    }
+
     /** @param owed journal entries and unresolved intents this writer still owes a side */
     void heartbeat(Connection c, long owed) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET last_seen = now(), journal_pending = ? "
-                + "WHERE name = ?")) {
+        // A writer that beats runs (another process of the same name may have closed meanwhile).
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET last_seen = now(), journal_pending = ?"
+                + (stopColumns(c) ? ", stopped_at = NULL" : "") + " WHERE name = ?")) {
             ps.setLong(1, owed);
             ps.setString(2, name);
             ps.executeUpdate();

@@ -116,6 +116,15 @@ class LosslessDualWriteIT {
         start("between-commits", "source", "write");
         assertThat(intentFiles()).isNotEmpty();
         String journal = dir.resolve("journal").toString();
+        // Some time later (its heartbeat older than status's patience), status tells the kill from a clean stop.
+        try (Connection c = TestDatabases.dataSource(target).getConnection()) {
+            StateSchema.ensure(c); // a migration's state beside the writer's tables, which status reads
+        }
+        TestDatabases.execute(target, "UPDATE tsmigrate.writer SET last_seen = now() - interval '10 minutes' WHERE name = 'lossless-app'");
+        Cli.Result killed = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(killed.out()).containsPattern("lossless-app .* NOT HEARD FROM since then, and it did not close cleanly")
+                .contains("what it owes is in its journal " + dir.resolve("journal").toAbsolutePath() + " on ")
+                .contains("or by tsmigrate replay --journal " + dir.resolve("journal").toAbsolutePath() + " --source ...");
 
         Cli.Result withoutSource = Cli.run("replay", "--target", TestDatabases.uri(target), "--journal", journal);
         assertThat(withoutSource.exitCode()).as(withoutSource.toString()).isEqualTo(2);
@@ -127,6 +136,13 @@ class LosslessDualWriteIT {
         assertThat(replay.exitCode()).as(replay.toString()).isZero();
         assertThat(replay.out()).containsPattern("intents of writer lossless-app for the target: [1-9][0-9]* committed and owed");
         assertThat(intentFiles()).isEmpty();
+        assertIdentical();
+        // Started again and closed: a clean stop, owing nothing.
+        start(null, "source", "drain");
+        TestDatabases.execute(target, "UPDATE tsmigrate.writer SET last_seen = now() - interval '10 minutes' WHERE name = 'lossless-app'");
+        Cli.Result stopped = Cli.run("status", "--target", TestDatabases.uri(target));
+        assertThat(stopped.out()).containsPattern("lossless-app .* stopped at \\S+ \\(closed cleanly\\)")
+                .doesNotContain("NOT HEARD FROM").doesNotContain("what it owes");
         assertIdentical();
     }
 

@@ -67,7 +67,8 @@ public final class MigrationStatus {
      * target, and then it follows no cutover.
      */
     public record Writer(String name, String application, String host, Instant startedAt, Instant lastSeen, long journalPending,
-                         String primarySide, boolean followsPrimary, boolean silent) {
+                         String primarySide, boolean followsPrimary, boolean silent, Optional<Instant> stoppedAt,
+                         Optional<String> journalDir) {
     }
 
     /** How long a writer may go unheard before status flags it. */
@@ -114,7 +115,7 @@ public final class MigrationStatus {
         List<TableProgress> tables = tables(target, now);
         List<Writer> writers = Writers.all(target).stream().map(w -> new Writer(w.name(), w.application(), w.host(), w.startedAt(),
                 w.lastSeen(), w.journalPending(), w.primarySide(), primary.equals(w.primarySide()),
-                w.lastSeen().plus(SILENT_AFTER).isBefore(now))).toList();
+                w.lastSeen().plus(SILENT_AFTER).isBefore(now), w.stoppedAt(), w.journalDir())).toList();
         List<CompletionPointRow> points = CompletionPoints.stored(target).stream()
                 .map(p -> new CompletionPointRow(p.timeType(), p.value(), p.setAt())).toList();
         List<VerificationRun> runs = VerificationRuns.recent(target, 5).stream()

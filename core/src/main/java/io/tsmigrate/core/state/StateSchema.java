@@ -117,7 +117,10 @@ public final class StateSchema {
             List.of(
                     "ALTER TABLE tsmigrate.throttle ADD COLUMN IF NOT EXISTS bytes_per_second double precision",
                     "ALTER TABLE tsmigrate.pace ADD COLUMN IF NOT EXISTS bytes_per_second double precision",
-                    "ALTER TABLE tsmigrate.pace ADD COLUMN IF NOT EXISTS max_load text"));
+                    "ALTER TABLE tsmigrate.pace ADD COLUMN IF NOT EXISTS max_load text",
+                    // A writer that closed says so (status then tells a clean stop from a kill), and where its journal is.
+                    "ALTER TABLE tsmigrate.writer ADD COLUMN IF NOT EXISTS stopped_at timestamptz",
+                    "ALTER TABLE tsmigrate.writer ADD COLUMN IF NOT EXISTS journal_dir text"));
 
     /** The version this build of tsmigrate writes. */
     public static final int CURRENT = VERSIONS.size();

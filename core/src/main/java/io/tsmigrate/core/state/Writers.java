@@ -17,9 +17,12 @@ import java.util.Optional;
  */
 public final class Writers {
 
-    /** A registered writer, as it last reported itself. */
+    /**
+     * A registered writer, as it last reported itself: {@code stoppedAt} when it closed cleanly (a
+     * killed one never says), {@code journalDir} where it keeps its journal, if it has one.
+     */
     public record Writer(String name, String application, String host, Instant startedAt, Instant lastSeen, long journalPending,
-                         String primarySide, Optional<Instant> switchedAt) {
+                         String primarySide, Optional<Instant> switchedAt, Optional<Instant> stoppedAt, Optional<String> journalDir) {
     }
 
     private Writers() {
@@ -31,12 +34,15 @@ public final class Writers {
         if (!exists(target)) {
             return out;
         }
+        // The columns of a clean stop read by name from the row, so that a table the library made before them reads too.
         try (PreparedStatement ps = target.prepareStatement("SELECT name, application, host, started_at, last_seen, journal_pending, "
-                + "primary_side, switched_at FROM tsmigrate.writer ORDER BY started_at, name"); ResultSet rs = ps.executeQuery()) {
+                + "primary_side, switched_at, (to_jsonb(w) ->> 'stopped_at')::timestamptz, to_jsonb(w) ->> 'journal_dir' "
+                + "FROM tsmigrate.writer w ORDER BY started_at, name"); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(new Writer(rs.getString(1), rs.getString(2), rs.getString(3), rs.getTimestamp(4).toInstant(),
                         rs.getTimestamp(5).toInstant(), rs.getLong(6), rs.getString(7),
-                        Optional.ofNullable(rs.getTimestamp(8)).map(Timestamp::toInstant)));
+                        Optional.ofNullable(rs.getTimestamp(8)).map(Timestamp::toInstant),
+                        Optional.ofNullable(rs.getTimestamp(9)).map(Timestamp::toInstant), Optional.ofNullable(rs.getString(10))));
             }
         }
         return out;
