@@ -169,6 +169,9 @@ final class DualWriter implements AutoCloseable {
 
     /** Appends a committed transaction the side missed to its journal, under its intent's identity when it has one. */
     void journal(Side side, List<Write> writes, Journal.Origin origin) throws SQLException {
+        if (origin != null) {
+            intents.forwarded(side, origin);
+        }
         if (!writes.isEmpty()) {
             side.append(writes, origin);
             counters.journaled();

@@ -20,7 +20,11 @@ import java.util.stream.Stream;
  * <p>Files are segments {@code <writer>-<side>-<run>-<n>.intent}, named for the run that wrote them
  * so that an intent's identity ({@link Journal.Origin}: segment name and sequence number) is unique
  * for ever; a segment is deleted when it is full and all its intents are done, and at a clean close.
- * Thread-safe.
+ * Once a segment is gone, and none of its intents went to the side's journal (whose entries are
+ * applied under the intent's identity later), nothing can apply its intents again: its rows in
+ * {@code tsmigrate.journal_applied} are no longer needed, and {@code gone} is told its name so that
+ * they can be deleted (one row per transaction would otherwise pile up for as long as dual-writing
+ * lasts). Thread-safe.
  */
 final class IntentLog implements AutoCloseable {
 
@@ -43,16 +47,29 @@ final class IntentLog implements AutoCloseable {
     private Journal current;
     /** Intents not yet done, per open segment. */
     private final Map<Journal, Integer> pending = new HashMap<>();
+    /** The names of this run's segments with an intent forwarded to the side's journal. */
+    private final java.util.Set<String> forwarded = new java.util.HashSet<>();
+    private final java.util.function.Consumer<String> gone;
 
-    private IntentLog(Path directory, String prefix, String run) {
+    private IntentLog(Path directory, String prefix, String run, java.util.function.Consumer<String> gone) {
         this.directory = directory;
         this.prefix = prefix;
         this.run = run;
+        this.gone = gone;
     }
 
-    /** A log for this run's intents owed to {@code side}; it creates its first segment at its first intent. */
-    static IntentLog open(Path directory, String writer, String side) {
-        return new IntentLog(directory, prefix(writer, side), String.format("%012x", System.currentTimeMillis()));
+    /**
+     * A log for this run's intents owed to {@code side}; it creates its first segment at its first intent.
+     *
+     * @param gone told the name of each segment deleted whose intents were all applied directly
+     */
+    static IntentLog open(Path directory, String writer, String side, java.util.function.Consumer<String> gone) {
+        return new IntentLog(directory, prefix(writer, side), String.format("%012x", System.currentTimeMillis()), gone);
+    }
+
+    /** An intent of the segment named {@code segment} went to the side's journal: its rows must stay. */
+    synchronized void forwarded(String segment) {
+        forwarded.add(segment);
     }
 
     /** What the file names of a writer's intents owed to {@code side} begin with. */
@@ -121,12 +138,21 @@ final class IntentLog implements AutoCloseable {
         }
     }
 
-    private static void delete(Journal segment) {
+    private void delete(Journal segment) {
         segment.close();
         try {
             Files.deleteIfExists(segment.file());
+            // The deletion durable before the rows go: a segment back after a power loss would find its intents unapplied.
+            PrivateFiles.forceDirectory(directory);
         } catch (IOException e) {
-            // Left for the next start's recovery, which finds its intents resolved.
+            return; // left for the next start's recovery, which finds its intents resolved by their rows
+        }
+        boolean keep;
+        synchronized (this) {
+            keep = forwarded.remove(segment.name());
+        }
+        if (!keep) {
+            gone.accept(segment.name());
         }
     }
 

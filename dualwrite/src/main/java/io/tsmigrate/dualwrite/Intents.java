@@ -39,6 +39,13 @@ final class Intents implements AutoCloseable {
     private final Map<Side, IntentLog> logs = new HashMap<>();
     private final Queue<Doubt> doubts = new ConcurrentLinkedQueue<>();
     private volatile boolean recovered;
+    /** Deletes the rows of applied intents whose segments are gone, off the writers' threads. */
+    private final java.util.concurrent.ExecutorService pruner = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "tsmigrate-dualwrite-prune");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean pruneRefused;
 
     Intents(DualWriteConfig config, Side source, Side target, Counters counters) throws IOException {
         this.config = config;
@@ -57,8 +64,8 @@ final class Intents implements AutoCloseable {
             recovered = true;
         }
         if (config.lossless()) {
-            logs.put(source, IntentLog.open(config.journalDirectory(), config.writerName(), "source"));
-            logs.put(target, IntentLog.open(config.journalDirectory(), config.writerName(), "target"));
+            logs.put(source, IntentLog.open(config.journalDirectory(), config.writerName(), "source", s -> prune(source, s)));
+            logs.put(target, IntentLog.open(config.journalDirectory(), config.writerName(), "target", s -> prune(target, s)));
         }
     }
 
@@ -108,6 +115,49 @@ final class Intents implements AutoCloseable {
         }
     }
 
+    /**
+     * An intent goes to the side's journal (its COMMIT there failed or is in doubt, or the side is
+     * diverted): its entry is applied under the intent's identity later, so its segment's rows stay.
+     * Call before {@link #resolved}.
+     */
+    void forwarded(Side side, Journal.Origin origin) {
+        IntentLog log = logs.get(side);
+        if (log != null) {
+            log.forwarded(origin.journal());
+        }
+    }
+
+    /**
+     * Deletes the side's records of the intents of a segment that is gone: nothing can apply them
+     * again. A role without the right (granted by {@code tsmigrate grant-writer} since it prunes) is
+     * said once; the rows then stay, which costs room and nothing else.
+     */
+    private void prune(Side side, String segment) {
+        if (pruneRefused) {
+            return;
+        }
+        try {
+            pruner.execute(() -> {
+                try (java.sql.Connection c = side.dataSource.getConnection();
+                     java.sql.PreparedStatement ps = c.prepareStatement("DELETE FROM tsmigrate.journal_applied WHERE journal = ?")) {
+                    ps.setString(1, segment);
+                    ps.executeUpdate();
+                } catch (SQLException e) {
+                    if ("42501".equals(e.getSQLState())) {
+                        pruneRefused = true;
+                        LOG.log(Level.WARNING, "tsmigrate dual-write: cannot delete applied intents' records from tsmigrate.journal_applied "
+                                + "on the " + side.name + " (" + e.getMessage() + "); they stay (run tsmigrate grant-writer again to "
+                                + "let the writer's role prune them)");
+                    } else {
+                        LOG.log(Level.DEBUG, "tsmigrate dual-write: pruning tsmigrate.journal_applied: " + e.getMessage());
+                    }
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Closing: the rows stay, harmless.
+        }
+    }
+
     /** The secondary has the intent's transaction, or the primary did not commit it. */
     void resolved(Side side, IntentLog.Intent intent) {
         logs.get(side).done(intent);
@@ -153,6 +203,15 @@ final class Intents implements AutoCloseable {
 
     @Override
     public void close() {
-        logs.values().forEach(IntentLog::close);
+        logs.values().forEach(IntentLog::close); // deletes the segments that are done, pruning their rows
+        pruner.shutdown();
+        try {
+            if (!pruner.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                pruner.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            pruner.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -62,4 +62,14 @@ final class PrivateFiles {
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
         return channel;
     }
+
+    /** Forces a directory's entries (a file created or deleted in it) to disk, where the platform can. */
+    static void forceDirectory(Path directory) throws IOException {
+        if (!POSIX) {
+            return;
+        }
+        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
+            dir.force(true);
+        }
+    }
 }

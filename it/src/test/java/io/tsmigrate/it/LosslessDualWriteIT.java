@@ -233,6 +233,57 @@ class LosslessDualWriteIT {
         }
     }
 
+    @Test
+    void theRecordsOfAppliedIntentsGoWithTheirSegmentUnlessOneOfItsIntentsWentToTheJournal() throws Exception {
+        Path journal = dir.resolve("prune");
+        String records = "SELECT count(*) FROM tsmigrate.journal_applied WHERE journal LIKE 'pruned-target-%'";
+        try (var ds = writer(journal)) {
+            for (long id = 1; id <= 20; id++) {
+                insert(ds, id, "direct");
+            }
+            assertThat(queryLong(target, records)).as("one record per transaction while the run goes").isEqualTo(20);
+        }
+        assertThat(queryLong(target, records)).as("records of a closed run whose intents were all applied").isZero();
+        assertIdentical();
+        // The secondary is cut half-way: intents go to the journal, applied later under their identity, so the
+        // records of their segment stay (a later apply of the same entry must still find them).
+        try (var ds = writer(journal)) {
+            try (Connection c = ds.getConnection()) {
+                for (long id = 21; id <= 30; id++) {
+                    if (id == 26) {
+                        // The secondary connection paired with this one is cut: the rest goes to the journal.
+                        TestDatabases.execute(target, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                + "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+                    }
+                    c.setAutoCommit(false);
+                    try (var st = c.prepareStatement("INSERT INTO lossless_event (id, note) VALUES (?, ?)")) {
+                        st.setLong(1, id);
+                        st.setString(2, id < 26 ? "direct" : "journaled");
+                        st.executeUpdate();
+                    }
+                    c.commit();
+                }
+            }
+            assertThat(ds.stats().journaled()).as("transactions journaled while the secondary was cut").isPositive();
+            Await.until("the journal replayed", () -> {
+                ds.checkSecondaryNow();
+                return !ds.stats().diverted() && ds.stats().replayed() > 0;
+            });
+        }
+        assertThat(queryLong(target, records)).as("records of the run with journaled intents").isEqualTo(10);
+        try (var ds = writer(journal)) {
+            insert(ds, 31, "again");
+        }
+        assertThat(queryLong(target, "SELECT count(*) FROM lossless_event")).isEqualTo(31);
+        assertIdentical();
+    }
+
+    private io.tsmigrate.dualwrite.DualWriteDataSource writer(Path journal) {
+        return io.tsmigrate.dualwrite.DualWriteDataSource.builder().primary(TestDatabases.dataSource(source))
+                .secondary(TestDatabases.dataSource(target)).journalDirectory(journal).writerName("pruned").lossless(true)
+                .healthCheckInterval(java.time.Duration.ofMillis(200)).build();
+    }
+
     private static void insert(javax.sql.DataSource ds, long id, String note) throws java.sql.SQLException {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);

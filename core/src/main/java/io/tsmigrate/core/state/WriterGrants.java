@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * What a dual-writing application's role may do in the state, and nothing more: read which side
  * is primary and whether the backfill is done, register and keep up its own writer row (row-level
- * security: {@code db_role = current_user}), record the journal entries it applied and its shadow
+ * security: {@code db_role = current_user}), record the journal entries it applied (and delete the
+ * records of a lossless writer's applied intents it no longer needs) and its shadow
  * reads and the writes each side computes for itself, read the entries a person chose to skip. It cannot change {@code tsmigrate.meta} (the
  * primary), ranges, completion points or verification results.
  */
@@ -23,7 +24,7 @@ public final class WriterGrants {
             "GRANT USAGE ON SCHEMA tsmigrate TO %s",
             "GRANT SELECT ON tsmigrate.meta, tsmigrate.backfill_range, tsmigrate.journal_skipped TO %s",
             "GRANT SELECT, INSERT, UPDATE ON tsmigrate.writer TO %s",
-            "GRANT SELECT, INSERT ON tsmigrate.journal_applied TO %s",
+            "GRANT SELECT, INSERT, DELETE ON tsmigrate.journal_applied TO %s",
             "GRANT SELECT, INSERT, UPDATE ON tsmigrate.shadow_read TO %s",
             "GRANT SELECT, INSERT ON tsmigrate.computed_write TO %s");
 
