@@ -15,20 +15,13 @@ import java.util.Optional;
 public record SourceSignals(double probeMillis, int activeSessions, Optional<Duration> replicaLag) {
 
     /**
-     * Reads the signals on {@code source}, a connection of the throttle's own; the probe's latency is
-     * the median of {@code probes} probes {@code spacing} apart (one probe alone swings with the
-     * moment it lands on).
+     * Reads the signals on {@code source}, a connection of the throttle's own, with one probe: what
+     * moves under load is the tail of the probe's latency, which the median of a few probes hides
+     * (tried: the copy then ran at full speed under --max-load probe-latency=1.2x; an average of the
+     * last checks' probes did little better).
      */
-    public static SourceSignals read(Connection source, int probes, Duration spacing) throws SQLException {
-        double[] took = new double[probes];
-        for (int i = 0; i < probes; i++) {
-            if (i > 0) {
-                pause(spacing);
-            }
-            took[i] = probe(source);
-        }
-        java.util.Arrays.sort(took);
-        double probe = took[probes / 2];
+    public static SourceSignals read(Connection source) throws SQLException {
+        double probe = probe(source);
         int active;
         // Others' sessions running a statement: not tsmigrate's own (its copy is what is being throttled).
         try (PreparedStatement ps = source.prepareStatement("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "

@@ -49,11 +49,6 @@ public final class Throttle implements AutoCloseable {
     /** Probes of the baseline, before the copy starts, and their spacing. */
     private static final int BASELINE_PROBES = 9;
     private static final java.time.Duration BASELINE_SPACING = java.time.Duration.ofMillis(200);
-    /**
-     * One probe per check: what moves under load is the tail of the probe's latency, and the median of
-     * a few probes hides it (tried: the copy then ran at full speed under --max-load probe-latency=1.2x).
-     */
-    private static final int CHECK_PROBES = 1;
     /** Where a copy paced by {@code --max-load} starts, before it has seen how much the source takes. */
     static final double START_ROWS_PER_SECOND = 10_000;
     /** The same for a copy paced in bytes. */
@@ -188,7 +183,7 @@ public final class Throttle implements AutoCloseable {
         SourceSignals s = new SourceSignals(0, 0, Optional.empty()); // no limits: nothing is reached
         if (source != null) {
             try {
-                s = SourceSignals.read(source, CHECK_PROBES, java.time.Duration.ZERO);
+                s = SourceSignals.read(source);
             } catch (SQLException e) {
                 return; // the workers meet the same failure and retry; nothing to decide on
             }
