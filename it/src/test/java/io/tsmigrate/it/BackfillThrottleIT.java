@@ -33,20 +33,7 @@ class BackfillThrottleIT {
         ConnectionSpec source = db.newSourceDatabase("throttle");
         ConnectionSpec target = db.newTargetDatabase("throttle", true);
         metrics(source, target, 40000);
-        List<Connection> busy = new ArrayList<>();
-        ExecutorService sleepers = Executors.newFixedThreadPool(3);
-        try {
-            for (int i = 0; i < 3; i++) {
-                Connection c = busyConnection(source);
-                busy.add(c);
-                sleepers.submit(() -> {
-                    try (Statement st = c.createStatement()) {
-                        st.execute("SELECT pg_sleep(600)");
-                    }
-                    return null;
-                });
-            }
-            Await.until("three busy sessions on the source", () -> busySessions(source) == 3);
+        try (BusySessions busy = BusySessions.start(source, 3)) {
             List<String> args = List.of("backfill", "--source", TestDatabases.uri(source), "--target", TestDatabases.uri(target),
                     "--until", T, "--max-range-rows", "5000", "--worker-name", "throttled", "--critical-load", "active-sessions=3");
             try (CliProcess p = CliProcess.start(args)) {
@@ -73,13 +60,6 @@ class BackfillThrottleIT {
                 assertThat(p.exitValue()).as(p.output()).isZero();
                 assertThat(p.output()).contains("throttle: paused: active sessions 3 >= 3").contains("throttle: ");
             }
-        } finally {
-            TestDatabases.execute(source, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'busy'");
-            sleepers.shutdownNow();
-            sleepers.awaitTermination(60, TimeUnit.SECONDS);
-            for (Connection c : busy) {
-                c.close();
-            }
         }
         assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + T + "'"));
         assertRangesIdentical(source, target, "metrics", "time", "timestamptz");
@@ -92,21 +72,8 @@ class BackfillThrottleIT {
         ConnectionSpec target = db.newTargetDatabase("throttle_maxload", true);
         metrics(source, target, 40000);
         String tgt = TestDatabases.uri(target);
-        List<Connection> busy = new ArrayList<>();
-        ExecutorService sleepers = Executors.newFixedThreadPool(3);
         List<CliProcess> processes = new ArrayList<>();
-        try {
-            for (int i = 0; i < 3; i++) {
-                Connection c = busyConnection(source);
-                busy.add(c);
-                sleepers.submit(() -> {
-                    try (Statement st = c.createStatement()) {
-                        st.execute("SELECT pg_sleep(600)");
-                    }
-                    return null;
-                });
-            }
-            Await.until("three busy sessions on the source", () -> busySessions(source) == 3);
+        try (BusySessions busy = BusySessions.start(source, 3)) {
             // "watching" watches the source's load (a critical limit it never reaches); "blind" does not.
             processes.add(CliProcess.start(List.of("backfill", "--source", TestDatabases.uri(source), "--target", tgt, "--until", T,
                     "--max-range-rows", "2000", "--max-rate", "2000", "--worker-name", "watching", "--critical-load",
@@ -135,12 +102,6 @@ class BackfillThrottleIT {
         } finally {
             for (CliProcess p : processes) {
                 p.close();
-            }
-            TestDatabases.execute(source, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'busy'");
-            sleepers.shutdownNow();
-            sleepers.awaitTermination(60, TimeUnit.SECONDS);
-            for (Connection c : busy) {
-                c.close();
             }
         }
         assertThat(checksum(target, "metrics", "true")).isEqualTo(checksum(source, "metrics", "time < '" + T + "'"));
@@ -363,11 +324,47 @@ class BackfillThrottleIT {
         Fixtures.migrateSchema(source, target, "1 day", "metrics");
     }
 
-    private static Connection busyConnection(ConnectionSpec spec) throws SQLException {
-        java.util.Properties props = new java.util.Properties();
-        props.putAll(spec.jdbc().properties());
-        props.setProperty("ApplicationName", "busy");
-        return java.sql.DriverManager.getConnection(spec.jdbc().url(), props);
+    /** Sessions of another application ("busy") running a statement on the source until closed. */
+    private static final class BusySessions implements AutoCloseable {
+        private final ConnectionSpec source;
+        private final List<Connection> connections = new ArrayList<>();
+        private final ExecutorService sleepers;
+
+        private BusySessions(ConnectionSpec source, int n) {
+            this.source = source;
+            this.sleepers = Executors.newFixedThreadPool(n);
+        }
+
+        /** Starts {@code n} of them and returns once the source shows them running. */
+        static BusySessions start(ConnectionSpec source, int n) throws SQLException {
+            BusySessions busy = new BusySessions(source, n);
+            for (int i = 0; i < n; i++) {
+                java.util.Properties props = new java.util.Properties();
+                props.putAll(source.jdbc().properties());
+                props.setProperty("ApplicationName", "busy");
+                Connection c = java.sql.DriverManager.getConnection(source.jdbc().url(), props);
+                busy.connections.add(c);
+                busy.sleepers.submit(() -> {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SELECT pg_sleep(600)");
+                    }
+                    return null;
+                });
+            }
+            Await.until(n + " busy sessions on the source", () -> busySessions(source) == n);
+            return busy;
+        }
+
+        /** Ends their statements (also when a test did already) and closes them. */
+        @Override
+        public void close() throws Exception {
+            TestDatabases.execute(source, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'busy'");
+            sleepers.shutdownNow();
+            sleepers.awaitTermination(60, TimeUnit.SECONDS);
+            for (Connection c : connections) {
+                c.close();
+            }
+        }
     }
 
     private static long busySessions(ConnectionSpec source) {
