@@ -339,6 +339,10 @@ final class DualWriter implements AutoCloseable {
         }
         // Said so that status tells this clean stop from a kill (after which intents may be left to resolve),
         // also by a run that never wrote directly: it may have resolved what a killed run of its name left.
+        // Not while the target is known to be down: closing must not wait for its connection timeout.
+        if (target.diverted()) {
+            return;
+        }
         try (Connection c = target.dataSource.getConnection()) {
             if (StateTables.writerTableExists(c)) {
                 row.stopped(c, owed());

@@ -133,8 +133,8 @@ final class Intents implements AutoCloseable {
      * said once; the rows then stay, which costs room and nothing else.
      */
     private void prune(Side side, String segment) {
-        if (pruneRefused) {
-            return;
+        if (pruneRefused || side.diverted()) {
+            return; // a side that is down keeps the records: nothing waits for its connection timeout
         }
         try {
             pruner.execute(() -> {
