@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
 /** {@code tsmigrate throttle}: changes the pace of every running backfill of the migration, from anywhere. */
 @Command(name = "throttle", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = {
-            "Pauses, resumes or caps every backfill of the migration, on every machine, while they run.",
+            "Pauses, resumes, caps or re-limits every backfill (and exact verify) of the migration, on every machine, "
+                + "while they run.",
             "",
             "The setting is kept in the migration's state on the target; each backfill process reads it at its throttle's "
                 + "next check (about once a second) and follows: a pause takes effect between ranges (a range in progress "
@@ -79,7 +80,7 @@ final class ThrottleCommand implements Callable<Integer> {
     public Integer call() {
         ConnectionSpec targetSpec = state.target();
         Optional<Pace> given = Optional.ofNullable(action).map(a -> a.pace);
-        Optional<MaxRate> rate = given.map(p -> p.rate).map(MaxRate::parse);
+        Optional<MaxRate> rate = given.map(p -> p.rate).map(r -> MaxRate.parse(r, "--rate"));
         Optional<String> maxLoad = given.map(p -> p.maxLoad).map(String::strip);
         maxLoad.ifPresent(m -> LoadLimits.parse("--max-load", m)); // a usage error before anything is written
         try (Connection t = PgConnector.open(targetSpec)) {

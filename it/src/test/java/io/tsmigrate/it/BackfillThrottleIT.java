@@ -84,6 +84,11 @@ class BackfillThrottleIT {
             Cli.Result bad = Cli.run("throttle", "--max-load", "cpu=2", "--target", tgt);
             assertThat(bad.exitCode()).as(bad.toString()).isEqualTo(2);
             assertThat(bad.err()).contains("unknown signal \"cpu\"");
+            Cli.Result badRate = Cli.run("throttle", "--rate", "fast", "--target", tgt);
+            assertThat(badRate.exitCode()).as(badRate.toString()).isEqualTo(2);
+            assertThat(badRate.err()).contains("--rate \"fast\" is not a rate");
+            assertThat(Cli.run("throttle", "--target", tgt).out()).as("nothing set by bad input")
+                    .contains("pace: as each backfill was started (no tsmigrate throttle setting)");
             Cli.Result set = Cli.run("throttle", "--max-load", "active-sessions=2", "--target", tgt);
             assertThat(set.exitCode()).as(set.toString()).isZero();
             assertThat(set.out()).contains("pace: slowed while the source is past --max-load active-sessions=2 (set by ");

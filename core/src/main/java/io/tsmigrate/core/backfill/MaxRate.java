@@ -22,9 +22,14 @@ public record MaxRate(double perSecond, boolean bytes) {
     }
 
     public static MaxRate parse(String text) {
+        return parse(text, "--max-rate");
+    }
+
+    /** @param flag the option that gave it, to name in an error */
+    public static MaxRate parse(String text, String flag) {
         Matcher m = FORM.matcher(text);
         if (!m.matches() || Double.parseDouble(m.group(1)) <= 0) {
-            throw TsmigrateException.usage("--max-rate \"" + text + "\" is not a rate; write rows per second (50000) "
+            throw TsmigrateException.usage(flag + " \"" + text + "\" is not a rate; write rows per second (50000) "
                     + "or bytes per second (20MB/s), greater than zero.");
         }
         double value = Double.parseDouble(m.group(1));
@@ -32,7 +37,7 @@ public record MaxRate(double perSecond, boolean bytes) {
         if (unit.startsWith("row")) {
             return new MaxRate(value, false);
         }
-        return new MaxRate(Human.parseBytes(m.group(1) + unit, "--max-rate"), true);
+        return new MaxRate(Human.parseBytes(m.group(1) + unit, flag), true);
     }
 
     @Override
