@@ -62,12 +62,7 @@ final class WriterRow {
      * and when. Also for a run that only resolved what a killed run left: its row stops saying "killed".
      */
     void stopped(Connection c, long owed) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET last_seen = now(), journal_pending = ?"
-                + (stopColumns(c) ? ", stopped_at = now()" : "") + " WHERE name = ?")) {
-            ps.setLong(1, owed);
-            ps.setString(2, name);
-            ps.executeUpdate();
-        }
+        report(c, owed, "now()");
     }
 
     private boolean stopColumns(Connection c) throws SQLException {
@@ -83,9 +78,13 @@ final class WriterRow {
 
     /** @param owed journal entries and unresolved intents this writer still owes a side */
     void heartbeat(Connection c, long owed) throws SQLException {
-        // A writer that beats runs (another process of the same name may have closed meanwhile).
+        report(c, owed, "NULL"); // a writer that beats runs (another process of the same name may have closed meanwhile)
+    }
+
+    /** Keeps the row fresh with what the writer owes, and its stop: {@code now()} when it closes, {@code NULL} while it runs. */
+    private void report(Connection c, long owed, String stoppedAt) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE tsmigrate.writer SET last_seen = now(), journal_pending = ?"
-                + (stopColumns(c) ? ", stopped_at = NULL" : "") + " WHERE name = ?")) {
+                + (stopColumns(c) ? ", stopped_at = " + stoppedAt : "") + " WHERE name = ?")) {
             ps.setLong(1, owed);
             ps.setString(2, name);
             ps.executeUpdate();
