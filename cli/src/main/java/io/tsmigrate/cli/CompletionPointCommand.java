@@ -86,7 +86,7 @@ final class CompletionPointCommand implements Callable<Integer> {
                 + Human.duration(r.maxLateness()) + ", clock-skew margin " + Human.duration(r.clockSkew()) + ")");
         for (CompletionPointResult.Group g : r.groups()) {
             out.printf(Locale.ROOT, "  T for %s tables (%s): %s  -- %s%n", g.type().label(),
-                    String.join(", ", g.tables().stream().map(Object::toString).toList()), g.value().orElse("none yet"), g.explanation());
+                    String.join(", ", g.tables().stream().map(Object::toString).toList()), g.value().map(Object::toString).orElse("none yet"), g.explanation());
         }
         out.println(r.stored() ? "Stored: tsmigrate backfill and verify use these T." : "Not stored: run again with --set to use them.");
         if (!r.complete()) {

@@ -15,6 +15,7 @@ import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.core.connect.PgErrors;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
+import io.tsmigrate.core.time.TimePoint;
 import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.SourceSlots;
@@ -84,7 +85,7 @@ public final class Backfill {
                                             BackfillListener listener, AtomicBoolean stop) {
         Instant started = Instant.now();
         Map<TableRef, TableCopy> tables = new LinkedHashMap<>();
-        Map<TableRef, String> untils = new LinkedHashMap<>();
+        Map<TableRef, TimePoint> untils = new LinkedHashMap<>();
         Instant runStart;
         // The planning connection to the source is the throttle's afterwards when there are load limits: one
         // connection less to open and close, so that --max-source-connections holds at every instant.

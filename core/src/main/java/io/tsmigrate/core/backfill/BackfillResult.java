@@ -1,6 +1,7 @@
 package io.tsmigrate.core.backfill;
 
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.time.TimePoint;
 
 import java.time.Duration;
 import java.util.List;
@@ -16,7 +17,7 @@ public record BackfillResult(boolean complete, List<TableResult> tables, long ro
                              List<String> failures, List<String> notes) {
 
     /** One table: the completion point, its ranges, and what this run copied. */
-    public record TableResult(TableRef table, String until, int ranges, int rangesDone, int rangesFailed,
+    public record TableResult(TableRef table, TimePoint until, int ranges, int rangesDone, int rangesFailed,
                               long rowsDone, long rowsThisRun, String format, DirectCompression.Path path) {
     }
 

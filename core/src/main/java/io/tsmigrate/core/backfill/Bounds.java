@@ -3,13 +3,11 @@ package io.tsmigrate.core.backfill;
 import io.tsmigrate.core.state.BackfillRanges;
 import io.tsmigrate.core.time.TimeAxis;
 import io.tsmigrate.core.TsmigrateException;
-import io.tsmigrate.core.TsmigrateException.Kind;
-import io.tsmigrate.core.state.CompletionPoints;
+import io.tsmigrate.core.completion.Until;
 import io.tsmigrate.core.connect.Transactions;
 import io.tsmigrate.core.time.EpochUnit;
 import io.tsmigrate.core.time.TimeType;
-import io.tsmigrate.core.time.TimeValues;
-import io.tsmigrate.core.time.TimeInput;
+import io.tsmigrate.core.time.TimePoint;
 import io.tsmigrate.core.time.TimeRange;
 
 import java.sql.Array;
@@ -39,53 +37,41 @@ final class Bounds {
         this.options = options;
     }
 
-    /** Makes or extends the table's ranges; returns T as a literal of its type. */
-    String makeRanges(TableCopy copy, RangePlanner.Density density) throws SQLException {
+    /** Makes or extends the table's ranges; returns T. */
+    TimePoint makeRanges(TableCopy copy, RangePlanner.Density density) throws SQLException {
         TimeType type = copy.axis().type();
         Optional<EpochUnit> unit = copy.plan().timeUnit();
-        String until = options.until().isPresent() ? canonical(options.until().get(), type, "--until")
-                : CompletionPoints.get(target, type).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY,
-                "there is no completion point T for " + type.label() + " tables such as " + copy.table()
-                        + "; compute and store one with tsmigrate completion-point --set, or pass --until."));
-        long untilPosition = TimeAxis.position(until, type);
-        refuseFuture(until, type, unit);
-        refuseBeforeLastWriter(until, type, unit);
-        long fromPosition = TimeAxis.LOWEST;
-        String from = copy.axis().literal(TimeAxis.LOWEST);
-        if (options.from().isPresent()) {
-            from = canonical(options.from().get(), type, "--from");
-            fromPosition = TimeAxis.position(from, type);
-            if (fromPosition >= untilPosition) {
-                throw TsmigrateException.usage("--from " + from + " is not before T " + until + "; the range to copy is empty.");
-            }
-        }
-        long first = fromPosition;
-        String firstLiteral = from;
+        TimePoint until = Until.resolve(target, type, options.until(), Optional.empty(), "there is no completion point T for "
+                + type.label() + " tables such as " + copy.table() + "; compute and store one with tsmigrate completion-point --set, "
+                + "or pass --until.");
+        refuseFuture(until, unit);
+        refuseBeforeLastWriter(until, unit);
+        TimeRange window = Until.window(target, until, options.from(), "T =", copy.table(), "copy");
         return Transactions.inTransaction(target, t -> {
             BackfillRanges.lockTable(t, copy.table());
             Optional<BackfillRanges.TableBounds> existing = BackfillRanges.bounds(t, copy.table());
-            long start = first;
-            long tableStart = first;
+            long start = window.start();
+            long tableStart = window.start();
             if (existing.isPresent()) {
-                long previous = existing.get().span().end();
-                if (previous == untilPosition) {
+                TimePoint previous = existing.get().until();
+                if (previous.equals(until)) {
                     return until;
                 }
-                if (untilPosition < previous) {
-                    throw TsmigrateException.usage("the ranges of " + copy.table() + " were made up to T = " + existing.get().untilLiteral()
+                if (until.isBefore(previous)) {
+                    throw TsmigrateException.usage("the ranges of " + copy.table() + " were made up to T = " + previous
                             + ", and T " + until + " is earlier; T can only move later (rows up to the old T may already be copied).");
                 }
-                start = previous;
+                start = previous.position();
                 tableStart = existing.get().span().start();
             }
-            List<RangePlanner.Span> spans = RangePlanner.plan(start, untilPosition, copy.chunkInterval(), density, options.maxRangeRows());
+            List<RangePlanner.Span> spans = RangePlanner.plan(start, until.position(), copy.chunkInterval(), density, options.maxRangeRows());
             List<TimeRange> ranges = new ArrayList<>();
             List<Long> estimates = new ArrayList<>();
             for (RangePlanner.Span s : spans) {
                 ranges.add(new TimeRange(type, s.start(), s.end()));
                 estimates.add(s.estimatedRows());
             }
-            BackfillRanges.append(t, copy.table(), copy.plan().timeColumn(), new TimeRange(type, tableStart, untilPosition), until,
+            BackfillRanges.append(t, copy.table(), copy.plan().timeColumn(), new TimeRange(type, tableStart, until.position()),
                     ranges, estimates);
             return until;
         });
@@ -121,12 +107,8 @@ final class Bounds {
         return new RangePlanner.Density(parts);
     }
 
-    private String canonical(String value, TimeType type, String flag) throws SQLException {
-        return TimeInput.canonical(target, value, type, flag);
-    }
-
-    private void refuseFuture(String until, TimeType type, Optional<EpochUnit> unit) {
-        Optional<Instant> at = TimeValues.toInstant(until, type, unit);
+    private void refuseFuture(TimePoint until, Optional<EpochUnit> unit) {
+        Optional<Instant> at = until.instant(unit);
         Instant now = options.clock().instant();
         if (at.isPresent() && at.get().isAfter(now)) {
             throw TsmigrateException.usage("T = " + until + " is in the future (now is " + now + "): rows written after now "
@@ -136,8 +118,8 @@ final class Bounds {
     }
 
     /** T before the last writer began dual-writing would leave that writer's earlier rows on the source only. */
-    private void refuseBeforeLastWriter(String until, TimeType type, Optional<EpochUnit> unit) throws SQLException {
-        Optional<Instant> at = TimeValues.toInstant(until, type, unit);
+    private void refuseBeforeLastWriter(TimePoint until, Optional<EpochUnit> unit) throws SQLException {
+        Optional<Instant> at = until.instant(unit);
         Optional<Instant> lastStart = io.tsmigrate.core.completion.CompletionPoint.writers(target).stream()
                 .map(io.tsmigrate.core.completion.CompletionPointResult.WriterSeen::startedAt).max(Instant::compareTo);
         if (at.isPresent() && lastStart.isPresent() && at.get().isBefore(lastStart.get())) {

@@ -13,7 +13,8 @@ import io.tsmigrate.core.time.EpochUnit;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.plan.PlanChecker;
 import io.tsmigrate.core.time.TimeType;
-import io.tsmigrate.core.time.TimeValues;
+import io.tsmigrate.core.time.TimeAxis;
+import io.tsmigrate.core.time.TimePoint;
 import io.tsmigrate.core.state.CompletionPoints;
 import io.tsmigrate.core.state.Writers;
 import io.tsmigrate.core.state.PlanStore;
@@ -81,7 +82,7 @@ public final class CompletionPoint {
                     throw TsmigrateException.usage("--at names the " + given.getKey().label() + " group, but no hypertable has a "
                             + given.getKey().label() + " time column (groups: " + String.join(", ", groups.keySet().stream().map(TimeType::label).toList()) + ").");
                 }
-                TimeInput.canonical(target, given.getValue(), given.getKey(), "--at " + given.getKey().label());
+                TimeInput.point(target, given.getValue(), given.getKey(), "--at " + given.getKey().label());
             }
             List<CompletionPointResult.WriterSeen> writers = writers(target);
             Instant now = options.clock().instant();
@@ -124,7 +125,7 @@ public final class CompletionPoint {
                     detail.put("basis", basis);
                     detail.put("range_start", rangeStart.toString());
                     detail.put("range_end", rangeEnd.toString());
-                    CompletionPoints.set(target, g.type(), g.value().get(), detail);
+                    CompletionPoints.set(target, g.value().get(), detail);
                 }
             }
             return new CompletionPointResult(lastStart, basis, writers, options.maxLateness(), options.clockSkew(), rangeStart,
@@ -158,8 +159,8 @@ public final class CompletionPoint {
         List<TableRef> refs = tables.stream().map(Plan.Hypertable::table).toList();
         Optional<EpochUnit> unit = type.isInteger() ? unit(tables, options) : Optional.empty();
         if (options.at().containsKey(type)) {
-            String value = TimeInput.canonical(target, options.at().get(type), type, "--at " + type.label());
-            Optional<Instant> at = TimeValues.toInstant(value, type, unit);
+            TimePoint value = TimeInput.point(target, options.at().get(type), type, "--at " + type.label());
+            Optional<Instant> at = value.instant(unit);
             if (at.isPresent() && (at.get().isBefore(start) || at.get().isAfter(end))) {
                 throw TsmigrateException.usage("T " + value + " for the " + type.label() + " group is outside the consistency range ["
                         + start.truncatedTo(ChronoUnit.SECONDS) + ", " + end.truncatedTo(ChronoUnit.SECONDS) + "]: "
@@ -187,8 +188,7 @@ public final class CompletionPoint {
                     + "range holds no " + (type == TimeType.DATE ? "midnight" : "whole second") + "; it will from "
                     + next.plus(options.maxLateness()).plus(options.clockSkew()));
         }
-        String value = type.isInteger() ? io.tsmigrate.core.time.TimeValues.literal(t, type, unit).replace("::" + type.sqlName(), "")
-                : TimeInput.canonical(target, literalFor(t, type), type, "T");
+        TimePoint value = new TimePoint(type, new TimeAxis(type).position(t, unit).orElseThrow());
         return new CompletionPointResult.Group(type, refs, Optional.of(value), Optional.of(t), "the end of the consistency range, rounded down to the "
                 + (grain == ChronoUnit.DAYS ? "day" : grain == ChronoUnit.MINUTES ? "minute" : "second (the range holds no whole minute yet)"));
     }
@@ -199,14 +199,6 @@ public final class CompletionPoint {
         }
         List<EpochUnit> units = tables.stream().map(Plan.Hypertable::timeUnit).flatMap(Optional::stream).distinct().toList();
         return units.size() == 1 && tables.stream().allMatch(h -> h.timeUnit().isPresent()) ? Optional.of(units.get(0)) : Optional.empty();
-    }
-
-    private static String literalFor(Instant t, TimeType type) {
-        return switch (type) {
-            case DATE -> t.atOffset(ZoneOffset.UTC).toLocalDate().toString();
-            case TIMESTAMP -> t.atOffset(ZoneOffset.UTC).toLocalDateTime().toString();
-            default -> t.toString();
-        };
     }
 
     /** The registered writers, or none when no writer has met the target yet. */

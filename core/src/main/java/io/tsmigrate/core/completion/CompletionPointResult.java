@@ -1,6 +1,7 @@
 package io.tsmigrate.core.completion;
 
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.time.TimePoint;
 import io.tsmigrate.core.time.TimeType;
 
 import java.time.Duration;
@@ -25,10 +26,10 @@ public record CompletionPointResult(Instant lastWriterStart, String basis, List<
     }
 
     /**
-     * One time-type group and its T, as a literal of the group's type; empty when the range holds no
+     * One time-type group and its T; empty when the range holds no
      * usable T for the type yet (a date group needs a midnight inside it), with the explanation saying when.
      */
-    public record Group(TimeType type, List<TableRef> tables, Optional<String> value, Optional<Instant> at, String explanation) {
+    public record Group(TimeType type, List<TableRef> tables, Optional<TimePoint> value, Optional<Instant> at, String explanation) {
     }
 
     /** Whether every group has its T. */

@@ -4,6 +4,7 @@ import io.tsmigrate.core.completion.CompletionPoint;
 import io.tsmigrate.core.completion.CompletionPointResult;
 import io.tsmigrate.core.plan.Plan;
 import io.tsmigrate.core.state.CompletionPoints;
+import io.tsmigrate.core.time.TimePoint;
 import io.tsmigrate.core.time.TimeType;
 
 import java.sql.Connection;
@@ -28,7 +29,7 @@ final class CompletionPointStep implements MigrationStep<Void> {
     @Override
     public StepOutcome<Void> run(MigrationContext c) throws SQLException {
         try (Connection t = c.openTarget()) {
-            Map<TimeType, String> stored = CompletionPoints.all(t);
+            Map<TimeType, TimePoint> stored = CompletionPoints.all(t);
             if (stored.keySet().containsAll(CompletionPoint.timeTypes(c.source(), plan).keySet())) {
                 return StepOutcome.done("T already stored (" + String.join(", ", stored.entrySet().stream()
                         .map(e -> e.getKey().label() + " T = " + e.getValue()).toList()) + ")");

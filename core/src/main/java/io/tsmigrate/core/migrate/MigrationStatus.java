@@ -11,6 +11,7 @@ import io.tsmigrate.core.state.Steps;
 import io.tsmigrate.core.state.ThrottleRecords;
 import io.tsmigrate.core.state.VerificationRuns;
 import io.tsmigrate.core.state.Writers;
+import io.tsmigrate.core.time.TimePoint;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -56,7 +57,7 @@ public final class MigrationStatus {
      * @param stalledSince ranges are left but no backfill worker has been heard from (it beats every few
      *                     seconds while it works) since then: nobody is running the backfill
      */
-    public record TableProgress(String table, String until, int ranges, int rangesDone, int rangesFailed, long rowsDone,
+    public record TableProgress(String table, TimePoint until, int ranges, int rangesDone, int rangesFailed, long rowsDone,
                                 long rowsLeftEstimate, double rowsPerSecond, Optional<Duration> eta,
                                 Optional<String> lastError, Optional<Instant> stalledSince) {
     }
@@ -74,7 +75,7 @@ public final class MigrationStatus {
     /** How long a writer may go unheard before status flags it. */
     public static final java.time.Duration SILENT_AFTER = java.time.Duration.ofSeconds(30);
 
-    public record CompletionPointRow(String timeType, String value, Instant setAt) {
+    public record CompletionPointRow(String timeType, TimePoint value, Instant setAt) {
     }
 
     /** A verification run; its summary is the run's own JSON document (a JSON value, not a string of JSON). */
@@ -117,7 +118,7 @@ public final class MigrationStatus {
                 w.lastSeen(), w.journalPending(), w.primarySide(), primary.equals(w.primarySide()),
                 w.lastSeen().plus(SILENT_AFTER).isBefore(now), w.stoppedAt(), w.journalDir())).toList();
         List<CompletionPointRow> points = CompletionPoints.stored(target).stream()
-                .map(p -> new CompletionPointRow(p.timeType(), p.value(), p.setAt())).toList();
+                .map(p -> new CompletionPointRow(p.value().type().label(), p.value(), p.setAt())).toList();
         List<VerificationRun> runs = VerificationRuns.recent(target, 5).stream()
                 .map(r -> new VerificationRun(r.id(), r.mode(), r.startedAt(), r.finishedAt(), r.verdict(),
                         r.summary().map(MigrationStatus::tree))).toList();
@@ -187,7 +188,7 @@ public final class MigrationStatus {
             }
             Optional<Duration> eta = !left ? Optional.of(Duration.ZERO)
                     : rate > 0 ? Optional.of(Duration.ofSeconds((long) Math.ceil(p.rowsLeft() / rate))) : Optional.empty();
-            out.add(new TableProgress(p.table(), p.untilLiteral(), p.ranges(), p.done(), p.failed(), p.rowsDone(), p.rowsLeft(),
+            out.add(new TableProgress(p.table(), p.until(), p.ranges(), p.done(), p.failed(), p.rowsDone(), p.rowsLeft(),
                     rate, eta, p.lastError(), stalled));
         }
         return out;

@@ -1,6 +1,7 @@
 package io.tsmigrate.core.state;
 
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.time.TimePoint;
 import io.tsmigrate.core.time.TimeRange;
 import io.tsmigrate.core.time.TimeType;
 
@@ -22,8 +23,12 @@ import java.util.Set;
  */
 public final class BackfillRanges {
 
-    /** The span {@code [from, T)} a table's ranges were made for, with T as stored (the server's spelling). */
-    public record TableBounds(String timeColumn, TimeRange span, String untilLiteral) {
+    /** The span {@code [from, T)} a table's ranges were made for. */
+    public record TableBounds(String timeColumn, TimeRange span) {
+
+        public TimePoint until() {
+            return new TimePoint(span.type(), span.end());
+        }
     }
 
     private BackfillRanges() {
@@ -38,8 +43,7 @@ public final class BackfillRanges {
                     return Optional.empty();
                 }
                 TimeType type = type(rs.getString(2));
-                return Optional.of(new TableBounds(rs.getString(1), TimeRange.of(type, rs.getString(3), rs.getString(4)),
-                        rs.getString(4)));
+                return Optional.of(new TableBounds(rs.getString(1), TimeRange.of(type, rs.getString(3), rs.getString(4))));
             }
         }
     }
@@ -53,11 +57,10 @@ public final class BackfillRanges {
     }
 
     /**
-     * Records the table's bounds and appends ranges after its existing ones, in the caller's
-     * transaction. {@code until} is T as the user's flag or the stored completion point spells it,
-     * kept as the table's upper bound and as the last range's end.
+     * Records the table's bounds {@code span}, {@code [from, T)}, and appends ranges after its
+     * existing ones, in the caller's transaction.
      */
-    public static void append(Connection c, TableRef table, String timeColumn, TimeRange span, String until,
+    public static void append(Connection c, TableRef table, String timeColumn, TimeRange span,
                               List<TimeRange> ranges, List<Long> estimates) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tsmigrate.backfill_table (table_name, time_column, time_type, "
                 + "range_from, range_until) VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_name) DO UPDATE SET range_until = EXCLUDED.range_until")) {
@@ -65,7 +68,7 @@ public final class BackfillRanges {
             ps.setString(2, timeColumn);
             ps.setString(3, span.type().label());
             ps.setString(4, span.startLiteral());
-            ps.setString(5, until);
+            ps.setString(5, span.endLiteral());
             ps.executeUpdate();
         }
         int next;
@@ -83,7 +86,7 @@ public final class BackfillRanges {
                 ps.setInt(2, next + i);
                 TimeRange r = ranges.get(i);
                 ps.setString(3, r.startLiteral());
-                ps.setString(4, r.end() == span.end() ? until : r.endLiteral());
+                ps.setString(4, r.endLiteral());
                 ps.setLong(5, estimates.get(i));
                 ps.addBatch();
             }
@@ -282,7 +285,7 @@ public final class BackfillRanges {
     /**
      * After a repair copied {@code range} again in the caller's transaction: the stored range with
      * the same bounds, if any, is done with those rows. Bounds are compared as values of the
-     * column's type, not as text (a stored T keeps the server's spelling).
+     * column's type, not as text (ranges stored by earlier versions spell them differently).
      */
     public static void markRecopied(Connection c, TableRef table, TimeRange range, long rows) throws SQLException {
         String cast = "::" + range.type().sqlName();
@@ -297,9 +300,9 @@ public final class BackfillRanges {
         }
     }
 
-    /** The T a table's ranges were made up to, as stored. */
-    public static Optional<String> until(Connection c, TableRef table) throws SQLException {
-        return bounds(c, table).map(TableBounds::untilLiteral);
+    /** The T a table's ranges were made up to. */
+    public static Optional<TimePoint> until(Connection c, TableRef table) throws SQLException {
+        return bounds(c, table).map(TableBounds::until);
     }
 
     private static TimeType type(String label) {
@@ -311,14 +314,14 @@ public final class BackfillRanges {
      * estimated rows left; rows done and the earliest start of those done since {@code windowStart}
      * (for a recent rate); the last error of a range not done; when a worker or a range was last heard of.
      */
-    public record Progress(String table, String untilLiteral, int ranges, int done, int failed, long rowsDone, long rowsLeft,
+    public record Progress(String table, TimePoint until, int ranges, int done, int failed, long rowsDone, long rowsLeft,
                            long recentRows, Optional<java.time.Instant> recentStart, Optional<String> lastError,
                            Optional<java.time.Instant> lastHeartbeat, Optional<java.time.Instant> lastFinished) {
     }
 
     public static List<Progress> progress(Connection c, java.time.Instant windowStart) throws SQLException {
         List<Progress> out = new ArrayList<>();
-        String sql = "SELECT t.table_name, t.range_until, count(r.id), count(r.id) FILTER (WHERE r.state = 'done'), "
+        String sql = "SELECT t.table_name, t.range_until, t.time_type, count(r.id), count(r.id) FILTER (WHERE r.state = 'done'), "
                 + "count(r.id) FILTER (WHERE r.state = 'failed'), coalesce(sum(r.rows) FILTER (WHERE r.state = 'done'), 0), "
                 + "coalesce(sum(r.estimated_rows) FILTER (WHERE r.state <> 'done'), 0), "
                 + "coalesce(sum(r.rows) FILTER (WHERE r.state = 'done' AND r.finished_at > ?), 0), "
@@ -328,15 +331,15 @@ public final class BackfillRanges {
                 + "(SELECT max(w.heartbeat) FROM tsmigrate.backfill_worker w WHERE w.table_name = t.table_name), "
                 + "max(r.finished_at) "
                 + "FROM tsmigrate.backfill_table t LEFT JOIN tsmigrate.backfill_range r ON r.table_name = t.table_name "
-                + "GROUP BY t.table_name, t.range_until ORDER BY t.table_name";
+                + "GROUP BY t.table_name, t.range_until, t.time_type ORDER BY t.table_name";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setTimestamp(1, java.sql.Timestamp.from(windowStart));
             ps.setTimestamp(2, java.sql.Timestamp.from(windowStart));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Progress(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getInt(4), rs.getInt(5), rs.getLong(6),
-                            rs.getLong(7), rs.getLong(8), instant(rs.getTimestamp(9)), Optional.ofNullable(rs.getString(10)),
-                            instant(rs.getTimestamp(11)), instant(rs.getTimestamp(12))));
+                    out.add(new Progress(rs.getString(1), TimePoint.of(type(rs.getString(3)), rs.getString(2)), rs.getInt(4),
+                            rs.getInt(5), rs.getInt(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), instant(rs.getTimestamp(10)),
+                            Optional.ofNullable(rs.getString(11)), instant(rs.getTimestamp(12)), instant(rs.getTimestamp(13))));
                 }
             }
         }

@@ -70,7 +70,7 @@ public final class TimeAxis {
         return Math.floorDiv(position, interval) * interval;
     }
 
-    /** A literal of the column's type for {@code position}, as PostgreSQL reads it back exactly. */
+    /** A literal of the column's type for {@code position}, as PostgreSQL reads it back exactly and writes it in UTC. */
     public String literal(long position) {
         if (position == LOWEST) {
             return switch (type) {
@@ -89,7 +89,8 @@ public final class TimeAxis {
             return utc.toLocalDate().toString();
         }
         long micros = Math.floorMod(position, 1_000_000L);
-        String text = utc.format(SECONDS) + (micros == 0 ? "" : String.format(".%06d", micros));
+        // As PostgreSQL spells it: no trailing zeros in the fraction (12:00:00.5, not 12:00:00.500000).
+        String text = utc.format(SECONDS) + (micros == 0 ? "" : String.format(".%06d", micros).replaceFirst("0+$", ""));
         return type == TimeType.TIMESTAMPTZ ? text + "+00" : text;
     }
 

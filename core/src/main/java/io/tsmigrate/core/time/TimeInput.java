@@ -12,7 +12,7 @@ import java.util.Optional;
 /**
  * The one parser of time values a user types ({@code --until}, {@code --from}, {@code --at}) for
  * every command: the server itself reads the value as the column's type, so that what is accepted
- * is exactly what PostgreSQL accepts, and it is written back in one canonical form (UTC, ISO).
+ * is exactly what PostgreSQL accepts, and it becomes a {@link TimePoint}.
  */
 public final class TimeInput {
 
@@ -20,14 +20,14 @@ public final class TimeInput {
     }
 
     /**
-     * The value as {@code server} writes it for {@code type} (the session must be UTC/ISO, as every
-     * tsmigrate session is).
+     * The point the value stands for, as {@code server} reads it for {@code type} (the session must be
+     * UTC/ISO, as every tsmigrate session is).
      *
      * @param what how to name the value in an error, e.g. {@code --until}
      * @throws TsmigrateException USAGE when the value is not of the type, or not a finite point in
      *                            time ({@code -infinity} is accepted as "from the beginning")
      */
-    public static String canonical(Connection server, String value, TimeType type, String what) throws SQLException {
+    public static TimePoint point(Connection server, String value, TimeType type, String what) throws SQLException {
         String text;
         try (PreparedStatement ps = server.prepareStatement("SELECT (?::" + type.sqlName() + ")::text")) {
             ps.setString(1, value.strip());
@@ -42,11 +42,11 @@ public final class TimeInput {
             }
             throw e;
         }
-        boolean finite = type.isInteger() || text.equals("-infinity") || TimeValues.toInstant(text, type, Optional.empty()).isPresent();
-        if (!finite) {
+        Optional<Long> position = TimeAxis.positionOf(text, type);
+        if (position.isEmpty()) {
             throw TsmigrateException.usage(what + " \"" + value + "\" is not a point in time; write it like " + example(type) + ".");
         }
-        return text;
+        return new TimePoint(type, position.get());
     }
 
     /** A literal of the type, for messages. */

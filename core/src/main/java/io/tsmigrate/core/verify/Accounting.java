@@ -3,6 +3,8 @@ package io.tsmigrate.core.verify;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.tsmigrate.core.catalog.TableRef;
+import io.tsmigrate.core.time.TimeAxis;
+import io.tsmigrate.core.time.TimeRange;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -27,12 +29,12 @@ public record Accounting(long sourceRows, long checked, long beforeStart, long p
     record Counts(long rows, long nullTime, long beforeStart, long pastEnd) {
     }
 
-    /** Counts the source table's rows by where they fall, in one pass. */
-    static Counts count(Connection source, TableRef table, String quotedColumn, String startLiteral, String endLiteral)
-            throws SQLException {
+    /** Counts the source table's rows by where they fall against the {@code checked} span, in one pass. */
+    static Counts count(Connection source, TableRef table, String quotedColumn, TimeRange checked) throws SQLException {
+        TimeAxis axis = checked.axis();
         try (Statement st = source.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*), count(*) FILTER (WHERE "
-                + quotedColumn + " IS NULL), count(*) FILTER (WHERE " + quotedColumn + " < " + startLiteral + "), count(*) FILTER "
-                + "(WHERE " + quotedColumn + " >= " + endLiteral + ") FROM " + table.quoted())) {
+                + quotedColumn + " IS NULL), count(*) FILTER (WHERE " + quotedColumn + " < " + axis.cast(checked.startLiteral())
+                + "), count(*) FILTER (WHERE " + quotedColumn + " >= " + axis.cast(checked.endLiteral()) + ") FROM " + table.quoted())) {
             rs.next();
             return new Counts(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4));
         }

@@ -11,7 +11,7 @@ import io.tsmigrate.core.catalog.Catalog;
 import io.tsmigrate.core.catalog.CatalogReader;
 import io.tsmigrate.core.catalog.TableRef;
 import io.tsmigrate.core.state.BackfillRanges;
-import io.tsmigrate.core.state.CompletionPoints;
+import io.tsmigrate.core.completion.Until;
 import io.tsmigrate.core.state.ComputedWriteRecords;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
@@ -24,7 +24,7 @@ import io.tsmigrate.core.time.TimeType;
 import io.tsmigrate.core.state.PlanStore;
 import io.tsmigrate.core.state.StateSchema;
 import io.tsmigrate.core.state.VerificationRuns;
-import io.tsmigrate.core.time.TimeInput;
+import io.tsmigrate.core.time.TimePoint;
 import io.tsmigrate.core.time.TimeRange;
 
 import java.sql.Connection;
@@ -89,7 +89,7 @@ public final class Verifier {
             LOG.debug("catalog read at {} ms", Duration.between(started, Instant.now()).toMillis());
             StateSchema.ensure(target);
             // Every window is decided before the run is recorded: bad input, or no T yet, leaves no run behind.
-            Map<TableRef, Window> windows = new LinkedHashMap<>();
+            Map<TableRef, TimeRange> windows = new LinkedHashMap<>();
             if (!options.estimate()) {
                 for (Optional<Plan.Hypertable> h : tables.values()) {
                     if (h.isPresent()) {
@@ -109,10 +109,6 @@ public final class Verifier {
         } catch (SQLException e) {
             throw PgErrors.failure("verify", targetSpec, e);
         }
-    }
-
-    /** What to compare of one hypertable: from {@code --from} (or the beginning) up to {@code --until} or T. */
-    private record Window(Optional<String> from, String until) {
     }
 
     /**
@@ -143,34 +139,17 @@ public final class Verifier {
         return PlanChecker.timeType(table, table.column(h.timeColumn()).orElseThrow()).orElseThrow();
     }
 
-    private static Window window(Connection target, Plan.Hypertable h, TimeType type, VerifyOptions options) throws SQLException {
-        String until = options.until().isPresent() ? TimeInput.canonical(target, options.until().get(), type, "--until")
-                : storedUntil(target, h, type);
-        if (options.from().isEmpty()) {
-            return new Window(Optional.empty(), until);
-        }
-        String from = TimeInput.canonical(target, options.from().get(), type, "--from");
-        TimeAxis axis = new TimeAxis(type);
-        if (axis.position(from) >= axis.position(until)) {
-            throw TsmigrateException.usage("--from " + from + " is not before " + (options.until().isPresent() ? "--until " : "T = ")
-                    + until + " for " + h.table() + "; the range to check is empty.");
-        }
-        return new Window(Optional.of(from), until);
-    }
-
-    private static String storedUntil(Connection target, Plan.Hypertable h, TimeType type) throws SQLException {
-        Optional<String> made = BackfillRanges.until(target, h.table());
-        if (made.isPresent()) {
-            return made.get();
-        }
-        return CompletionPoints.get(target, type).orElseThrow(() -> new TsmigrateException(Kind.NOT_READY, "there is no "
+    /** What to compare of one hypertable: from {@code --from} (or the beginning) up to {@code --until} or T. */
+    private static TimeRange window(Connection target, Plan.Hypertable h, TimeType type, VerifyOptions options) throws SQLException {
+        TimePoint until = Until.resolve(target, type, options.until(), BackfillRanges.until(target, h.table()), "there is no "
                 + "completion point T for " + h.table() + " (no backfill ran and none is stored); pass --until, or store one "
-                + "with tsmigrate completion-point --set."));
+                + "with tsmigrate completion-point --set.");
+        return Until.window(target, until, options.from(), options.until().isPresent() ? "--until" : "T =", h.table(), "check");
     }
 
     private static VerifyResult check(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, Connection source, Connection target,
                                       VerifyOptions options, Catalog catalog, Plan plan, Map<TableRef, Optional<Plan.Hypertable>> tables,
-                                      Map<TableRef, Window> windows, VerificationRuns store, Consumer<String> progress, Instant started,
+                                      Map<TableRef, TimeRange> windows, VerificationRuns store, Consumer<String> progress, Instant started,
                                       java.util.concurrent.atomic.AtomicBoolean stop)
             throws SQLException {
         List<VerifyResult.TableVerdict> verdicts = new ArrayList<>();
@@ -301,9 +280,9 @@ public final class Verifier {
             }
         }
 
-        VerifyResult.TableVerdict hypertable(Plan.Hypertable h, TimeType type, List<String> key, Window window) throws SQLException {
+        VerifyResult.TableVerdict hypertable(Plan.Hypertable h, TimeType type, List<String> key, TimeRange window) throws SQLException {
             TimeAxis axis = new TimeAxis(type);
-            long until = axis.position(window.until());
+            long until = window.end();
             List<TimeRange> ranges = new ArrayList<>(ranges(h, type, window));
             // Past T, up to the settled instant: ranges over what only dual-writes put on the target.
             long end = until;
@@ -312,13 +291,12 @@ public final class Verifier {
                 ranges.addAll(Recopy.ranges(source, target, h, new TimeRange(type, until, settled.get()), 1_000_000));
                 end = settled.get();
             }
-            String untilText = window.until();
-            String endText = end == until ? untilText : axis.literal(end);
+            String endText = axis.literal(end);
             TableDigest digest = TableDigest.prepare(source, target, h.table(), key, plan.acceptedColumns(h.table()));
             LOG.debug("{}: {} ranges, digest by {}", h.table(), ranges.size(), digest.method());
             String column = TableRef.quote(h.timeColumn());
             CompletableFuture<Accounting.Counts> counts = sourcePool.submit(c -> Accounting.count(c, h.table(), column,
-                    axis.cast(ranges.get(0).startLiteral()), axis.cast(ranges.get(ranges.size() - 1).endLiteral())));
+                    new TimeRange(type, ranges.get(0).start(), ranges.get(ranges.size() - 1).end())));
             List<CompletableFuture<Map<Long, Digest>>> sides = new ArrayList<>();
             for (TimeRange r : ranges) {
                 String where = r.where(column);
@@ -351,8 +329,8 @@ public final class Verifier {
             }
             Accounting accounting = Accounting.of(SidePool.join(counts), sourceRows);
             VerifyResult.Verdict verdict = differing == 0 && accounting.complete() ? VerifyResult.Verdict.MATCH : VerifyResult.Verdict.DIFFERS;
-            String note = end == until ? "past T (" + untilText + ") dual-writes are still arriving: those rows are not compared"
-                    : "past T (" + untilText + "), the rows dual-writes put on both sides up to " + endText + " compared too; newer ones "
+            String note = end == until ? "past T (" + window.endLiteral() + ") dual-writes are still arriving: those rows are not compared"
+                    : "past T (" + window.endLiteral() + "), the rows dual-writes put on both sides up to " + endText + " compared too; newer ones "
                     + "may still be on their way";
             if (differing > 0 && options.repair()) {
                 for (TimeRange r : repairs) {
@@ -373,7 +351,7 @@ public final class Verifier {
             progress.accept(h.table() + ": " + ranges.size() + " range(s), " + differing + " differing"
                     + (found.total() > before ? ", " + (found.total() - before) + " row(s) differ" : "")
                     + (accounting.complete() ? "" : ", " + accounting.problem(h.timeColumn())));
-            return new VerifyResult.TableVerdict(h.table(), true, "[" + window.from().orElse("start") + ", " + endText + ")",
+            return new VerifyResult.TableVerdict(h.table(), true, "[" + (window.start() == TimeAxis.LOWEST ? "start" : window.startLiteral()) + ", " + endText + ")",
                     ranges.size(), differing, sourceRows, targetRows, found.missing() - missing0 + accounting.nullTime(),
                     found.extra() - extra0, found.changed() - changed0, verdict, digest.method(), note, Optional.of(accounting));
         }
@@ -416,15 +394,14 @@ public final class Verifier {
                     .equals(SidePool.join(targetPool.digest(text.digestSql(where), false)));
         }
 
-        private List<TimeRange> ranges(Plan.Hypertable h, TimeType type, Window window) throws SQLException {
+        private List<TimeRange> ranges(Plan.Hypertable h, TimeType type, TimeRange window) throws SQLException {
             List<TimeRange> stored = BackfillRanges.stored(target, h.table(), type);
-            long until = TimeAxis.position(window.until(), type);
-            boolean storedFits = !stored.isEmpty() && window.from().isEmpty() && stored.get(stored.size() - 1).end() == until;
+            boolean storedFits = !stored.isEmpty() && window.start() == TimeAxis.LOWEST
+                    && stored.get(stored.size() - 1).end() == window.end();
             if (storedFits) {
                 return stored;
             }
-            long from = window.from().map(f -> TimeAxis.position(f, type)).orElse(TimeAxis.LOWEST);
-            return Recopy.ranges(source, target, h, new TimeRange(type, from, until), 1_000_000);
+            return Recopy.ranges(source, target, h, window, 1_000_000);
         }
     }
 }
