@@ -70,15 +70,19 @@ public final class Backfill {
         int watch = options.watchesLoad() ? 1 : 0;
         try (SourceSlots slots = SourceSlots.take(targetSpec, cap, options.workers() + watch, 1 + watch, stop, listener::note)) {
             if (slots.count() == 0) {
-                throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while waiting for a source connection; nothing was copied.");
+                throw interruptedBeforeCopying();
             }
             return runWithin(sourceSpec, targetSpec, options.withWorkers(slots.count() - watch), listener, stop);
         } catch (SQLException e) {
             throw PgErrors.failure("take a slot of --max-source-connections", targetSpec, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new TsmigrateException(Kind.INTERRUPTED, "interrupted while waiting for a source connection; nothing was copied.");
+            throw interruptedBeforeCopying();
         }
+    }
+
+    private static TsmigrateException interruptedBeforeCopying() {
+        return new TsmigrateException(Kind.INTERRUPTED, "interrupted while waiting for a source connection; nothing was copied.");
     }
 
     private static BackfillResult runWithin(ConnectionSpec sourceSpec, ConnectionSpec targetSpec, BackfillOptions options,

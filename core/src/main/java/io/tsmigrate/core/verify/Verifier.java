@@ -169,7 +169,7 @@ public final class Verifier {
             // written to the state once the pools are done with them.
             // Like the backfill, the exact check reads every row of the source: the same throttle on its
             // load (--max-load, --critical-load), which tsmigrate throttle can pause or re-pace.
-            Connection loadWatch = options.maxLoad().any() || options.criticalLoad().any() ? PgConnector.open(sourceSpec) : null;
+            Connection loadWatch = options.watchesLoad() ? PgConnector.open(sourceSpec) : null;
             try (RecordedThrottle recorded = RecordedThrottle.open(loadWatch, sourceSpec, targetSpec, options.maxLoad(),
                     options.criticalLoad(), options.maxRate().map(MaxRate::perSecond), false, false, "verify-" + ProcessNames.current(),
                     progress);

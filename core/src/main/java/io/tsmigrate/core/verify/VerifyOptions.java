@@ -39,6 +39,11 @@ public record VerifyOptions(boolean estimate, boolean repair, List<TableRef> tab
         }
     }
 
+    /** Whether a connection watches the source's load (one more source connection). */
+    public boolean watchesLoad() {
+        return maxLoad.any() || criticalLoad.any();
+    }
+
     /** The exact check of every table up to T with every default: name only what differs. */
     public static Builder builder() {
         return new Builder();
