@@ -162,8 +162,11 @@ final class DualWriter implements AutoCloseable {
     void divert(Side side, SQLException cause) {
         counters.failure();
         if (side.divert()) {
-            LOG.log(Level.WARNING, "tsmigrate dual-write: the " + side.name + " failed (" + cause.getMessage()
-                    + "); writes for it go to the journal " + side.journal.file() + " until it is back");
+            String why = "55P03".equals(cause.getSQLState()) ? ": a repeated transaction waited " + TransactionMirror.LOCK_TIMEOUT
+                    + " for a lock another transaction holds there (at a cutover: one still finishing on the old primary)"
+                    : " failed (" + cause.getMessage() + ")";
+            LOG.log(Level.WARNING, "tsmigrate dual-write: the " + side.name + why + "; writes for it go to the journal "
+                    + side.journal.file() + " until it is back");
         }
     }
 

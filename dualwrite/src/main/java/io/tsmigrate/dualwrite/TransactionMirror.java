@@ -36,6 +36,16 @@ public final class TransactionMirror implements AutoCloseable {
     public enum Outcome { APPLIED, JOURNALED, FAILED }
 
     /**
+     * How long a repeated transaction waits for a row lock on the secondary before it goes to the
+     * journal instead. A wait that spans both servers is a deadlock neither can see: at a cutover,
+     * while some sessions still finish on the old primary, a transaction repeated there waits for the
+     * lock of one of them, whose client may wait for the ReadyForQuery the proxy holds until that
+     * repetition is done (pgbench, one thread for many connections, does). The journal breaks the
+     * cycle; the transaction reaches the side when the journal is replayed, in order.
+     */
+    static final String LOCK_TIMEOUT = "5s";
+
+    /**
      * A transaction's intent (lossless mode): on disk before the primary's COMMIT is sent. Give it
      * to {@link Session#apply(List, Intent)} once the primary committed, or to
      * {@link Session#abandon}/{@link Session#doubt} when it did not or the answer was lost.
@@ -244,6 +254,7 @@ public final class TransactionMirror implements AutoCloseable {
                         for (String p : prelude) {
                             st.execute(p);
                         }
+                        st.execute("SET lock_timeout = '" + LOCK_TIMEOUT + "'");
                     }
                     if (writer.lossless()) {
                         writer.ensureStateTables(side, connection); // before its first transaction: DDL commits on its own

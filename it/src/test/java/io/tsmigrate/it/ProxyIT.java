@@ -435,6 +435,57 @@ class ProxyIT {
         assertPgbenchTablesEqual();
     }
 
+    /**
+     * At a cutover, a session still in a transaction on the old primary holds a row lock there; a
+     * session already on the new primary writes the same row, and its repetition on the old primary
+     * waits for that lock, while the proxy holds its ReadyForQuery. A client that waits for that
+     * ReadyForQuery before it goes on with the other session (pgbench, one thread for many
+     * connections; here the test's own thread) closes a cycle across the two servers that neither
+     * server's deadlock detection sees. The repetition gives up the wait and goes to the journal.
+     */
+    @Test
+    void aWriteOnTheNewPrimaryDoesNotWaitForeverForASessionStillInATransactionOnTheOldOne() throws Exception {
+        for (ConnectionSpec side : List.of(source, target)) {
+            TestDatabases.execute(side, "CREATE TABLE hot (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO hot VALUES (1, 0)");
+        }
+        String url = "jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/" + source.database() + "?user=app";
+        long journaled = proxy.stats().dualWrite().journaled();
+        try (Connection old = DriverManager.getConnection(url); Statement oldSt = old.createStatement()) {
+            old.setAutoCommit(false);
+            oldSt.executeUpdate("UPDATE hot SET v = v + 1 WHERE id = 1"); // holds the row on the source, the primary
+            try {
+                switchPrimary("target");
+                try (Connection moved = DriverManager.getConnection(url); Statement st = moved.createStatement()) {
+                    CompletableFuture<Integer> write = CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return st.executeUpdate("UPDATE hot SET v = v + 10 WHERE id = 1");
+                        } catch (SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+                    // The test's thread waits for this write before it ends the old session's transaction, as pgbench does.
+                    try {
+                        assertThat(write.get(120, TimeUnit.SECONDS)).isEqualTo(1);
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        old.rollback(); // breaks the cycle, so that the connections can close
+                        throw new AssertionError("the write on the new primary waits for ever: its repetition on the old "
+                                + "primary waits for a lock of the session still there, which waits for this client", e);
+                    }
+                }
+                assertThat(proxy.stats().dualWrite().journaled()).isEqualTo(journaled + 1);
+                old.commit();
+                Await.until("the journal is replayed on the source", () -> {
+                    proxy.checkNow();
+                    return !proxy.stats().dualWrite().diverted();
+                });
+            } finally {
+                switchPrimary("source");
+            }
+        }
+        assertThat(rows(target, "SELECT id, v FROM hot")).isEqualTo(rows(source, "SELECT id, v FROM hot"))
+                .containsExactly(List.of("1", "11"));
+    }
+
     @Test
     void aReplicationConnectionAndAnUnknownProtocolAreRefusedAsAServerWould() throws Exception {
         Output replication = psqlRaw(proxyConninfo() + " replication=database", "IDENTIFY_SYSTEM");
