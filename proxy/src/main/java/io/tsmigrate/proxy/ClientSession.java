@@ -524,7 +524,9 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
                 }
                 wrapped = false;
                 toClient(Wire.readyForQuery(client.alloc(), serverStatus));
-                client.flush();
+                if (!gated) {
+                    client.flush();
+                }
                 drain(false);
             }
             default -> throw new IllegalStateException(done.name());
@@ -697,7 +699,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
         @Override
         public void readComplete() {
-            if (events == this) {
+            if (events == this && !gated) {
                 client.flush();
             }
         }
@@ -814,12 +816,18 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         }
     }
 
-    /** Holds the ReadyForQuery, and what follows it, until the committed writes are on the secondary or its journal. */
+    /**
+     * Holds the ReadyForQuery, and what follows it, until the committed writes are on the secondary or
+     * its journal. What went before it in the same read (the transaction's CommandComplete) is written
+     * but not flushed until then: a libpq client that has a CommandComplete waits in PQgetResult for the
+     * ReadyForQuery, its thread blocked (pgbench serves all its connections from one thread), while one
+     * that has nothing yet goes on with its other connections, which may hold the locks the secondary
+     * waits for at a cutover.
+     */
     private void gate(ByteBuf ready, List<MirrorTracker.PendingWrite> writes, ProxyServer.Intended intended) {
         gated = true;
         gatedAt = System.nanoTime();
         held.addFirst(ready);
-        client.flush();
         backend.config().setAutoRead(false);
         server.mirrorInBackground(mirror, writes, intended, () -> client.eventLoop().execute(this::release));
     }
