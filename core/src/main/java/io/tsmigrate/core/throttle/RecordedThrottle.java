@@ -24,6 +24,7 @@ public final class RecordedThrottle implements AutoCloseable {
     private final ConnectionSpec targetSpec;
     private final String process;
     private Connection state;
+    private boolean closed;
 
     private RecordedThrottle(Throttle throttle, ConnectionSpec targetSpec, String process) {
         this.throttle = throttle;
@@ -79,6 +80,9 @@ public final class RecordedThrottle implements AutoCloseable {
 
     /** Records the check, then reads the operator's setting for the next one. */
     private synchronized void record(Throttle.State s) {
+        if (closed) {
+            return; // a last check that ran while the run closed: its record is gone, and stays gone
+        }
         try {
             ThrottleRecords.record(state(), process, s.paused(), s.perSecond().filter(r -> !s.bytes()),
                     s.perSecond().filter(r -> s.bytes()), s.reason());
@@ -104,8 +108,15 @@ public final class RecordedThrottle implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        // Not under this object's lock: the throttle's thread may be waiting for it to record a check,
+        // and closing the throttle waits for that thread.
         throttle.close();
+        forget();
+    }
+
+    private synchronized void forget() {
+        closed = true;
         try {
             if (state != null && !state.isClosed()) {
                 ThrottleRecords.forget(state, process);
