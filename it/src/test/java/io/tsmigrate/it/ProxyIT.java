@@ -602,6 +602,35 @@ class ProxyIT {
     }
 
     @Test
+    void aTransactionTheTargetRefusesOnlyAtItsCommitGoesToTheJournalWhole() throws Exception {
+        // The repetition sends a transaction's statements and its COMMIT in one round trip: a refusal
+        // at the COMMIT (a deferred check only the target has) must still send the whole transaction
+        // to the journal, and the replay must bring it once the target accepts it.
+        TestDatabases.execute(source, "CREATE TABLE plans (id int PRIMARY KEY)", "CREATE TABLE tasks (id int PRIMARY KEY, plan int)");
+        TestDatabases.execute(target, "CREATE TABLE plans (id int PRIMARY KEY)", "CREATE TABLE tasks (id int PRIMARY KEY, "
+                + "plan int REFERENCES plans DEFERRABLE INITIALLY DEFERRED)");
+        long journaledBefore = proxy.stats().dualWrite().journaled();
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + source.database() + "?user=app")) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO tasks VALUES (1, 7)");
+                st.executeUpdate("INSERT INTO tasks VALUES (2, 7)");
+            }
+            c.commit(); // the source has no such check
+        }
+        assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaledBefore + 1);
+        assertThat(rows(target, "SELECT count(*) FROM tasks")).containsExactly(List.of("0"));
+        TestDatabases.execute(target, "INSERT INTO plans VALUES (7)");
+        Await.until("the journal is replayed", () -> {
+            proxy.checkNow();
+            return !proxy.stats().dualWrite().diverted();
+        });
+        String q = "SELECT id, plan FROM tasks ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("1", "7"), List.of("2", "7"));
+    }
+
+    @Test
     void theCommandAuthenticatesClientsWithScramAndStopsOnSigterm(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         TestDatabases.execute(source, "DROP ROLE IF EXISTS proxy_scram", "CREATE ROLE proxy_scram LOGIN PASSWORD 'hashed secret'");
         String verifier = TestDatabases.queryString(source, "SELECT rolpassword FROM pg_authid WHERE rolname = 'proxy_scram'");
