@@ -28,12 +28,20 @@ final class ComputedWrites {
     /** Query shapes seen so far, with why each side computes their values ("" for none): each is examined once. */
     private final Map<String, String> seen = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Found> pending = new ConcurrentLinkedQueue<>();
+    /** Statement texts already examined (a prepared statement's comes back with every execution): no shape to compute again. */
+    private final java.util.Set<String> examined = ConcurrentHashMap.newKeySet();
 
     /**
      * Examines a write once per query shape (up to 10,000 shapes): when each side computes some of its
      * values for itself, records the shape for the state and returns why, for a log line; else null.
      */
     String examine(String sql, ComputedValues.Catalog catalog) {
+        if (examined.contains(sql)) {
+            return null;
+        }
+        if (examined.size() < 10_000) {
+            examined.add(sql);
+        }
         String shape = QueryShape.of(sql);
         if (seen.containsKey(shape) || seen.size() > 10_000) {
             return null;

@@ -1,10 +1,18 @@
 package io.tsmigrate.dualwrite;
 
+import java.util.regex.Pattern;
+
 /**
  * A query's shape: its SQL with literals replaced by {@code ?} and white space folded, so that the
  * same query with other values aggregates together ({@code SELECT * FROM t WHERE id = ?}).
  */
 public final class QueryShape {
+
+    private static final Pattern STRING = Pattern.compile("'(?:[^']|'')*'");
+    private static final Pattern NUMBER = Pattern.compile("(?<![A-Za-z_$0-9])-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?(?![A-Za-z_$0-9])");
+    private static final Pattern PARAMETER = Pattern.compile("\\$\\d+");
+    private static final Pattern LIST = Pattern.compile("\\(\\s*\\?(?:\\s*,\\s*\\?)+\\s*\\)");
+    private static final Pattern SPACE = Pattern.compile("\\s+");
 
     private QueryShape() {
     }
@@ -12,11 +20,11 @@ public final class QueryShape {
     /** The shape of one statement. */
     public static String of(String sql) {
         String s = sql.strip();
-        s = s.replaceAll("'(?:[^']|'')*'", "?");
-        s = s.replaceAll("(?<![A-Za-z_$0-9])-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?(?![A-Za-z_$0-9])", "?");
-        s = s.replaceAll("\\$\\d+", "?");
-        s = s.replaceAll("\\(\\s*\\?(?:\\s*,\\s*\\?)+\\s*\\)", "(?)");
-        s = s.replaceAll("\\s+", " ");
+        s = STRING.matcher(s).replaceAll("?");
+        s = NUMBER.matcher(s).replaceAll("?");
+        s = PARAMETER.matcher(s).replaceAll("?");
+        s = LIST.matcher(s).replaceAll("(?)");
+        s = SPACE.matcher(s).replaceAll(" ");
         return s.length() > 500 ? s.substring(0, 500) : s;
     }
 }
