@@ -53,6 +53,7 @@ final class DualWriter implements AutoCloseable {
     /** The sides whose {@code tsmigrate.journal_applied} this process has made sure of (lossless mode). */
     private final Set<Side> ensured = ConcurrentHashMap.newKeySet();
     private String lastDamage;
+    private String lastReplayProblem;
     private boolean owedJournal;
 
     DualWriter(DataSource sourceDs, DataSource targetDs, DualWriteConfig config) throws IOException {
@@ -282,7 +283,12 @@ final class DualWriter implements AutoCloseable {
                 LOG.log(Level.INFO, "tsmigrate dual-write: the " + side.name + " is back and its journal is replayed");
             }
         } catch (SQLException | IOException e) {
-            LOG.log(Level.DEBUG, "tsmigrate dual-write: the " + side.name + " is not reachable yet: " + e.getMessage());
+            // Once per cause, not at every check: a journal that never replays must say why.
+            String problem = "tsmigrate dual-write: the journal of the " + side.name + " cannot be replayed yet: " + e.getMessage();
+            if (!problem.equals(lastReplayProblem)) {
+                LOG.log(Level.WARNING, problem);
+                lastReplayProblem = problem;
+            }
         }
     }
 
