@@ -7,9 +7,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.tsmigrate.core.connect.ConnectionSpec;
 import io.tsmigrate.core.connect.PgConnector;
 import io.tsmigrate.dualwrite.DualWriteConfig;
@@ -111,8 +109,8 @@ public final class ProxyServer implements AutoCloseable {
         this.targetTypes = new PrimaryCatalog(targetDs);
         this.mirror = new TransactionMirror(sourceDs, targetDs, config.dualWrite());
         this.metrics = new ProxyMetrics(this::stats, config.dualWrite().journalDirectory(), () -> computedValues().size());
-        this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        this.workers = new MultiThreadIoEventLoopGroup(eventLoops(), NioIoHandler.newFactory());
+        this.boss = new MultiThreadIoEventLoopGroup(1, Transport.ioHandler());
+        this.workers = new MultiThreadIoEventLoopGroup(eventLoops(), Transport.ioHandler());
     }
 
     /**
@@ -152,7 +150,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             LOG.info("tsmigrate proxy: metrics on http://" + config.metrics().get().getHostString() + ":" + metrics.port() + "/metrics");
         }
-        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
+        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(Transport.serverSocket())
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -169,7 +167,8 @@ public final class ProxyServer implements AutoCloseable {
             throw new IOException("cannot listen on " + config.listenHost() + ":" + config.listenPort() + ": " + e.getMessage(), e);
         }
         LOG.info("tsmigrate proxy: listening on " + address() + "; the primary is the " + (mirror.targetIsPrimary() ? target : source)
-                + ", writes are repeated on the " + (mirror.targetIsPrimary() ? source : target));
+                + ", writes are repeated on the " + (mirror.targetIsPrimary() ? source : target)
+                + " (" + eventLoops() + " event loops, " + Transport.name() + ")");
     }
 
     /** The address it listens on (the port chosen when 0 was asked for). */
