@@ -54,6 +54,11 @@ final class ComputedWrites {
         return reason;
     }
 
+    /** Whether {@link #examine} has seen this statement text already (then it looks nothing up). */
+    boolean examined(String sql) {
+        return examined.contains(sql);
+    }
+
     /** The shapes whose values each side computes for itself, with why. */
     Map<String, String> found() {
         Map<String, String> out = new TreeMap<>();

@@ -199,6 +199,18 @@ final class DualWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #wroteDirectly} for a caller that must not block: counts the write and returns true
+     * when the writer is registered; else false, and the caller runs {@link #wroteDirectly} where it may block.
+     */
+    boolean wroteDirectlyIfRegistered() {
+        if (!registered.get()) {
+            return false;
+        }
+        counters.mirrored();
+        return true;
+    }
+
     /** Registers now, once; false when the target cannot be reached (registration is tried again at the next direct write). */
     boolean registerNow() {
         if (registered.get()) {

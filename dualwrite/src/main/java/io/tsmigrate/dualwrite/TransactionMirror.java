@@ -45,6 +45,27 @@ public final class TransactionMirror implements AutoCloseable {
      */
     static final String LOCK_TIMEOUT = "5s";
 
+    /** What a connection to the secondary runs before its first transaction, after the session's settings. */
+    public static String secondarySession() {
+        return "SET lock_timeout = '" + LOCK_TIMEOUT + "'";
+    }
+
+    /**
+     * A transaction's writes as one string, in one explicit transaction: the simple query protocol
+     * runs it in one round trip, and an error skips the rest and rolls it all back. A COPY FROM
+     * STDIN in it asks for its data when it runs, in order.
+     */
+    public static String transaction(List<Op> ops) {
+        StringBuilder out = new StringBuilder("BEGIN");
+        ops.forEach(op -> appendStatement(out, op.sql()));
+        return appendStatement(out, "COMMIT").toString();
+    }
+
+    /** Appends a statement to others: a newline before the semicolon, as a statement may end in a -- comment. */
+    private static StringBuilder appendStatement(StringBuilder run, String sql) {
+        return run.append(run.length() == 0 ? "" : "\n;\n").append(sql);
+    }
+
     /**
      * A transaction's intent (lossless mode): on disk before the primary's COMMIT is sent. Give it
      * to {@link Session#apply(List, Intent)} once the primary committed, or to
@@ -96,6 +117,11 @@ public final class TransactionMirror implements AutoCloseable {
     public String examineWrite(String sql, ComputedValues.Catalog catalog) {
         String reason = writer.computedWrites().examine(sql, catalog);
         return reason == null ? null : ComputedWrites.warning("tsmigrate proxy", QueryShape.of(sql), reason);
+    }
+
+    /** Whether {@link #examineWrite} has seen this statement text already (then it looks nothing up). */
+    public boolean examined(String sql) {
+        return writer.computedWrites().examined(sql);
     }
 
     /** Query shapes whose values each side computes for itself, with why. */
@@ -152,12 +178,20 @@ public final class TransactionMirror implements AutoCloseable {
     /** Not thread-safe: one client connection's transactions, in order. */
     public final class Session implements AutoCloseable {
         private final DualWriter.Roles roles;
-        private final List<String> prelude;
+        private List<String> prelude;
         private Connection connection;
 
         private Session(DualWriter.Roles roles, List<String> prelude) {
             this.roles = roles;
             this.prelude = prelude;
+        }
+
+        /**
+         * Replaces the statements a new connection to the secondary runs first, which each journal
+         * entry also starts with (made local): for settings learnt once the session's primary answered.
+         */
+        public void prelude(List<String> prelude) {
+            this.prelude = List.copyOf(prelude);
         }
 
         /** Whether this session's primary is the target. */
@@ -201,9 +235,7 @@ public final class TransactionMirror implements AutoCloseable {
          * @throws java.io.UncheckedIOException when it cannot be written: the transaction must not commit
          */
         public Intent intend(List<Op> ops, long xid) {
-            List<Write> writes = new ArrayList<>(ops.size());
-            ops.forEach(op -> writes.add(op.write()));
-            List<Write> entry = withSettings(writes);
+            List<Write> entry = withSettings(writes(ops));
             try {
                 Intent intent = new Intent(roles.secondary(), writer.intents().intend(roles.secondary(), entry, xid), entry, xid);
                 TestHook.reached(TestHook.BEFORE_COMMIT);
@@ -240,8 +272,7 @@ public final class TransactionMirror implements AutoCloseable {
             if (ops.isEmpty()) {
                 return Outcome.APPLIED;
             }
-            List<Write> writes = new ArrayList<>(ops.size());
-            ops.forEach(op -> writes.add(op.write()));
+            List<Write> writes = writes(ops);
             Side side = roles.secondary();
             Journal.Origin origin = intent == null ? null : intent.intent.origin();
             if (!side.beginDirect()) {
@@ -254,7 +285,7 @@ public final class TransactionMirror implements AutoCloseable {
                         for (String p : prelude) {
                             st.execute(p);
                         }
-                        st.execute("SET lock_timeout = '" + LOCK_TIMEOUT + "'");
+                        st.execute(secondarySession());
                     }
                     if (writer.lossless()) {
                         writer.ensureStateTables(side, connection); // before its first transaction: DDL commits on its own
@@ -274,14 +305,49 @@ public final class TransactionMirror implements AutoCloseable {
                 return Outcome.APPLIED;
             } catch (SQLException e) {
                 closeConnection();
-                if (writer.config().policy() == FailurePolicy.JOURNAL) {
-                    writer.divert(side, e);
-                    side.joinJournal();
-                    return journal(side, writes, true, origin);
-                }
-                writer.counters().failure();
-                return Outcome.FAILED;
+                return failed(writes, origin, e);
             }
+        }
+
+        /** The secondary refused a transaction or failed: it is diverted, and the transaction journaled (policy JOURNAL). */
+        private Outcome failed(List<Write> writes, Journal.Origin origin, SQLException cause) {
+            Side side = roles.secondary();
+            if (writer.config().policy() == FailurePolicy.JOURNAL) {
+                writer.divert(side, cause);
+                side.joinJournal();
+                return journal(side, writes, true, origin);
+            }
+            writer.counters().failure();
+            return Outcome.FAILED;
+        }
+
+        // ---- for a caller that repeats transactions on a connection of its own, one at a time (the
+        // proxy, on its event loop): beginDirect, then the secondary runs transaction(ops) (a new
+        // connection first runs the session's settings and secondarySession()), then applied or failed.
+
+        /** Whether the next transaction goes to the secondary directly; when not, give it to {@link #journal(List)}. Does not block. */
+        public boolean beginDirect() {
+            return roles.secondary().beginDirect();
+        }
+
+        /** Journals a transaction that {@link #beginDirect} did not send to the secondary. Blocks. */
+        public Outcome journal(List<Op> ops) {
+            return journal(roles.secondary(), writes(ops), true, null);
+        }
+
+        /** The secondary committed a direct transaction: counts it; false when the writer must register first (then call {@link #applied()}). Does not block. */
+        public boolean appliedWithoutBlocking() {
+            return writer.wroteDirectlyIfRegistered();
+        }
+
+        /** The secondary committed a direct transaction: counts it, and registers the writer if it is not yet. Blocks. */
+        public void applied() {
+            writer.wroteDirectly();
+        }
+
+        /** The secondary refused a direct transaction, or its connection failed: diverts the secondary and journals the transaction. Blocks. */
+        public Outcome failed(List<Op> ops, SQLException cause) {
+            return failed(writes(ops), null, cause);
         }
 
         /**
@@ -300,14 +366,19 @@ public final class TransactionMirror implements AutoCloseable {
                     }
                     out.add(w);
                 } else {
-                    // A newline first: a statement may end in a -- comment.
-                    run.append(run.length() == 0 ? "" : "\n;\n").append(w.sql());
+                    appendStatement(run, w.sql());
                 }
             }
             if (run.length() > 0) {
-                out.add(Write.sql(run.append(commit ? "\n;\nCOMMIT" : "").toString()));
+                out.add(Write.sql((commit ? appendStatement(run, "COMMIT") : run).toString()));
             }
             return out;
+        }
+
+        private static List<Write> writes(List<Op> ops) {
+            List<Write> writes = new ArrayList<>(ops.size());
+            ops.forEach(op -> writes.add(op.write()));
+            return writes;
         }
 
         /** The writes preceded by the session's settings, made local: a replayer runs entries of many sessions on one connection. */

@@ -118,6 +118,41 @@ class ProxyIT {
                 .extracting(r -> r.get(0)).containsExactly("1", "3", "4", "5");
     }
 
+    @Test
+    void theSecondaryReadsALiteralAsThePrimaryDoesWhenTheirDefaultsDiffer() throws Exception {
+        // The source's database reads times in New York and dates day first; the target keeps its
+        // server's defaults. A time written without a zone must be the same instant on both, directly
+        // and through the journal: the secondary's settings start with the TimeZone and DateStyle the
+        // primary reported.
+        String db = "\"" + source.database().replace("\"", "\"\"") + "\"";
+        TestDatabases.execute(source, "ALTER DATABASE " + db + " SET timezone = 'America/New_York'",
+                "ALTER DATABASE " + db + " SET datestyle = 'SQL, DMY'");
+        long journaled = proxy.stats().dualWrite().journaled();
+        try {
+            List<String> psql = List.of(bindir.resolve("psql").toString(), "-X", "-v", "ON_ERROR_STOP=1", "-d", proxyConninfo());
+            Output direct = run(psql, "INSERT INTO readings (id, device, at) VALUES (960, 'local time', '02/03/2026 10:00');", null);
+            assertThat(direct.exit()).as(direct.stderr()).isZero();
+            TestDatabases.execute(target, "ALTER TABLE readings RENAME TO readings_away");
+            try {
+                Output later = run(psql, "INSERT INTO readings (id, device, at) VALUES (961, 'journaled', '03/04/2026 11:00');", null);
+                assertThat(later.exit()).as(later.stderr()).isZero();
+            } finally {
+                TestDatabases.execute(target, "ALTER TABLE readings_away RENAME TO readings");
+            }
+        } finally {
+            TestDatabases.execute(source, "ALTER DATABASE " + db + " RESET timezone", "ALTER DATABASE " + db + " RESET datestyle");
+        }
+        assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaled + 1);
+        Await.until("the journal is replayed", () -> {
+            proxy.checkNow();
+            return !proxy.stats().dualWrite().diverted();
+        });
+        assertThat(TestDatabases.queryString(source, "SELECT string_agg(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), ', ' "
+                + "ORDER BY id) FROM readings WHERE id IN (960, 961)")).isEqualTo("2026-03-02 15:00, 2026-04-03 15:00");
+        String q = "SELECT id, at FROM readings WHERE id IN (960, 961) ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).hasSize(2);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"simple", "extended", "prepared"})
     void pgbenchInEachQueryModeLeavesBothSidesIdentical(String mode) throws Exception {
@@ -579,26 +614,42 @@ class ProxyIT {
 
     @Test
     void writesTheTargetMissedGoToTheJournalAndAreReplayedInOrder() throws Exception {
+        long journaled = proxy.stats().dualWrite().journaled();
         try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
                 + source.database() + "?user=app")) {
             try (Statement st = c.createStatement()) {
                 st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (400, 'before', '2026-03-01 00:00:00+00')");
+                st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (402, 'before', '2026-03-01 00:00:02+00')");
             }
-            // The proxy's own connections to the target die: the next commit cannot be repeated there.
+            // The proxy's own connections to the target die: the next commit reaches it on a new one, or
+            // (when the proxy sent it before it saw its connection close) through the journal.
             TestDatabases.execute(target, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '"
                     + ProxyServer.APPLICATION_NAME + "' AND datname = current_database()");
             try (Statement st = c.createStatement()) {
+                st.executeUpdate("UPDATE readings SET device = 'after the connections died' WHERE id = 402");
+            }
+            Await.until("the target has the write made after its connections died", () -> {
+                proxy.checkNow();
+                return rows(target, "SELECT device FROM readings WHERE id = 402").equals(List.of(List.of("after the connections died")));
+            });
+            journaled = proxy.stats().dualWrite().journaled();
+            // Then the target cannot take the table's writes: they go to the journal, the second after the first.
+            TestDatabases.execute(target, "ALTER TABLE readings RENAME TO readings_away");
+            try (Statement st = c.createStatement()) {
                 st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (401, 'journaled', '2026-03-01 00:00:01+00')");
                 st.executeUpdate("UPDATE readings SET device = 'journaled, then changed' WHERE id = 401");
+            } finally {
+                TestDatabases.execute(target, "ALTER TABLE readings_away RENAME TO readings");
             }
         }
+        assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaled + 2);
         Await.until("the journal is replayed", () -> {
             proxy.checkNow();
-            return proxy.stats().dualWrite().journaled() > 0 && !proxy.stats().dualWrite().diverted();
+            return !proxy.stats().dualWrite().diverted();
         });
         String q = "SELECT id, device FROM readings WHERE id BETWEEN 400 AND 499 ORDER BY id";
-        assertThat(rows(target, q)).isEqualTo(rows(source, q))
-                .containsExactly(List.of("400", "before"), List.of("401", "journaled, then changed"));
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("400", "before"),
+                List.of("401", "journaled, then changed"), List.of("402", "after the connections died"));
     }
 
     @Test

@@ -23,11 +23,29 @@ import java.util.concurrent.ThreadLocalRandom;
  * message goes as the client sent it and from which every answer comes back as the server sent it.
  * Writes the primary committed are repeated on the secondary before the client sees the
  * ReadyForQuery that ends them, so a client never runs ahead of its own mirrored writes and the
- * proxy's memory stays bounded. Runs on one event loop; the secondary is written from a worker thread.
+ * proxy's memory stays bounded. Runs on one event loop, with its connection to the secondary ({@link SecondaryLink});
+ * lossless mode writes the secondary from a worker thread.
  */
 final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
     /** Startup parameters that are settings the secondary must share (they change how literals read). */
+    /**
+     * A setting of {@link #readsLiterals} as a SET that JDBC connections to the secondary (the journal's
+     * replayer, lossless mode) take too: pgjdbc closes a connection whose DateStyle output is not ISO,
+     * so DateStyle keeps only its input order (MDY, DMY, YMD), which is what reads a literal.
+     */
+    private static String readsLiteralsSet(String name, String value) {
+        String v = value;
+        if (name.equals("DateStyle")) {
+            int comma = v.indexOf(',');
+            v = "ISO" + (comma < 0 ? "" : v.substring(comma));
+        }
+        return "SET " + name + " = '" + v.replace("'", "''") + "'";
+    }
+
+    /** Settings a server reports (ParameterStatus) that change how it reads a literal. */
+    private static final Set<String> READS_LITERALS = Set.of("DateStyle", "IntervalStyle", "TimeZone");
+
     private static final Set<String> SETTINGS = Set.of("timezone", "datestyle", "intervalstyle", "extra_float_digits",
             "search_path", "bytea_output", "standard_conforming_strings");
 
@@ -48,6 +66,14 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     private int backendKey;
     private String user = "";
     private TransactionMirror.Session mirror;
+    private SecondaryLink secondary;
+    /**
+     * How the primary reads the client's literals when the session starts (DateStyle, IntervalStyle,
+     * TimeZone, as it reported them then, which the servers' and databases' defaults decide): the
+     * secondary's settings and journal entries start with them, and its connection starts with them
+     * (so that a RESET returns both sides to the same value).
+     */
+    private final Map<String, String> readsLiterals = new LinkedHashMap<>();
     private Authenticator.Exchange exchange;
     private Map<String, String> parameters;
     private boolean gated;
@@ -270,6 +296,11 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
             if (greet) {
                 client.write(Wire.authenticationOk(client.alloc()));
                 ready.parameterStatus().forEach(this::parameterStatus);
+                // First, so that the client's own startup settings still decide (the primary reported them as it took them).
+                List<String> literals = new ArrayList<>();
+                readsLiterals.forEach((k, v) -> literals.add(readsLiteralsSet(k, v)));
+                prelude.addAll(0, literals);
+                mirror.prelude(secondarySettings());
                 ready.parameterStatus().forEach(client::write);
                 client.write(Wire.backendKeyData(client.alloc(), pid, key));
                 client.writeAndFlush(Wire.readyForQuery(client.alloc(), 'I'));
@@ -296,9 +327,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         replaying = true;
         List<String> settings = tracker.settings();
         if (!settings.isEmpty()) {
-            ByteBuf q = Wire.begin(backend.alloc(), 'Q');
-            Wire.cstring(q, String.join("; ", settings));
-            backend.write(Wire.end(q));
+            backend.write(Wire.query(backend.alloc(), String.join("; ", settings)));
         }
         for (Object[] st : tracker.namedStatements()) {
             ByteBuf p = Wire.begin(backend.alloc(), 'P');
@@ -330,6 +359,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         backend = null;
         old.writeAndFlush(Wire.end(Wire.begin(old.alloc(), 'X'))).addListener(ChannelFutureListener.CLOSE);
         server.closeInBackground(mirror);
+        closeSecondary();
         open(ctx, false);
         server.log().info("tsmigrate proxy: a session of " + user + " moves from the " + from + " to the " + primary
                 + " (the primary that tsmigrate cutover set)");
@@ -810,9 +840,12 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     /** Follows the server's client_encoding (a ParameterStatus, at start or after a SET). */
     private void parameterStatus(ByteBuf msg) {
         ByteBuf body = msg.slice(5, msg.readableBytes() - 5);
-        if (Wire.cstring(body).equalsIgnoreCase("client_encoding")) {
+        String name = Wire.cstring(body);
+        if (name.equalsIgnoreCase("client_encoding")) {
             String encoding = Wire.cstring(body).toUpperCase(java.util.Locale.ROOT);
             utf8 = encoding.equals("UTF8") || encoding.equals("UTF-8") || encoding.equals("UNICODE");
+        } else if (state != State.RELAY && READS_LITERALS.contains(name)) {
+            readsLiterals.put(name, Wire.cstring(body));
         }
     }
 
@@ -829,7 +862,14 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         gatedAt = System.nanoTime();
         held.addFirst(ready);
         backend.config().setAutoRead(false);
-        server.mirrorInBackground(mirror, writes, intended, () -> client.eventLoop().execute(this::release));
+        if (server.mirror().lossless()) {
+            server.mirrorInBackground(mirror, writes, intended, () -> client.eventLoop().execute(this::release));
+            return;
+        }
+        if (secondary == null) {
+            secondary = new SecondaryLink(server, client.eventLoop());
+        }
+        secondary.repeat(mirror, writes, this::secondarySettings, readsLiterals, this::release);
     }
 
     private void release() {
@@ -889,9 +929,17 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         }
     }
 
+    private void closeSecondary() {
+        if (secondary != null) {
+            secondary.close();
+            secondary = null;
+        }
+    }
+
     private void finish() {
         held.forEach(ByteBuf::release);
         held.clear();
+        closeSecondary();
         if (mirror != null) {
             TransactionMirror.Session m = mirror;
             mirror = null;

@@ -30,6 +30,22 @@ final class PrimaryCatalog implements ComputedValues.Catalog {
         return names.computeIfAbsent(oid, this::lookUp);
     }
 
+    /** A type OID's name when it was looked up before; else throws {@link NotKnown}. Does not block. */
+    String known(int oid) {
+        String name = names.get(oid);
+        if (name == null) {
+            throw new NotKnown();
+        }
+        return name;
+    }
+
+    /** A name {@link #known} does not have yet: it must be looked up, where blocking is fine. */
+    static final class NotKnown extends RuntimeException {
+        NotKnown() {
+            super(null, null, false, false);
+        }
+    }
+
     /** The columns an INSERT leaves to defaults each side computes for itself ({@link ComputedValues}). */
     @Override
     public synchronized java.util.List<String> defaults(String sql) {

@@ -232,18 +232,21 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    /** Repeats committed writes on the secondary off the event loop; {@code done} runs after, whatever happened. */
     /**
      * Repeats a committed transaction on the secondary off the event loop; with its intent (lossless
      * mode), the writes the intent holds are the ones repeated, under the intent's identity.
      */
     void mirrorInBackground(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes, Intended intended,
                             Runnable done) {
+        outcomeInBackground(() -> intended == null ? session.apply(ops(session, writes))
+                : session.apply(intended.ops(), intended.intent()), done);
+    }
+
+    /** Runs what becomes of a committed transaction (applied, journaled) off the event loop; {@code done} runs after, whatever happened. */
+    void outcomeInBackground(java.util.function.Supplier<TransactionMirror.Outcome> work, Runnable done) {
         blocking.execute(() -> {
             try {
-                TransactionMirror.Outcome outcome = intended == null ? session.apply(ops(session, writes))
-                        : session.apply(intended.ops(), intended.intent());
-                if (outcome == TransactionMirror.Outcome.FAILED) {
+                if (work.get() == TransactionMirror.Outcome.FAILED) {
                     LOG.severe("tsmigrate proxy: a committed transaction could not be repeated on the secondary nor journaled");
                 }
                 mirrored.increment();
@@ -253,6 +256,16 @@ public final class ProxyServer implements AutoCloseable {
                 done.run();
             }
         });
+    }
+
+    /** A committed transaction the secondary applied (on a session's own connection to it). */
+    void mirrored() {
+        mirrored.increment();
+    }
+
+    /** Work that may block (a catalog lookup, registering the writer), off the event loop. */
+    void inBackground(Runnable work) {
+        blocking.execute(work);
     }
 
     /** A transaction's intent and the writes it holds, as they will be repeated. */
@@ -280,14 +293,38 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /** The writes as the secondary runs them: values inlined as typed literals, COPY data as it came. */
-    private List<TransactionMirror.Op> ops(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes) {
+    List<TransactionMirror.Op> ops(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes) {
+        return ops(session, writes, true);
+    }
+
+    /**
+     * {@link #ops} on an event loop: null when a write needs something looked up first (a type name
+     * or a table's defaults the proxy has not asked the primary for yet).
+     */
+    List<TransactionMirror.Op> opsWithoutBlocking(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes) {
+        for (MirrorTracker.PendingWrite w : writes) {
+            if (!mirror.examined(w.sql)) {
+                return null;
+            }
+        }
+        try {
+            return ops(session, writes, false);
+        } catch (PrimaryCatalog.NotKnown e) {
+            return null;
+        }
+    }
+
+    private List<TransactionMirror.Op> ops(TransactionMirror.Session session, List<MirrorTracker.PendingWrite> writes, boolean mayBlock) {
         PrimaryCatalog types = session.targetIsPrimary() ? targetTypes : sourceTypes;
+        java.util.function.IntFunction<String> typeName = mayBlock ? types::name : types::known;
         List<TransactionMirror.Op> ops = new ArrayList<>(writes.size());
         for (MirrorTracker.PendingWrite w : writes) {
-            noteComputedValues(w.sql, types);
+            if (mayBlock) {
+                noteComputedValues(w.sql, types);
+            }
             try {
                 ops.add(w.copyData != null ? TransactionMirror.Op.copy(w.sql, w.copyData.toByteArray())
-                        : TransactionMirror.Op.sql(w.values.length == 0 ? w.sql : Inliner.inline(w.sql, w.values, types::name)));
+                        : TransactionMirror.Op.sql(w.values.length == 0 ? w.sql : Inliner.inline(w.sql, w.values, typeName)));
             } catch (IllegalArgumentException e) {
                 unmirrorable.increment();
                 LOG.severe("tsmigrate proxy: a committed write cannot be repeated on the secondary (" + e.getMessage()

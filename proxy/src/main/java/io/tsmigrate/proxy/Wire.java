@@ -52,6 +52,13 @@ final class Wire {
         return b;
     }
 
+    /** A simple Query. */
+    static ByteBuf query(ByteBufAllocator alloc, String sql) {
+        ByteBuf b = begin(alloc, 'Q');
+        cstring(b, sql);
+        return end(b);
+    }
+
     static ByteBuf authenticationOk(ByteBufAllocator alloc) {
         ByteBuf b = begin(alloc, 'R');
         b.writeInt(0);
