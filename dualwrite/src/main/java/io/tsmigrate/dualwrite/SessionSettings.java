@@ -73,6 +73,48 @@ public final class SessionSettings {
         sets.addAll(statements);
     }
 
+    private static final Pattern DATESTYLE_SET = Pattern.compile(
+            "(?is)(SET\\s+(?:SESSION\\s+|LOCAL\\s+)?\"?datestyle\"?\\s*(?:=|\\bTO\\b)\\s*)(.*?)\\s*;?\\s*");
+
+    /**
+     * A {@code SET} that a pgjdbc connection takes: pgjdbc closes a connection whose DateStyle output
+     * is not ISO, so a DateStyle keeps only what reads a literal, its input order ({@code SET
+     * DateStyle = 'SQL, DMY'}: {@code 'ISO, DMY'}; German alone means DMY, as the server takes it;
+     * a style alone keeps the order). Any other statement is returned as it is.
+     */
+    public static String driverSafe(String sql) {
+        int i = 0;
+        while (i < sql.length() && Character.isWhitespace(sql.charAt(i))) {
+            i++;
+        }
+        if (i == sql.length() || "Ss".indexOf(sql.charAt(i)) < 0) {
+            return sql; // every repeated write passes here
+        }
+        Matcher m = DATESTYLE_SET.matcher(sql.strip());
+        if (!m.matches()) {
+            return sql;
+        }
+        String order = null;
+        boolean german = false;
+        for (String token : m.group(2).replace("'", " ").replace("\"", " ").split("[\\s,]+")) {
+            switch (token.toUpperCase(java.util.Locale.ROOT)) {
+                case "DMY", "EURO", "EUROPEAN" -> order = "DMY";
+                case "MDY", "US", "NONEURO", "NONEUROPEAN" -> order = "MDY";
+                case "YMD" -> order = "YMD";
+                case "GERMAN" -> german = true;
+                case "DEFAULT" -> {
+                    return sql;
+                }
+                default -> {
+                }
+            }
+        }
+        if (order == null && german) {
+            order = "DMY";
+        }
+        return m.group(1) + "'ISO" + (order == null ? "" : ", " + order) + "'";
+    }
+
     /** {@code SET x ...} as {@code SET LOCAL x ...}: for a transaction that a connection shared with other sessions runs. */
     public static String local(String set) {
         return set.strip().replaceFirst("^(?i)SET\\s+(?:SESSION\\s+)?(?!LOCAL\\b)", "SET LOCAL ");
@@ -100,6 +142,11 @@ public final class SessionSettings {
     public static String settingName(String set) {
         Matcher m = SET_NAME.matcher(set.strip());
         return m.matches() ? m.group(1).replace("\"", "") : "";
+    }
+
+    /** Whether a statement is one session {@code SET} (not LOCAL, not TRANSACTION). */
+    public static boolean isSessionSet(String sql) {
+        return SESSION_SET.matcher(sql.strip()).matches();
     }
 
     public static boolean isDiscardAll(String sql) {

@@ -381,11 +381,15 @@ public final class TransactionMirror implements AutoCloseable {
             return writes;
         }
 
-        /** The writes preceded by the session's settings, made local: a replayer runs entries of many sessions on one connection. */
+        /**
+         * The writes preceded by the session's settings, its settings and its own SETs made local: a
+         * replayer runs entries of many sessions on one connection, where a session SET would stay
+         * for the entries after it.
+         */
         private List<Write> withSettings(List<Write> writes) {
             List<Write> entry = new ArrayList<>();
             prelude.forEach(p -> entry.add(Write.sql(SessionSettings.local(p))));
-            entry.addAll(writes);
+            writes.forEach(w -> entry.add(!w.isCopy() && SessionSettings.isSessionSet(w.sql()) ? Write.sql(SessionSettings.local(w.sql())) : w));
             return entry;
         }
 

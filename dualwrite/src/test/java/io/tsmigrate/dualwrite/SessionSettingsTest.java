@@ -28,4 +28,17 @@ class SessionSettingsTest {
         s.accepted("DISCARD ALL");
         assertThat(s.statements()).isEmpty();
     }
+
+    @Test
+    void aDateStyleKeepsItsInputOrderWithTheIsoOutputPgjdbcNeeds() {
+        assertThat(SessionSettings.driverSafe("SET DateStyle = 'SQL, DMY'")).isEqualTo("SET DateStyle = 'ISO, DMY'");
+        assertThat(SessionSettings.driverSafe("set datestyle to postgres, us;")).isEqualTo("set datestyle to 'ISO, MDY'");
+        assertThat(SessionSettings.driverSafe("SET LOCAL DateStyle = 'German'")).as("German alone reads day first")
+                .isEqualTo("SET LOCAL DateStyle = 'ISO, DMY'");
+        assertThat(SessionSettings.driverSafe("SET SESSION \"DateStyle\" = 'YMD, SQL'")).isEqualTo("SET SESSION \"DateStyle\" = 'ISO, YMD'");
+        assertThat(SessionSettings.driverSafe("SET DateStyle = 'SQL'")).as("a style alone keeps the order").isEqualTo("SET DateStyle = 'ISO'");
+        assertThat(SessionSettings.driverSafe("SET DateStyle TO DEFAULT")).isEqualTo("SET DateStyle TO DEFAULT");
+        assertThat(SessionSettings.driverSafe("SET TimeZone = 'UTC'")).isEqualTo("SET TimeZone = 'UTC'");
+        assertThat(SessionSettings.driverSafe("INSERT INTO t VALUES ('SET DateStyle = SQL')")).isEqualTo("INSERT INTO t VALUES ('SET DateStyle = SQL')");
+    }
 }

@@ -123,7 +123,8 @@ class ProxyIT {
         // The source's database reads times in New York and dates day first; the target keeps its
         // server's defaults. A time written without a zone must be the same instant on both, directly
         // and through the journal: the secondary's settings start with the TimeZone and DateStyle the
-        // primary reported.
+        // primary reported, then the session's own (a month-first DateStyle in a style pgjdbc, the
+        // journal's replayer, refuses).
         String db = "\"" + source.database().replace("\"", "\"\"") + "\"";
         TestDatabases.execute(source, "ALTER DATABASE " + db + " SET timezone = 'America/New_York'",
                 "ALTER DATABASE " + db + " SET datestyle = 'SQL, DMY'");
@@ -134,7 +135,8 @@ class ProxyIT {
             assertThat(direct.exit()).as(direct.stderr()).isZero();
             TestDatabases.execute(target, "ALTER TABLE readings RENAME TO readings_away");
             try {
-                Output later = run(psql, "INSERT INTO readings (id, device, at) VALUES (961, 'journaled', '03/04/2026 11:00');", null);
+                Output later = run(psql, "SET datestyle = 'Postgres, MDY';\n"
+                        + "INSERT INTO readings (id, device, at) VALUES (961, 'journaled', '03/04/2026 11:00');", null);
                 assertThat(later.exit()).as(later.stderr()).isZero();
             } finally {
                 TestDatabases.execute(target, "ALTER TABLE readings_away RENAME TO readings");
@@ -148,7 +150,7 @@ class ProxyIT {
             return !proxy.stats().dualWrite().diverted();
         });
         assertThat(TestDatabases.queryString(source, "SELECT string_agg(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), ', ' "
-                + "ORDER BY id) FROM readings WHERE id IN (960, 961)")).isEqualTo("2026-03-02 15:00, 2026-04-03 15:00");
+                + "ORDER BY id) FROM readings WHERE id IN (960, 961)")).isEqualTo("2026-03-02 15:00, 2026-03-04 16:00");
         String q = "SELECT id, at FROM readings WHERE id IN (960, 961) ORDER BY id";
         assertThat(rows(target, q)).isEqualTo(rows(source, q)).hasSize(2);
     }

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.tsmigrate.dualwrite.SessionSettings;
 import io.tsmigrate.dualwrite.TransactionMirror;
 
 import java.util.ArrayDeque;
@@ -29,20 +30,6 @@ import java.util.concurrent.ThreadLocalRandom;
 final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
     /** Startup parameters that are settings the secondary must share (they change how literals read). */
-    /**
-     * A setting of {@link #readsLiterals} as a SET that JDBC connections to the secondary (the journal's
-     * replayer, lossless mode) take too: pgjdbc closes a connection whose DateStyle output is not ISO,
-     * so DateStyle keeps only its input order (MDY, DMY, YMD), which is what reads a literal.
-     */
-    private static String readsLiteralsSet(String name, String value) {
-        String v = value;
-        if (name.equals("DateStyle")) {
-            int comma = v.indexOf(',');
-            v = "ISO" + (comma < 0 ? "" : v.substring(comma));
-        }
-        return "SET " + name + " = '" + v.replace("'", "''") + "'";
-    }
-
     /** Settings a server reports (ParameterStatus) that change how it reads a literal. */
     private static final Set<String> READS_LITERALS = Set.of("DateStyle", "IntervalStyle", "TimeZone");
 
@@ -260,12 +247,38 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
     private List<String> prelude;
 
-    /** The session's settings as the secondary must have them: the client's startup settings, then its SETs. */
+    /**
+     * The session's settings as the secondary must have them: how the primary reads literals, the
+     * client's startup settings, then its SETs (each as a pgjdbc connection takes it: the journal's
+     * replayer, shadow reads and lossless mode use one).
+     */
     private List<String> secondarySettings() {
-        List<String> settings = new ArrayList<>(prelude);
-        tracker.settings().stream().filter(MirrorTracker::mirrored).forEach(settings::add);
+        List<String> settings = new ArrayList<>();
+        prelude.forEach(p -> settings.add(SessionSettings.driverSafe(p)));
+        tracker.settings().stream().filter(MirrorTracker::mirrored).map(SessionSettings::driverSafe).forEach(settings::add);
         return settings;
     }
+
+    /**
+     * The secondary settings as they were when the session was last outside a transaction: what a
+     * repeated transaction starts from (its own SETs follow in it, in order), on a new connection
+     * to the secondary as in its journal entry.
+     */
+    private List<String> idleSettings = List.of();
+
+    /** The session is outside a transaction, its last one repeated: later transactions start from its settings now. */
+    private void settled() {
+        if (lastStatus == 'I' && mirror != null && (tracker.settingsChanges() != settledChanges || idleSettings.isEmpty())) {
+            settledChanges = tracker.settingsChanges();
+            List<String> now = secondarySettings();
+            if (!now.equals(idleSettings)) {
+                idleSettings = now;
+                mirror.prelude(now);
+            }
+        }
+    }
+
+    private int settledChanges;
 
     /**
      * Opens the session's connection to the primary of the roles as they are now. The first time it
@@ -298,9 +311,9 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
                 ready.parameterStatus().forEach(this::parameterStatus);
                 // First, so that the client's own startup settings still decide (the primary reported them as it took them).
                 List<String> literals = new ArrayList<>();
-                readsLiterals.forEach((k, v) -> literals.add(readsLiteralsSet(k, v)));
+                readsLiterals.forEach((k, v) -> literals.add("SET " + k + " = '" + v.replace("'", "''") + "'"));
                 prelude.addAll(0, literals);
-                mirror.prelude(secondarySettings());
+                settled();
                 ready.parameterStatus().forEach(client::write);
                 client.write(Wire.backendKeyData(client.alloc(), pid, key));
                 client.writeAndFlush(Wire.readyForQuery(client.alloc(), 'I'));
@@ -810,6 +823,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
                 if (lastStatus != 'T' && pendingIntent != null) {
                     mirror.abandon(takeIntent().intent()); // its COMMIT failed: the transaction rolled back
                 }
+                settled();
                 client.write(msg);
                 return;
             }
@@ -869,11 +883,12 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         if (secondary == null) {
             secondary = new SecondaryLink(server, client.eventLoop());
         }
-        secondary.repeat(mirror, writes, this::secondarySettings, readsLiterals, this::release);
+        secondary.repeat(mirror, writes, idleSettings, readsLiterals, this::release);
     }
 
     private void release() {
         gated = false;
+        settled();
         server.addedLatency(System.nanoTime() - gatedAt);
         client.write(held.poll()); // the ReadyForQuery, already followed
         while (!held.isEmpty() && !gated) {

@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 /**
  * One client session's own connection to the secondary, on the session's event loop: the proxy
@@ -43,10 +42,10 @@ final class SecondaryLink {
      * Repeats a committed transaction on the session's secondary, or journals it; {@code done} runs on
      * the event loop once the secondary or its journal has it.
      *
-     * @param settings   the session's settings as the secondary must have them (run on a new connection first)
+     * @param settings   the session's settings before the transaction, as the secondary must have them (run on a new connection first)
      * @param parameters startup parameters for a new connection (how the primary reads literals: DateStyle, TimeZone)
      */
-    void repeat(TransactionMirror.Session mirror, List<MirrorTracker.PendingWrite> writes, Supplier<List<String>> settings,
+    void repeat(TransactionMirror.Session mirror, List<MirrorTracker.PendingWrite> writes, List<String> settings,
                 Map<String, String> parameters, Runnable done) {
         List<TransactionMirror.Op> ops = server.opsWithoutBlocking(mirror, writes);
         if (ops != null) {
@@ -66,7 +65,7 @@ final class SecondaryLink {
         });
     }
 
-    private void send(TransactionMirror.Session mirror, List<TransactionMirror.Op> ops, Supplier<List<String>> settings,
+    private void send(TransactionMirror.Session mirror, List<TransactionMirror.Op> ops, List<String> settings,
                       Map<String, String> parameters, Runnable done) {
         if (ops.isEmpty()) {
             done.run();
@@ -78,7 +77,7 @@ final class SecondaryLink {
         }
         if (connection == null || connection.dead) {
             ServerAddress secondary = mirror.targetIsPrimary() ? server.source() : server.target();
-            List<String> first = new ArrayList<>(settings.get());
+            List<String> first = new ArrayList<>(settings);
             first.add(TransactionMirror.secondarySession());
             connection = new Connection(secondary, String.join("\n;\n", first), parameters);
         }
