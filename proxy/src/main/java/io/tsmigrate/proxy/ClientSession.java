@@ -29,10 +29,10 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
 
-    /** Startup parameters that are settings the secondary must share (they change how literals read). */
     /** Settings a server reports (ParameterStatus) that change how it reads a literal. */
     private static final Set<String> READS_LITERALS = Set.of("DateStyle", "IntervalStyle", "TimeZone");
 
+    /** Startup parameters that are settings the secondary must share (they change how literals read). */
     private static final Set<String> SETTINGS = Set.of("timezone", "datestyle", "intervalstyle", "extra_float_digits",
             "search_path", "bytea_output", "standard_conforming_strings");
 
