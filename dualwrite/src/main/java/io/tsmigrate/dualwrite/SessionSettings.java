@@ -23,6 +23,7 @@ public final class SessionSettings {
     private static final Pattern DISCARD_ALL = Pattern.compile("(?is)DISCARD\\s+ALL\\s*;?\\s*");
 
     private final List<String> sets = new ArrayList<>();
+    private int changes;
 
     /** Whether a statement changes the session's settings: a session {@code SET}, {@code RESET}, or {@code DISCARD ALL}. */
     public static boolean changesSettings(String sql) {
@@ -40,6 +41,7 @@ public final class SessionSettings {
 
     /** Follows a statement the primary accepted: a session {@code SET} replaces an earlier one of its name; RESET and DISCARD ALL drop. */
     public void accepted(String sql) {
+        changes++;
         String s = sql.strip();
         if (SESSION_SET.matcher(s).matches()) {
             String name = settingName(s);
@@ -62,6 +64,11 @@ public final class SessionSettings {
         }
     }
 
+    /** How many changes ({@link #accepted}, {@link #restore}) were followed: {@link #statements()} can differ only after another. */
+    public int changes() {
+        return changes;
+    }
+
     /** The settings, one {@code SET} statement each, in the order the session made them. */
     public List<String> statements() {
         return List.copyOf(sets);
@@ -69,6 +76,7 @@ public final class SessionSettings {
 
     /** Puts back settings read with {@link #statements()} (a transaction that changed them rolled back). */
     public void restore(List<String> statements) {
+        changes++;
         sets.clear();
         sets.addAll(statements);
     }

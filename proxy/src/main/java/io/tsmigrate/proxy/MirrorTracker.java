@@ -92,7 +92,6 @@ final class MirrorTracker {
     private PendingWrite copying;
     private boolean errorSinceReady;
     private final SessionSettings settings = new SessionSettings();
-    private int settingsChanged;
     private Shadows shadows = Shadows.NONE;
     /** The next Bind's read is to be shadowed (decided by needsValues). */
     private boolean shadowNextBind;
@@ -229,7 +228,6 @@ final class MirrorTracker {
         }
         String headSql = head instanceof Query q ? q.sql() : head instanceof Execute e ? e.sql() : "";
         if (tag.equalsIgnoreCase("SET") && SessionSettings.changesSettings(headSql)) {
-            settingsChanged++;
             settings.accepted(headSql);
         }
         forget(tag.toUpperCase(Locale.ROOT), headSql.strip());
@@ -333,15 +331,11 @@ final class MirrorTracker {
                 if (!SessionSettings.isDiscardAll(sql)) {
                     return; // DISCARD PLANS, SEQUENCES, TEMP: nothing a move would bring back
                 }
-                settingsChanged++;
                 settings.accepted(sql);
                 statements.keySet().removeIf(name -> !name.isEmpty());
                 portals.clear();
             }
-            case "RESET" -> {
-                settingsChanged++;
-                settings.accepted(sql);
-            }
+            case "RESET" -> settings.accepted(sql);
             case "DEALLOCATE" -> {
                 java.util.regex.Matcher m = DEALLOCATE.matcher(sql);
                 if (DEALLOCATE_ALL.matcher(sql).matches()) {
@@ -399,7 +393,7 @@ final class MirrorTracker {
 
     /** How many statements changed the settings so far: {@link #settings()} differs only after one. */
     int settingsChanges() {
-        return settingsChanged;
+        return settings.changes();
     }
 
     /** The session settings ({@code SET ...}, one statement each) the server accepted, in order. */
