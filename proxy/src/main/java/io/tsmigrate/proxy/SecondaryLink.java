@@ -111,7 +111,8 @@ final class SecondaryLink {
      * message and SQLSTATE) or the connection's.
      */
     private final class Connection implements Backend.Listener {
-        private final Deque<ByteBuf> unsent = new ArrayDeque<>();
+        /** The transaction's Query while the connection is being opened (one transaction at a time). */
+        private ByteBuf unsent;
         private final Deque<byte[]> copies = new ArrayDeque<>();
         private Channel channel;
         private boolean dead;
@@ -140,10 +141,10 @@ final class SecondaryLink {
                     channel.close();
                     return;
                 }
-                while (!unsent.isEmpty()) {
-                    channel.write(unsent.poll());
+                if (unsent != null) {
+                    channel.writeAndFlush(unsent);
+                    unsent = null;
                 }
-                channel.flush();
             });
         }
 
@@ -154,11 +155,10 @@ final class SecondaryLink {
             ops.stream().filter(op -> op.copyData() != null).forEach(op -> copies.add(op.copyData()));
             String sql = settings == null ? transaction : settings + "\n;\n" + transaction;
             settings = null;
-            ByteBuf message = Wire.query(channel == null ? io.netty.buffer.ByteBufAllocator.DEFAULT : channel.alloc(), sql);
             if (channel == null) {
-                unsent.add(message);
+                unsent = Wire.query(io.netty.buffer.ByteBufAllocator.DEFAULT, sql);
             } else {
-                channel.writeAndFlush(message);
+                channel.writeAndFlush(Wire.query(channel.alloc(), sql));
             }
         }
 
@@ -209,10 +209,17 @@ final class SecondaryLink {
         }
 
         private void fail(SQLException cause) {
-            dead = true;
-            unsent.forEach(ByteBuf::release);
-            unsent.clear();
+            drop();
             finish(cause);
+        }
+
+        /** No more use: what was not sent is released. */
+        private void drop() {
+            dead = true;
+            if (unsent != null) {
+                unsent.release();
+                unsent = null;
+            }
         }
 
         @Override
@@ -231,9 +238,7 @@ final class SecondaryLink {
         }
 
         void close() {
-            dead = true;
-            unsent.forEach(ByteBuf::release);
-            unsent.clear();
+            drop();
             if (channel != null) {
                 channel.writeAndFlush(Wire.end(Wire.begin(channel.alloc(), 'X'))).addListener(ChannelFutureListener.CLOSE);
             }
