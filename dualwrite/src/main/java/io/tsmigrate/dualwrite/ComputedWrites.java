@@ -54,9 +54,12 @@ final class ComputedWrites {
         return reason;
     }
 
-    /** Whether {@link #examine} has seen this statement text already (then it looks nothing up). */
+    /**
+     * Whether {@link #examine} would look nothing up for this statement: its text, or another of its
+     * shape, was examined already (a statement with its values written in has a new text each time).
+     */
     boolean examined(String sql) {
-        return examined.contains(sql);
+        return examined.contains(sql) || seen.containsKey(QueryShape.of(sql));
     }
 
     /** The shapes whose values each side computes for itself, with why. */
