@@ -34,6 +34,11 @@ final class Side {
         return diverted;
     }
 
+    /** Whether writes go to this side directly now (no journal to follow); {@link #beginDirect} decides for a transaction. */
+    boolean direct() {
+        return !diverted || journal == null;
+    }
+
     /** Whether a new transaction writes to this side directly; if not, end it with {@link #endJournalTransaction}. */
     boolean beginDirect() {
         synchronized (lock) {

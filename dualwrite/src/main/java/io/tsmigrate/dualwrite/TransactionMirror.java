@@ -51,14 +51,14 @@ public final class TransactionMirror implements AutoCloseable {
     }
 
     /**
-     * A transaction's writes as one string, in one explicit transaction: the simple query protocol
-     * runs it in one round trip, and an error skips the rest and rolls it all back. A COPY FROM
-     * STDIN in it asks for its data when it runs, in order.
+     * Statements as one string: the simple query protocol runs them in one round trip, and in an
+     * explicit transaction an error skips the rest and leaves the transaction to roll back. A COPY
+     * FROM STDIN among them asks for its data when it runs, in order.
      */
-    public static String transaction(List<Op> ops) {
-        StringBuilder out = new StringBuilder("BEGIN");
-        ops.forEach(op -> appendStatement(out, op.sql()));
-        return appendStatement(out, "COMMIT").toString();
+    public static String joined(List<String> statements) {
+        StringBuilder out = new StringBuilder();
+        statements.forEach(sql -> appendStatement(out, sql));
+        return out.toString();
     }
 
     /** Appends a statement to others: a newline before the semicolon, as a statement may end in a -- comment. */
@@ -119,7 +119,7 @@ public final class TransactionMirror implements AutoCloseable {
         return reason == null ? null : ComputedWrites.warning("tsmigrate proxy", QueryShape.of(sql), reason);
     }
 
-    /** Whether {@link #examineWrite} has seen this statement text already (then it looks nothing up). */
+    /** Whether {@link #examineWrite} would look nothing up for this statement (its text or its shape was seen already). */
     public boolean examined(String sql) {
         return writer.computedWrites().examined(sql);
     }
@@ -322,8 +322,21 @@ public final class TransactionMirror implements AutoCloseable {
         }
 
         // ---- for a caller that repeats transactions on a connection of its own, one at a time (the
-        // proxy, on its event loop): beginDirect, then the secondary runs transaction(ops) (a new
-        // connection first runs the session's settings and secondarySession()), then applied or failed.
+        // proxy, on its event loop): beginDirect, then the secondary runs the ops between BEGIN and COMMIT
+        // (joined; a new connection's first transaction also runs the session's settings and
+        // secondarySession()), then applied or failed.
+        // It may send a transaction's writes ahead, in an open transaction, before the primary's
+        // COMMIT (likelyDirect): beginDirect still decides at the commit, and when it says no, the
+        // writes sent ahead are rolled back and the transaction journaled.
+
+        /**
+         * Whether a transaction begun now would go to the secondary directly: a hint for sending its
+         * writes ahead while the primary's transaction is open ({@link #beginDirect} still decides at
+         * its commit). Does not block.
+         */
+        public boolean likelyDirect() {
+            return roles.secondary().direct();
+        }
 
         /** Whether the next transaction goes to the secondary directly; when not, give it to {@link #journal(List)}. Does not block. */
         public boolean beginDirect() {

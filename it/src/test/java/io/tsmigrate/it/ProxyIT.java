@@ -684,6 +684,155 @@ class ProxyIT {
     }
 
     @Test
+    void aTransactionsWritesGoAheadToTheTargetWhileItIsOpenAndItsRollbackUndoesThemThere() throws Exception {
+        try (Connection c = DriverManager.getConnection(proxyJdbcUrl())) {
+            try (Statement st = c.createStatement()) {
+                // Its shape is examined once (the table's defaults looked up off the event loop): later
+                // texts of that shape, with other values, go ahead.
+                st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (510, 'ahead shape', '2026-04-01 00:00:00+00')");
+            }
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (511, 'ahead, rolled back', '2026-04-01 00:00:01+00')");
+                Await.until("the target has the open transaction's write, not committed",
+                        () -> !targetBackends("idle in transaction", "ahead, rolled back").isEmpty());
+                String pid = targetBackends("idle in transaction", "ahead, rolled back").get(0);
+                assertThat(rows(target, "SELECT count(*) FROM readings WHERE id = 511")).containsExactly(List.of("0"));
+                c.rollback();
+                Await.until("the target rolled it back too", () -> rows(target, "SELECT state, query FROM pg_stat_activity WHERE pid = " + pid)
+                        .equals(List.of(List.of("idle", "ROLLBACK"))));
+                st.executeUpdate("INSERT INTO readings (id, device, at) VALUES (512, 'ahead, committed', '2026-04-01 00:00:02+00')");
+                Await.until("the next transaction's write went ahead on the same connection", () -> rows(target,
+                        "SELECT state, strpos(query, 'ahead, committed') > 0 FROM pg_stat_activity WHERE pid = " + pid)
+                        .equals(List.of(List.of("idle in transaction", "t"))));
+            }
+            c.commit();
+        }
+        String q = "SELECT id, device FROM readings WHERE id BETWEEN 510 AND 519 ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("510", "ahead shape"), List.of("512", "ahead, committed"));
+    }
+
+    @Test
+    void aWriteTheTargetRefusesAheadSendsTheWholeTransactionToTheJournalAndNoneOfItCommitsThere() throws Exception {
+        TestDatabases.execute(source, "CREATE TABLE gauges (id int PRIMARY KEY, level int)");
+        TestDatabases.execute(target, "CREATE TABLE gauges (id int PRIMARY KEY, level int CONSTRAINT level_low CHECK (level < 100))");
+        long journaled;
+        try (Connection c = DriverManager.getConnection(proxyJdbcUrl())) {
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO gauges VALUES (1, 1)"); // the shape, examined
+            }
+            journaled = proxy.stats().dualWrite().journaled();
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO gauges VALUES (2, 2)");
+                st.executeUpdate("INSERT INTO gauges VALUES (3, 300)"); // only the target refuses it
+                Await.until("the target refused the write that went ahead",
+                        () -> !targetBackends("idle in transaction (aborted)", "").isEmpty());
+            }
+            // Only the COMMIT is left to send: the target answers it with ROLLBACK, and no error.
+            c.commit();
+        }
+        assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaled + 1);
+        assertThat(rows(target, "SELECT id FROM gauges ORDER BY id")).containsExactly(List.of("1"));
+        TestDatabases.execute(target, "ALTER TABLE gauges DROP CONSTRAINT level_low");
+        Await.until("the journal is replayed", () -> {
+            proxy.checkNow();
+            return !proxy.stats().dualWrite().diverted();
+        });
+        String q = "SELECT id, level FROM gauges ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).hasSize(3);
+    }
+
+    @Test
+    void aWriteAheadThatFailsAfterItsCommitWasSentStillSendsTheWholeTransactionToTheJournal() throws Exception {
+        // The write ahead waits for a lock on the target while the client commits: the proxy sends the
+        // target's COMMIT behind it. The write then fails (cancelled), so the target answers that COMMIT
+        // with ROLLBACK and no error: the transaction must still go to the journal.
+        for (ConnectionSpec side : List.of(source, target)) {
+            TestDatabases.execute(side, "CREATE TABLE meters (id int PRIMARY KEY)");
+        }
+        long journaled;
+        try (Connection c = DriverManager.getConnection(proxyJdbcUrl());
+             Connection holder = TestDatabases.dataSource(target).getConnection()) {
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO meters VALUES (1)"); // the shape, examined
+            }
+            journaled = proxy.stats().dualWrite().journaled();
+            holder.setAutoCommit(false);
+            try (Statement lock = holder.createStatement()) {
+                lock.execute("LOCK TABLE meters IN ACCESS EXCLUSIVE MODE");
+            }
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO meters VALUES (2)");
+            }
+            Await.until("the write ahead waits for the lock on the target", () -> !rows(target, "SELECT pid FROM pg_stat_activity "
+                    + "WHERE application_name = '" + ProxyServer.APPLICATION_NAME + "' AND wait_event_type = 'Lock' "
+                    + "AND strpos(query, 'INSERT INTO meters VALUES (2)') > 0").isEmpty());
+            CompletableFuture<Void> commit = CompletableFuture.runAsync(() -> {
+                try {
+                    c.commit();
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Await.until("the source committed (the proxy then sends the target's COMMIT)",
+                    () -> rows(source, "SELECT count(*) FROM meters").equals(List.of(List.of("2"))));
+            TestDatabases.execute(target, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '"
+                    + ProxyServer.APPLICATION_NAME + "' AND wait_event_type = 'Lock' AND strpos(query, 'INSERT INTO meters') > 0");
+            commit.get(60, TimeUnit.SECONDS);
+            holder.rollback();
+        }
+        assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaled + 1);
+        Await.until("the journal is replayed", () -> {
+            proxy.checkNow();
+            return !proxy.stats().dualWrite().diverted();
+        });
+        String q = "SELECT id FROM meters ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("1"), List.of("2"));
+    }
+
+    @Test
+    void theSessionsSettingsReachTheTargetAgainAfterTheFirstTransactionThatCarriedThemRolledBack() throws Exception {
+        // A new connection to the target gets the session's settings in its first transaction, after
+        // BEGIN; when that transaction rolls back, so do they: the next one must carry them again, or
+        // its writes go by the target's defaults (here: into public.dup, not field.dup).
+        for (ConnectionSpec side : List.of(source, target)) {
+            TestDatabases.execute(side, "CREATE SCHEMA field", "CREATE TABLE field.dup (id int PRIMARY KEY)",
+                    "CREATE TABLE public.dup (id int PRIMARY KEY)");
+        }
+        String url = proxyJdbcUrl() + "&currentSchema=field"; // pgjdbc sends it as the startup parameter search_path
+        try (Connection warm = DriverManager.getConnection(url); Statement st = warm.createStatement()) {
+            st.executeUpdate("INSERT INTO dup VALUES (1)"); // the shape, examined
+        }
+        try (Connection c = DriverManager.getConnection(url)) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO dup VALUES (2)");
+                Await.until("the write went ahead, with the session's settings", () -> !targetBackends("idle in transaction",
+                        "search_path").isEmpty());
+                c.rollback();
+                st.executeUpdate("INSERT INTO dup VALUES (3)");
+            }
+            c.commit();
+        }
+        String q = "SELECT id FROM field.dup ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("1"), List.of("3"));
+        assertThat(rows(target, "SELECT count(*) FROM public.dup")).containsExactly(List.of("0"));
+    }
+
+    private static String proxyJdbcUrl() {
+        return "jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/" + source.database() + "?user=app";
+    }
+
+    /** The pids of the proxy's connections to the target in this state whose last query contains the text. */
+    private static List<String> targetBackends(String state, String queryContains) {
+        return rows(target, "SELECT pid FROM pg_stat_activity WHERE application_name = '" + ProxyServer.APPLICATION_NAME
+                + "' AND datname = current_database() AND state = '" + state + "' AND strpos(query, '"
+                + queryContains.replace("'", "''") + "') > 0").stream().map(r -> r.get(0)).toList();
+    }
+
+    @Test
     void theCommandAuthenticatesClientsWithScramAndStopsOnSigterm(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         TestDatabases.execute(source, "DROP ROLE IF EXISTS proxy_scram", "CREATE ROLE proxy_scram LOGIN PASSWORD 'hashed secret'");
         String verifier = TestDatabases.queryString(source, "SELECT rolpassword FROM pg_authid WHERE rolname = 'proxy_scram'");

@@ -820,6 +820,13 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
                     gate(msg, writes, takeIntent());
                     return;
                 }
+                if (mirror != null && !server.mirror().lossless()) {
+                    if (lastStatus == 'T') {
+                        secondary().ahead(mirror, tracker.openTransaction(), idleSettings, readsLiterals);
+                    } else if (lastStatus == 'I' && secondary != null) {
+                        secondary.rolledBack();
+                    }
+                }
                 if (lastStatus != 'T' && pendingIntent != null) {
                     mirror.abandon(takeIntent().intent()); // its COMMIT failed: the transaction rolled back
                 }
@@ -880,10 +887,14 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
             server.mirrorInBackground(mirror, writes, intended, () -> client.eventLoop().execute(this::release));
             return;
         }
+        secondary().repeat(mirror, writes, idleSettings, readsLiterals, this::release);
+    }
+
+    private SecondaryLink secondary() {
         if (secondary == null) {
             secondary = new SecondaryLink(server, client.eventLoop());
         }
-        secondary.repeat(mirror, writes, idleSettings, readsLiterals, this::release);
+        return secondary;
     }
 
     private void release() {

@@ -307,6 +307,11 @@ final class MirrorTracker {
         return out;
     }
 
+    /** The writes of the open transaction that completed so far, in order (a view: it changes as the transaction goes on). */
+    List<PendingWrite> openTransaction() {
+        return java.util.Collections.unmodifiableList(transaction);
+    }
+
     /**
      * The writes of the open transaction so far, with a simple Query's whose answer ended without an
      * error but whose ReadyForQuery the session holds: what an intent must hold before the COMMIT.

@@ -17,21 +17,48 @@ import java.util.function.Consumer;
 
 /**
  * One client session's own connection to the secondary, on the session's event loop: the proxy
- * repeats each transaction the primary committed there itself, in one round trip (a simple Query of
- * its statements between BEGIN and COMMIT), with no thread hand-off and no driver in between: most
- * of a commit's wait for the secondary is then the secondary's own work. What may block runs on the
- * proxy's worker threads: the first lookup of a type name or of a table's defaults, journaling, and
- * registering the writer. When the secondary refuses a transaction or cannot be reached, the
- * transaction goes to the journal as in the library ({@link TransactionMirror.Session#failed}) and this
- * connection is closed; the next direct transaction opens a new one. Lossless mode does not use it
- * (the library claims each intent inside the secondary's transaction). Not thread-safe: the session's
- * event loop calls it.
+ * repeats each transaction the primary committed there itself, with no thread hand-off and no
+ * driver in between. While the primary's transaction is open, its writes go ahead to the secondary
+ * as each completes (in a transaction of the secondary's own, after BEGIN), so that at the primary's
+ * COMMIT only the secondary's COMMIT is left to wait for: the secondary's work overlaps the
+ * client's next statements. A transaction the primary rolls back is rolled back there too. What may
+ * block runs on the proxy's worker threads: the first lookup of a type name or of a table's
+ * defaults, journaling, and registering the writer; a write that needs one (or is several
+ * statements in one string) is not sent ahead, and neither are those after it: they go with the
+ * COMMIT, in one round trip. When the secondary refuses a transaction or cannot be reached, the
+ * whole transaction goes to the journal as in the library ({@link TransactionMirror.Session#failed})
+ * and this connection is closed (the secondary rolls back what it had); the next transaction opens
+ * a new one. Lossless mode does not use it (the library claims each intent inside the secondary's
+ * transaction). Not thread-safe: the session's event loop calls it.
  */
 final class SecondaryLink {
 
     private final ProxyServer server;
     private final EventLoop loop;
     private Connection connection;
+    /** The writes of the primary's open transaction sent ahead, or null when none were. */
+    private Ahead ahead;
+    /** A write of the primary's open transaction could not be sent ahead: it and the rest go with the COMMIT. */
+    private boolean aheadStopped;
+
+    /** A prefix of the primary's open transaction's writes, sent ahead in a transaction open on the secondary. */
+    private static final class Ahead {
+        final Connection on;
+        final List<MirrorTracker.PendingWrite> writes = new ArrayList<>();
+        final List<TransactionMirror.Op> ops = new ArrayList<>();
+        /** The first error the secondary answered to them (or the connection's): the transaction cannot commit there. */
+        SQLException error;
+
+        Ahead(Connection on) {
+            this.on = on;
+        }
+
+        void failed(SQLException e) {
+            if (e != null && error == null) {
+                error = e;
+            }
+        }
+    }
 
     SecondaryLink(ProxyServer server, EventLoop loop) {
         this.server = server;
@@ -39,51 +66,153 @@ final class SecondaryLink {
     }
 
     /**
-     * Repeats a committed transaction on the session's secondary, or journals it; {@code done} runs on
-     * the event loop once the secondary or its journal has it.
+     * The primary's transaction is open and these are its writes so far (in order, each completed
+     * there): those not sent yet go ahead to the secondary, when they can without blocking.
+     *
+     * @param settings   the session's settings before the transaction, as the secondary must have them (run on a new connection first)
+     * @param parameters startup parameters for a new connection (how the primary reads literals: DateStyle, TimeZone)
+     */
+    void ahead(TransactionMirror.Session mirror, List<MirrorTracker.PendingWrite> open, List<String> settings,
+               Map<String, String> parameters) {
+        int sent = ahead == null ? 0 : ahead.writes.size();
+        if (aheadStopped || open.size() <= sent) {
+            return;
+        }
+        if (sent > 0 && open.get(sent - 1) != ahead.writes.get(sent - 1)) {
+            rollBack(); // not the transaction the writes ahead belong to (never expected): it all goes with the COMMIT
+            aheadStopped = true;
+            return;
+        }
+        List<MirrorTracker.PendingWrite> next = open.subList(sent, open.size());
+        boolean single = next.stream().allMatch(w -> w.values.length > 0 || oneStatement(w.sql));
+        List<TransactionMirror.Op> ops = single && mirror.likelyDirect() ? server.opsWithoutBlocking(mirror, next) : null;
+        if (ops == null || (ahead != null && (ahead.error != null || ahead.on.dead))) {
+            aheadStopped = true;
+            return;
+        }
+        List<String> statements = new ArrayList<>();
+        if (ahead == null) {
+            ahead = new Ahead(connection(mirror, settings, parameters));
+            statements.add("BEGIN");
+            ahead.on.settingsOnce(statements);
+        }
+        Ahead a = ahead;
+        a.writes.addAll(next);
+        a.ops.addAll(ops);
+        ops.forEach(op -> statements.add(op.sql()));
+        a.on.run(TransactionMirror.joined(statements), ops, a::failed);
+    }
+
+    /** The primary's transaction ended without a commit: what went ahead is rolled back. */
+    void rolledBack() {
+        aheadStopped = false;
+        rollBack();
+    }
+
+    private void rollBack() {
+        Ahead a = ahead;
+        ahead = null;
+        if (a != null && !a.on.dead) {
+            a.on.rolledBack();
+            a.on.run("ROLLBACK", List.of(), error -> {
+            });
+        }
+    }
+
+    /**
+     * Repeats a committed transaction on the session's secondary (its COMMIT there, after what went
+     * ahead), or journals it; {@code done} runs on the event loop once the secondary or its journal
+     * has it.
      *
      * @param settings   the session's settings before the transaction, as the secondary must have them (run on a new connection first)
      * @param parameters startup parameters for a new connection (how the primary reads literals: DateStyle, TimeZone)
      */
     void repeat(TransactionMirror.Session mirror, List<MirrorTracker.PendingWrite> writes, List<String> settings,
                 Map<String, String> parameters, Runnable done) {
-        List<TransactionMirror.Op> ops = server.opsWithoutBlocking(mirror, writes);
+        Ahead went = ahead;
+        ahead = null;
+        aheadStopped = false;
+        List<MirrorTracker.PendingWrite> rest = writes;
+        if (went != null) {
+            int n = went.writes.size();
+            if (writes.size() >= n && writes.get(n - 1) == went.writes.get(n - 1)) {
+                rest = writes.subList(n, writes.size());
+            } else {
+                ahead = went; // not this transaction's writes (never expected): rolled back, and it all goes now
+                rollBack();
+                went = null;
+            }
+        }
+        Ahead a = went;
+        List<TransactionMirror.Op> ops = server.opsWithoutBlocking(mirror, rest);
         if (ops != null) {
-            send(mirror, ops, settings, parameters, done);
+            send(mirror, a, ops, settings, parameters, done);
             return;
         }
+        List<MirrorTracker.PendingWrite> blocking = rest;
         server.inBackground(() -> {
             List<TransactionMirror.Op> looked;
             try {
-                looked = server.ops(mirror, writes);
+                looked = server.ops(mirror, blocking);
             } catch (RuntimeException e) {
                 server.log().severe("tsmigrate proxy: mirroring failed: " + e);
-                loop.execute(done);
+                loop.execute(() -> {
+                    if (a != null) {
+                        a.on.close(); // the secondary rolls back what went ahead
+                    }
+                    done.run();
+                });
                 return;
             }
-            loop.execute(() -> send(mirror, looked, settings, parameters, done));
+            loop.execute(() -> send(mirror, a, looked, settings, parameters, done));
         });
     }
 
-    private void send(TransactionMirror.Session mirror, List<TransactionMirror.Op> ops, List<String> settings,
+    /** {@code a}: what went ahead of the transaction, or null; {@code ops}: the rest of its writes. */
+    private void send(TransactionMirror.Session mirror, Ahead a, List<TransactionMirror.Op> ops, List<String> settings,
                       Map<String, String> parameters, Runnable done) {
-        if (ops.isEmpty()) {
+        List<TransactionMirror.Op> all = a == null ? ops : new ArrayList<>(a.ops);
+        if (a != null) {
+            all.addAll(ops);
+        }
+        if (all.isEmpty()) {
+            if (a != null) {
+                ahead = a;
+                rollBack();
+            }
             done.run();
             return;
         }
         if (!mirror.beginDirect()) {
-            server.outcomeInBackground(() -> mirror.journal(ops), () -> loop.execute(done));
+            if (a != null) {
+                ahead = a;
+                rollBack();
+            }
+            server.outcomeInBackground(() -> mirror.journal(all), () -> loop.execute(done));
             return;
         }
-        if (connection == null || connection.dead) {
-            ServerAddress secondary = mirror.targetIsPrimary() ? server.source() : server.target();
-            List<String> first = new ArrayList<>(settings);
-            first.add(TransactionMirror.secondarySession());
-            connection = new Connection(secondary, String.join("\n;\n", first), parameters);
+        List<String> statements = new ArrayList<>();
+        Connection on;
+        if (a == null) {
+            on = connection(mirror, settings, parameters);
+            statements.add("BEGIN");
+            on.settingsOnce(statements);
+        } else {
+            on = a.on;
+            if (a.error != null || on.dead) {
+                SQLException cause = a.error != null ? a.error : new SQLException("the connection to the secondary closed", "08006");
+                on.close();
+                server.outcomeInBackground(() -> mirror.failed(all, cause), () -> loop.execute(done));
+                return;
+            }
         }
-        Connection on = connection;
-        on.run(TransactionMirror.transaction(ops), ops, error -> {
-            if (error == null) {
+        ops.forEach(op -> statements.add(op.sql()));
+        statements.add("COMMIT");
+        on.run(TransactionMirror.joined(statements), ops, error -> {
+            // What went ahead was answered before this: a refusal there aborted the transaction, and its COMMIT then says ROLLBACK.
+            SQLException cause = a != null && a.error != null ? a.error : error;
+            if (cause == null) {
+                on.committed();
                 if (!mirror.appliedWithoutBlocking()) {
                     server.inBackground(mirror::applied);
                 }
@@ -91,13 +220,39 @@ final class SecondaryLink {
                 done.run();
             } else {
                 on.close();
-                server.outcomeInBackground(() -> mirror.failed(ops, error), () -> loop.execute(done));
+                server.outcomeInBackground(() -> mirror.failed(all, cause), () -> loop.execute(done));
             }
         });
     }
 
+    /** The connection to the secondary of the roles as they are now: a new one when there is none or it failed. */
+    private Connection connection(TransactionMirror.Session mirror, List<String> settings, Map<String, String> parameters) {
+        if (connection == null || connection.dead) {
+            ServerAddress secondary = mirror.targetIsPrimary() ? server.source() : server.target();
+            List<String> first = new ArrayList<>(settings);
+            first.add(TransactionMirror.secondarySession());
+            connection = new Connection(secondary, first, parameters);
+        }
+        return connection;
+    }
+
+    /**
+     * Whether a simple Query's string is one statement (a semicolon only at its end): several would
+     * each be answered, and one could end the transaction the writes ahead are in. Errs on the side
+     * of no (a semicolon in a literal): such a write goes with the COMMIT.
+     */
+    static boolean oneStatement(String sql) {
+        String s = sql.strip();
+        while (s.endsWith(";")) {
+            s = s.substring(0, s.length() - 1).strip();
+        }
+        return s.indexOf(';') < 0;
+    }
+
     /** Closes the connection (the session ended, or moved and has another secondary now). */
     void close() {
+        ahead = null; // the secondary rolls it back as the connection closes
+        aheadStopped = false;
         if (connection != null) {
             connection.close();
             connection = null;
@@ -105,23 +260,29 @@ final class SecondaryLink {
     }
 
     /**
-     * A connection to the secondary, opened on the event loop: one transaction at a time, the first
-     * preceded by the session's settings in the same string (a refused setting skips the transaction
-     * too). A transaction's outcome is null when it committed, else the error: the server's (its
-     * message and SQLSTATE) or the connection's.
+     * A connection to the secondary, opened on the event loop. It runs simple Queries in order, several
+     * in flight (the writes of a transaction sent ahead, then its COMMIT), each with its own COPY data,
+     * sent as the server asks for it. The first transaction carries the session's settings after its
+     * BEGIN (a refused setting aborts the transaction; one rolled back carries them again). A Query's
+     * outcome is null when the server answered it without an error, else the error: the server's
+     * (its message and SQLSTATE) or the connection's.
      */
     private final class Connection implements Backend.Listener {
-        /** The transaction's Query while the connection is being opened (one transaction at a time). */
+        /** A Query sent and not yet answered. */
+        private record Pending(Consumer<SQLException> outcome, Deque<byte[]> copies) {
+        }
+
+        private final Deque<Pending> pending = new ArrayDeque<>();
+        /** The Queries while the connection is being opened. */
         private ByteBuf unsent;
-        private final Deque<byte[]> copies = new ArrayDeque<>();
         private Channel channel;
         private boolean dead;
-        /** The session's settings, until the first transaction carries them. */
-        private String settings;
+        /** The session's settings, until a committed transaction carried them; {@code carried}: while an open one does. */
+        private List<String> settings;
+        private List<String> carried;
         private SQLException error;
-        private Consumer<SQLException> outcome;
 
-        Connection(ServerAddress secondary, String settings, Map<String, String> parameters) {
+        Connection(ServerAddress secondary, List<String> settings, Map<String, String> parameters) {
             Map<String, String> startup = new LinkedHashMap<>(parameters);
             startup.put("application_name", ProxyServer.APPLICATION_NAME);
             startup.put("client_encoding", "UTF8");
@@ -148,15 +309,38 @@ final class SecondaryLink {
             });
         }
 
-        /** Runs a transaction (its COPY data sent as the server asks for it); {@code then} gets its outcome. */
-        void run(String transaction, List<TransactionMirror.Op> ops, Consumer<SQLException> then) {
-            outcome = then;
-            copies.clear();
+        /** Adds the session's settings to a transaction being begun, when no transaction carried them yet. */
+        void settingsOnce(List<String> statements) {
+            if (settings != null) {
+                statements.addAll(settings);
+                carried = settings;
+                settings = null;
+            }
+        }
+
+        void committed() {
+            carried = null;
+        }
+
+        void rolledBack() {
+            if (carried != null) {
+                settings = carried;
+                carried = null;
+            }
+        }
+
+        /** Sends a Query (the data of its COPYs sent as the server asks for them); {@code then} gets its outcome. */
+        void run(String sql, List<TransactionMirror.Op> ops, Consumer<SQLException> then) {
+            if (dead) {
+                then.accept(new SQLException("the connection to the secondary closed", "08006"));
+                return;
+            }
+            Deque<byte[]> copies = new ArrayDeque<>();
             ops.stream().filter(op -> op.copyData() != null).forEach(op -> copies.add(op.copyData()));
-            String sql = settings == null ? transaction : settings + "\n;\n" + transaction;
-            settings = null;
+            pending.add(new Pending(then, copies));
             if (channel == null) {
-                unsent = Wire.query(io.netty.buffer.ByteBufAllocator.DEFAULT, sql);
+                ByteBuf query = Wire.query(io.netty.buffer.ByteBufAllocator.DEFAULT, sql);
+                unsent = unsent == null ? query : io.netty.buffer.Unpooled.wrappedBuffer(unsent, query);
             } else {
                 channel.writeAndFlush(Wire.query(channel.alloc(), sql));
             }
@@ -174,7 +358,7 @@ final class SecondaryLink {
                         }
                     }
                     case 'G' -> copyData();
-                    case 'Z' -> finish(error);
+                    case 'Z' -> answered(error);
                     default -> {
                         // CommandComplete, NOTICE, ParameterStatus, rows of a write that returns some: nothing to act on.
                     }
@@ -184,9 +368,10 @@ final class SecondaryLink {
             }
         }
 
-        /** The server asks for a COPY's data: the next COPY's, whole, then its end. */
+        /** The server asks for a COPY's data: the Query's next COPY's, whole, then its end. */
         private void copyData() {
-            byte[] data = copies.poll();
+            Pending head = pending.peek();
+            byte[] data = head == null ? null : head.copies().poll();
             if (data == null) {
                 ByteBuf fail = Wire.begin(channel.alloc(), 'f');
                 Wire.cstring(fail, "tsmigrate proxy: no data for this COPY");
@@ -199,18 +384,20 @@ final class SecondaryLink {
             channel.writeAndFlush(Wire.end(Wire.begin(channel.alloc(), 'c')));
         }
 
-        private void finish(SQLException result) {
+        private void answered(SQLException result) {
             error = null;
-            Consumer<SQLException> then = outcome;
-            outcome = null;
-            if (then != null) {
-                then.accept(result);
+            Pending head = pending.poll();
+            if (head != null) {
+                head.outcome().accept(result);
             }
         }
 
+        /** Every Query not answered gets the connection's failure. */
         private void fail(SQLException cause) {
             drop();
-            finish(cause);
+            while (!pending.isEmpty()) {
+                answered(cause);
+            }
         }
 
         /** No more use: what was not sent is released. */
