@@ -744,6 +744,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         public void readComplete() {
             if (events == this && !gated) {
                 client.flush();
+                ahead();
             }
         }
 
@@ -821,11 +822,8 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
                     return;
                 }
                 if (mirror != null && !server.mirror().lossless()) {
-                    if (lastStatus == 'T') {
-                        secondary().ahead(mirror, tracker.openTransaction(), idleSettings, readsLiterals);
-                    } else if (lastStatus == 'I' && secondary != null) {
-                        secondary.rolledBack();
-                    }
+                    aheadDue |= lastStatus == 'T';
+                    rollbackDue |= lastStatus == 'I' && secondary != null;
                 }
                 if (lastStatus != 'T' && pendingIntent != null) {
                     mirror.abandon(takeIntent().intent()); // its COMMIT failed: the transaction rolled back
@@ -881,6 +879,13 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     private void gate(ByteBuf ready, List<MirrorTracker.PendingWrite> writes, ProxyServer.Intended intended) {
         gated = true;
         gatedAt = System.nanoTime();
+        aheadDue = false; // the transaction committed: what did not go ahead goes with its COMMIT
+        if (rollbackDue) {
+            rollbackDue = false;
+            if (secondary != null) {
+                secondary.rolledBack(); // an earlier one in the same read did not commit
+            }
+        }
         held.addFirst(ready);
         backend.config().setAutoRead(false);
         if (server.mirror().lossless()) {
@@ -889,6 +894,29 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         }
         secondary().repeat(mirror, writes, idleSettings, readsLiterals, this::release);
     }
+
+    /**
+     * The secondary's part of what the primary answered, once the client has the answers: the writes
+     * of the open transaction go ahead, after the rollback of one that ended without a commit.
+     */
+    private void ahead() {
+        if (rollbackDue) {
+            rollbackDue = false;
+            if (secondary != null) {
+                secondary.rolledBack();
+            }
+        }
+        if (aheadDue) {
+            aheadDue = false;
+            if (lastStatus == 'T' && mirror != null) {
+                secondary().ahead(mirror, tracker.openTransaction(), idleSettings, readsLiterals);
+            }
+        }
+    }
+
+    /** A transaction ended without a commit, or has new writes, since the client was last flushed ({@link #ahead}). */
+    private boolean rollbackDue;
+    private boolean aheadDue;
 
     private SecondaryLink secondary() {
         if (secondary == null) {
@@ -912,6 +940,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         }
         client.flush();
         if (!gated && state == State.RELAY && backend != null) {
+            ahead();
             backend.config().setAutoRead(client.isWritable());
         }
         if (state == State.CLOSED) {
