@@ -1,5 +1,6 @@
 package io.tsmigrate.dualwrite;
 
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -20,8 +21,18 @@ import java.util.Locale;
 public enum SqlKind {
     READ, WRITE;
 
-    /** The kind of one statement (or of a simple-protocol string of several: its first decides). */
+    /** The kind of a statement; a simple-protocol string of several writes when any of them does ({@link Statements}). */
     public static SqlKind of(String sql) {
+        if (sql.indexOf(';') >= 0) {
+            List<String> statements = Statements.split(sql);
+            if (statements.size() > 1) {
+                return statements.stream().anyMatch(s -> ofOne(s) == WRITE) ? WRITE : READ;
+            }
+        }
+        return ofOne(sql);
+    }
+
+    private static SqlKind ofOne(String sql) {
         String s = sql.strip();
         if (s.startsWith("/*")) {
             int end = s.indexOf("*/");

@@ -159,6 +159,16 @@ class DualWriteIT {
     }
 
     @Test
+    void aStringThatReadsFirstAndThenWritesIsMirrored() throws Exception {
+        // One string of several statements: its first does not decide (a read first used to keep the write off the secondary).
+        try (DualWriteDataSource ds = dataSource(FailurePolicy.JOURNAL); Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.execute("SELECT count(*) FROM accounts; INSERT INTO accounts (id, owner) VALUES (8, 'after a read; in one string')");
+        }
+        String q = "SELECT id, owner FROM accounts WHERE id = 8";
+        assertThat(TestDatabases.rows(target, q)).isEqualTo(TestDatabases.rows(source, q)).hasSize(1);
+    }
+
+    @Test
     void readsAndSideEffectFreeSelectsStayOnThePrimary() throws Exception {
         TestDatabases.execute(source, "CREATE SEQUENCE ids");
         TestDatabases.execute(target, "CREATE SEQUENCE ids");
