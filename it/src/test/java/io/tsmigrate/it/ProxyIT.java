@@ -119,6 +119,30 @@ class ProxyIT {
     }
 
     @Test
+    void aStringOfSeveralStatementsIsMirroredStatementByStatement() throws Exception {
+        // psql -c sends its string as one simple Query: a write after a read, a transaction, and a
+        // session setting in one string must all reach the target as the source ran them.
+        List<String> psql = List.of(bindir.resolve("psql").toString(), "-X", "-v", "ON_ERROR_STOP=1", "-d", proxyConninfo(), "-c");
+        List<String> strings = List.of(
+                "SELECT count(*) FROM readings; INSERT INTO readings (id, device, at) VALUES (520, 'after a read', '2026-05-01 00:00:00+00')",
+                "BEGIN; INSERT INTO readings (id, device, at) VALUES (521, 'in; a transaction', '2026-05-01 00:00:01+00'); "
+                        + "UPDATE readings SET note = 'updated' WHERE id = 520; COMMIT",
+                "SET datestyle = 'SQL, DMY'; INSERT INTO readings (id, device, at) VALUES (522, 'day first', '03/04/2026 10:00+00')",
+                "INSERT INTO readings (id, device, at) VALUES (523, 'rolled back with the string', '2026-05-01 00:00:03+00'); "
+                        + "INSERT INTO readings (id, device, at) VALUES (520, 'duplicate', now())");
+        for (String string : strings) {
+            List<String> command = new ArrayList<>(psql);
+            command.add(string);
+            Output out = exec(command, "", null);
+            assertThat(out.exit()).as(string + ": " + out.stderr()).isEqualTo(string.contains("duplicate") ? 1 : 0);
+        }
+        String q = "SELECT id, device, at, note FROM readings WHERE id BETWEEN 520 AND 529 ORDER BY id";
+        assertThat(rows(target, q)).isEqualTo(rows(source, q)).extracting(r -> r.get(0)).containsExactly("520", "521", "522");
+        assertThat(TestDatabases.queryString(source, "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM readings WHERE id = 522"))
+                .isEqualTo("2026-04-03");
+    }
+
+    @Test
     void theSecondaryReadsALiteralAsThePrimaryDoesWhenTheirDefaultsDiffer() throws Exception {
         // The source's database reads times in New York and dates day first; the target keeps its
         // server's defaults. A time written without a zone must be the same instant on both, directly
@@ -970,6 +994,13 @@ class ProxyIT {
 
     /** Runs a client to completion, with {@code input} on stdin; fails the test on a non-zero exit. */
     private static Output run(List<String> command, String input, ConnectionSpec passwordOf) throws Exception {
+        Output o = exec(command, input, passwordOf);
+        assertThat(o.exit()).as(command + "\n" + o.stdout() + o.stderr()).isZero();
+        return o;
+    }
+
+    /** Runs a command to its end: its exit status and output. */
+    private static Output exec(List<String> command, String input, ConnectionSpec passwordOf) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(command);
         if (passwordOf != null) {
             passwordOf.password().ifPresent(p -> pb.environment().put("PGPASSWORD", p));
@@ -988,9 +1019,7 @@ class ProxyIT {
             } finally {
                 p.destroyForcibly();
             }
-            Output o = new Output(p.exitValue(), Files.readString(out), Files.readString(err));
-            assertThat(o.exit()).as(command + "\n" + o.stdout() + o.stderr()).isZero();
-            return o;
+            return new Output(p.exitValue(), Files.readString(out), Files.readString(err));
         } finally {
             Files.deleteIfExists(out);
             Files.deleteIfExists(err);

@@ -2,6 +2,7 @@ package io.tsmigrate.proxy;
 
 import io.tsmigrate.dualwrite.SessionSettings;
 import io.tsmigrate.dualwrite.SqlKind;
+import io.tsmigrate.dualwrite.Statements;
 import io.tsmigrate.dualwrite.TransactionMirror.ShadowRead;
 
 import java.io.ByteArrayOutputStream;
@@ -74,8 +75,16 @@ final class MirrorTracker {
     private sealed interface Asked permits Query, Execute, Sync {
     }
 
-    /** {@code shadow}: the read being shadowed, or null. */
-    private record Query(String sql, PendingWrite write, ShadowRead shadow) implements Asked {
+    /**
+     * One statement of a simple Query (a string of several is answered statement by statement, then
+     * one ReadyForQuery); {@code shadow}: the read being shadowed, or null; {@code last}: the string's
+     * last statement, which its ReadyForQuery ends.
+     */
+    private record Query(String sql, PendingWrite write, ShadowRead shadow, boolean last) implements Asked {
+        /** The statement answered (or refused): what stays of it until the ReadyForQuery. */
+        Query answered() {
+            return new Query(sql, null, null, last);
+        }
     }
 
     private record Execute(String sql, PendingWrite write, ShadowRead shadow) implements Asked {
@@ -103,11 +112,27 @@ final class MirrorTracker {
     // ---- what the client sends
 
     void query(String sql) {
-        String mirror = mirroredAs(sql);
-        PendingWrite w = mirror == null ? null : new PendingWrite(mirror, new Inliner.Value[0], isCopyIn(sql));
-        copying = w != null && w.copyData != null ? w : null;
-        ShadowRead shadow = w == null && transaction.isEmpty() && shadowable(sql) && shadows.sample() ? shadows.start(sql) : null;
-        asked.add(new Query(sql, w, shadow));
+        List<String> statements = Statements.split(sql);
+        copying = null;
+        if (statements.size() <= 1) {
+            PendingWrite w = write(sql); // as the client wrote it, its semicolon too: the same shape as with the extended protocol
+            ShadowRead shadow = w == null && transaction.isEmpty() && shadowable(sql) && shadows.sample() ? shadows.start(sql) : null;
+            asked.add(new Query(sql, w, shadow, true));
+            return;
+        }
+        for (int i = 0; i < statements.size(); i++) {
+            asked.add(new Query(statements.get(i), write(statements.get(i)), null, i == statements.size() - 1));
+        }
+    }
+
+    /** What a simple Query's statement writes, null for nothing; the first COPY FROM STDIN's data is read into it. */
+    private PendingWrite write(String statement) {
+        String mirror = mirroredAs(statement);
+        PendingWrite w = mirror == null ? null : new PendingWrite(mirror, new Inliner.Value[0], isCopyIn(statement));
+        if (copying == null && w != null && w.copyData != null) {
+            copying = w;
+        }
+        return w;
     }
 
     void parse(String name, String sql, int[] typeOids) {
@@ -220,11 +245,6 @@ final class MirrorTracker {
         ShadowRead shadow = shadowOf(head);
         if (shadow != null) {
             shadow.completed();
-            if (head instanceof Query q) {
-                asked.poll();
-                asked.addFirst(new Query(q.sql(), q.write(), null));
-                head = asked.peek();
-            }
         }
         String headSql = head instanceof Query q ? q.sql() : head instanceof Execute e ? e.sql() : "";
         if (tag.equalsIgnoreCase("SET") && SessionSettings.changesSettings(headSql)) {
@@ -239,9 +259,14 @@ final class MirrorTracker {
                 transaction.add(completed);
             }
         } else if (head instanceof Query q) {
-            // A simple Query's writes join the transaction at its ReadyForQuery; one that wrote and
-            // also ended a transaction (several statements in one string) ends it there, as one.
+            asked.poll();
+            if (q.last()) {
+                asked.addFirst(q.answered()); // its ReadyForQuery ends the string
+            }
             completed = q.write();
+            if (completed != null) {
+                transaction.add(completed);
+            }
         }
         if (completed != null) {
             return; // ROLLBACK TO SAVEPOINT and its kind: mirrored, so the secondary undoes the same
@@ -268,7 +293,7 @@ final class MirrorTracker {
             asked.poll(); // the server skips the rest up to the Sync; ready() drops their writes
         } else if (head instanceof Query q) {
             asked.poll();
-            asked.addFirst(new Query(q.sql(), null, null)); // the Query's writes did not happen
+            asked.addFirst(q.answered()); // its write did not happen; the server skips the string's later statements
         }
         copying = null;
     }
@@ -278,16 +303,10 @@ final class MirrorTracker {
      * that committed since the last ReadyForQuery), in commit order; empty when none.
      */
     List<PendingWrite> ready(char status) {
-        // Executes the server skipped after an error answer nothing: their writes never happened.
+        // Executes and statements the server skipped after an error answer nothing: their writes never happened.
         while (!asked.isEmpty()) {
             Asked a = asked.poll();
-            if (a instanceof Query q) {
-                if (q.write() != null && !errorSinceReady) {
-                    transaction.add(q.write());
-                }
-                break;
-            }
-            if (a instanceof Sync) {
+            if (a instanceof Query q && q.last() || a instanceof Sync) {
                 break;
             }
         }
@@ -312,16 +331,9 @@ final class MirrorTracker {
         return java.util.Collections.unmodifiableList(transaction);
     }
 
-    /**
-     * The writes of the open transaction so far, with a simple Query's whose answer ended without an
-     * error but whose ReadyForQuery the session holds: what an intent must hold before the COMMIT.
-     */
+    /** The writes of the open transaction so far (each joins it when the server says it completed): what an intent must hold before the COMMIT. */
     List<PendingWrite> openWrites() {
-        List<PendingWrite> out = new ArrayList<>(transaction);
-        if (!errorSinceReady && asked.peek() instanceof Query q && q.write() != null) {
-            out.add(q.write());
-        }
-        return out;
+        return new ArrayList<>(transaction);
     }
 
     /**

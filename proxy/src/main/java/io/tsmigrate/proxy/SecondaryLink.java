@@ -24,7 +24,7 @@ import java.util.function.Consumer;
  * client's next statements. A transaction the primary rolls back is rolled back there too. What may
  * block runs on the proxy's worker threads: the first lookup of a type name or of a table's
  * defaults, journaling, and registering the writer; a write that needs one (or is several
- * statements in one string) is not sent ahead, and neither are those after it: they go with the
+ * statements) is not sent ahead, and neither are those after it: they go with the
  * COMMIT, in one round trip. When the secondary refuses a transaction or cannot be reached, the
  * whole transaction goes to the journal as in the library ({@link TransactionMirror.Session#failed})
  * and this connection is closed (the secondary rolls back what it had); the next transaction opens
@@ -237,16 +237,11 @@ final class SecondaryLink {
     }
 
     /**
-     * Whether a simple Query's string is one statement (a semicolon only at its end): several would
-     * each be answered, and one could end the transaction the writes ahead are in. Errs on the side
-     * of no (a semicolon in a literal): such a write goes with the COMMIT.
+     * Whether a write is one statement: several (DISCARD ALL repeated as a RESET of each setting)
+     * would each be answered, and could end the transaction the writes ahead are in.
      */
     static boolean oneStatement(String sql) {
-        String s = sql.strip();
-        while (s.endsWith(";")) {
-            s = s.substring(0, s.length() - 1).strip();
-        }
-        return s.indexOf(';') < 0;
+        return sql.indexOf(';') < 0 || io.tsmigrate.dualwrite.Statements.split(sql).size() <= 1;
     }
 
     /** Closes the connection (the session ended, or moved and has another secondary now). */

@@ -26,6 +26,35 @@ class MirrorTrackerTest {
     }
 
     @Test
+    void aStringOfSeveralStatementsIsFollowedStatementByStatement() {
+        // A write after a read, and a transaction in one string: each statement is classified on its own.
+        t.query("SELECT 1; INSERT INTO t VALUES (1)");
+        t.commandComplete("SELECT 1");
+        t.commandComplete("INSERT 0 1");
+        assertThat(sql(t.ready('I'))).containsExactly("INSERT INTO t VALUES (1)");
+        t.query("BEGIN; INSERT INTO t VALUES (';'); SET datestyle = 'ISO, DMY'; COMMIT");
+        t.commandComplete("BEGIN");
+        t.commandComplete("INSERT 0 1");
+        t.commandComplete("SET");
+        t.commandComplete("COMMIT");
+        assertThat(sql(t.ready('I'))).containsExactly("INSERT INTO t VALUES (';')", "SET datestyle = 'ISO, DMY'");
+        assertThat(t.settings()).containsExactly("SET datestyle = 'ISO, DMY'");
+        // An error rolls back the implicit transaction and skips the rest of the string.
+        t.query("INSERT INTO t VALUES (2); INSERT INTO t VALUES (1); INSERT INTO t VALUES (3)");
+        t.commandComplete("INSERT 0 1");
+        t.error();
+        assertThat(t.ready('I')).isEmpty();
+        // What committed before an error in the same string stays committed.
+        t.query("BEGIN; INSERT INTO t VALUES (4); COMMIT; INSERT INTO t VALUES (1)");
+        t.commandComplete("BEGIN");
+        t.commandComplete("INSERT 0 1");
+        t.commandComplete("COMMIT");
+        t.error();
+        assertThat(sql(t.ready('I'))).containsExactly("INSERT INTO t VALUES (4)");
+        assertThat(t.quiet()).isTrue();
+    }
+
+    @Test
     void anExplicitTransactionIsRepeatedAtItsCommitAndForgottenAtItsRollback() {
         t.query("BEGIN");
         t.commandComplete("BEGIN");
