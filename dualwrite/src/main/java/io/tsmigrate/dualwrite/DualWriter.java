@@ -321,9 +321,17 @@ final class DualWriter implements AutoCloseable {
         }
         targetIsPrimary = wantTarget;
         LOG.log(Level.INFO, "tsmigrate dual-write: the " + (wantTarget ? "target" : "source") + " is now the primary");
+        rolesSwapped.forEach(Runnable::run);
         if (registered.get()) {
             row.switched(c, wantTarget ? "target" : "source");
         }
+    }
+
+    /** Listeners told, on the background check's thread, right after the roles swapped. */
+    private final java.util.List<Runnable> rolesSwapped = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    void onRolesSwapped(Runnable listener) {
+        rolesSwapped.add(listener);
     }
 
     /** Runs the background check now (tests, and before shutdown). */

@@ -119,6 +119,14 @@ public final class TransactionMirror implements AutoCloseable {
         return reason == null ? null : ComputedWrites.warning("tsmigrate proxy", QueryShape.of(sql), reason);
     }
 
+    /**
+     * Runs {@code listener} right after a cutover or its rollback swapped the roles (on the background
+     * check's thread: it must not block). Sessions that opened before keep their roles until they move.
+     */
+    public void onRolesSwapped(Runnable listener) {
+        writer.onRolesSwapped(listener);
+    }
+
     /** Whether {@link #examineWrite} would look nothing up for this statement (its text or its shape was seen already). */
     public boolean examined(String sql) {
         return writer.computedWrites().examined(sql);

@@ -512,8 +512,9 @@ class ProxyIT {
         String url = "jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/" + source.database() + "?user=app";
         long journaled = proxy.stats().dualWrite().journaled();
         try (Connection old = DriverManager.getConnection(url); Statement oldSt = old.createStatement()) {
+            oldSt.executeUpdate("UPDATE hot SET v = v + 0 WHERE id = 1"); // its shape examined: the next goes ahead to the target
             old.setAutoCommit(false);
-            oldSt.executeUpdate("UPDATE hot SET v = v + 1 WHERE id = 1"); // holds the row on the source, the primary
+            oldSt.executeUpdate("UPDATE hot SET v = v + 1 WHERE id = 1"); // holds the row on the source, the primary, and the target
             try {
                 switchPrimary("target");
                 try (Connection moved = DriverManager.getConnection(url); Statement st = moved.createStatement()) {
@@ -529,8 +530,9 @@ class ProxyIT {
                         assertThat(write.get(120, TimeUnit.SECONDS)).isEqualTo(1);
                     } catch (java.util.concurrent.TimeoutException e) {
                         old.rollback(); // breaks the cycle, so that the connections can close
-                        throw new AssertionError("the write on the new primary waits for ever: its repetition on the old "
-                                + "primary waits for a lock of the session still there, which waits for this client", e);
+                        throw new AssertionError("the write on the new primary waits for ever: for a lock of the session "
+                                + "still on the old primary (there, for its repetition; or on the new primary, where that "
+                                + "session's write went ahead), which waits for this client", e);
                     }
                 }
                 assertThat(proxy.stats().dualWrite().journaled()).isEqualTo(journaled + 1);

@@ -900,6 +900,9 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
      * of the open transaction go ahead, after the rollback of one that ended without a commit.
      */
     private void ahead() {
+        if (state == State.CLOSED) {
+            return; // the session ended: its connection to the secondary is closed, and stays so
+        }
         if (rollbackDue) {
             rollbackDue = false;
             if (secondary != null) {
@@ -908,10 +911,24 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
         }
         if (aheadDue) {
             aheadDue = false;
-            if (lastStatus == 'T' && mirror != null) {
+            // After a cutover, a session still on the old primary sends nothing ahead: its secondary is the
+            // new primary, whose clients must not wait for the locks of a transaction they cannot see end.
+            if (lastStatus == 'T' && mirror != null && server.mirror().targetIsPrimary() == mirror.targetIsPrimary()) {
                 secondary().ahead(mirror, tracker.openTransaction(), idleSettings, readsLiterals);
             }
         }
+    }
+
+    /**
+     * The roles swapped (cutover or its rollback; any thread): what this session's open transaction
+     * sent ahead to its secondary, now the primary, is rolled back there, and its writes go with its COMMIT.
+     */
+    void rolesSwapped() {
+        client.eventLoop().execute(() -> {
+            if (secondary != null) {
+                secondary.abandonAhead();
+            }
+        });
     }
 
     /** A transaction ended without a commit, or has new writes, since the client was last flushed ({@link #ahead}). */

@@ -108,6 +108,7 @@ public final class ProxyServer implements AutoCloseable {
         this.sourceTypes = new PrimaryCatalog(sourceDs);
         this.targetTypes = new PrimaryCatalog(targetDs);
         this.mirror = new TransactionMirror(sourceDs, targetDs, config.dualWrite());
+        this.mirror.onRolesSwapped(() -> sessions.values().forEach(ClientSession::rolesSwapped));
         this.metrics = new ProxyMetrics(this::stats, config.dualWrite().journalDirectory(), () -> computedValues().size());
         this.boss = new MultiThreadIoEventLoopGroup(1, Transport.ioHandler());
         this.workers = new MultiThreadIoEventLoopGroup(eventLoops(), Transport.ioHandler());

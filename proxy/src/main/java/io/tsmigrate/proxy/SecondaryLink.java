@@ -79,7 +79,8 @@ final class SecondaryLink {
             return;
         }
         if (sent > 0 && open.get(sent - 1) != ahead.writes.get(sent - 1)) {
-            rollBack(); // not the transaction the writes ahead belong to (never expected): it all goes with the COMMIT
+            rollBack(ahead); // not the transaction the writes ahead belong to (never expected): it all goes with the COMMIT
+            ahead = null;
             aheadStopped = true;
             return;
         }
@@ -103,15 +104,22 @@ final class SecondaryLink {
         a.on.run(TransactionMirror.joined(statements), ops, a::failed);
     }
 
+    /** What went ahead of the open transaction is rolled back on the secondary; the transaction's writes all go with its COMMIT. */
+    void abandonAhead() {
+        rollBack(ahead);
+        ahead = null;
+        aheadStopped = true;
+    }
+
     /** The primary's transaction ended without a commit: what went ahead is rolled back. */
     void rolledBack() {
         aheadStopped = false;
-        rollBack();
+        rollBack(ahead);
+        ahead = null;
     }
 
-    private void rollBack() {
-        Ahead a = ahead;
-        ahead = null;
+    /** Rolls back on the secondary what went ahead ({@code a}, or nothing when null). */
+    private static void rollBack(Ahead a) {
         if (a != null && !a.on.dead) {
             a.on.rolledBack();
             a.on.run("ROLLBACK", List.of(), error -> {
@@ -138,8 +146,7 @@ final class SecondaryLink {
             if (writes.size() >= n && writes.get(n - 1) == went.writes.get(n - 1)) {
                 rest = writes.subList(n, writes.size());
             } else {
-                ahead = went; // not this transaction's writes (never expected): rolled back, and it all goes now
-                rollBack();
+                rollBack(went); // not this transaction's writes (never expected): it all goes now
                 went = null;
             }
         }
@@ -176,18 +183,12 @@ final class SecondaryLink {
             all.addAll(ops);
         }
         if (all.isEmpty()) {
-            if (a != null) {
-                ahead = a;
-                rollBack();
-            }
+            rollBack(a);
             done.run();
             return;
         }
         if (!mirror.beginDirect()) {
-            if (a != null) {
-                ahead = a;
-                rollBack();
-            }
+            rollBack(a);
             server.outcomeInBackground(() -> mirror.journal(all), () -> loop.execute(done));
             return;
         }
