@@ -169,10 +169,7 @@ class ProxyIT {
             TestDatabases.execute(source, "ALTER DATABASE " + db + " RESET timezone", "ALTER DATABASE " + db + " RESET datestyle");
         }
         assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaled + 1);
-        Await.until("the journal is replayed", () -> {
-            proxy.checkNow();
-            return !proxy.stats().dualWrite().diverted();
-        });
+        awaitJournalReplayed();
         assertThat(TestDatabases.queryString(source, "SELECT string_agg(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), ', ' "
                 + "ORDER BY id) FROM readings WHERE id IN (960, 961)")).isEqualTo("2026-03-02 15:00, 2026-03-04 16:00");
         String q = "SELECT id, at FROM readings WHERE id IN (960, 961) ORDER BY id";
@@ -671,10 +668,7 @@ class ProxyIT {
             }
         }
         assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaled + 2);
-        Await.until("the journal is replayed", () -> {
-            proxy.checkNow();
-            return !proxy.stats().dualWrite().diverted();
-        });
+        awaitJournalReplayed();
         String q = "SELECT id, device FROM readings WHERE id BETWEEN 400 AND 499 ORDER BY id";
         assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("400", "before"),
                 List.of("401", "journaled, then changed"), List.of("402", "after the connections died"));
@@ -701,10 +695,7 @@ class ProxyIT {
         assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaledBefore + 1);
         assertThat(rows(target, "SELECT count(*) FROM tasks")).containsExactly(List.of("0"));
         TestDatabases.execute(target, "INSERT INTO plans VALUES (7)");
-        Await.until("the journal is replayed", () -> {
-            proxy.checkNow();
-            return !proxy.stats().dualWrite().diverted();
-        });
+        awaitJournalReplayed();
         String q = "SELECT id, plan FROM tasks ORDER BY id";
         assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("1", "7"), List.of("2", "7"));
     }
@@ -761,10 +752,7 @@ class ProxyIT {
         assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaled + 1);
         assertThat(rows(target, "SELECT id FROM gauges ORDER BY id")).containsExactly(List.of("1"));
         TestDatabases.execute(target, "ALTER TABLE gauges DROP CONSTRAINT level_low");
-        Await.until("the journal is replayed", () -> {
-            proxy.checkNow();
-            return !proxy.stats().dualWrite().diverted();
-        });
+        awaitJournalReplayed();
         String q = "SELECT id, level FROM gauges ORDER BY id";
         assertThat(rows(target, q)).isEqualTo(rows(source, q)).hasSize(3);
     }
@@ -810,10 +798,7 @@ class ProxyIT {
             holder.rollback();
         }
         assertThat(proxy.stats().dualWrite().journaled()).as("transactions journaled").isEqualTo(journaled + 1);
-        Await.until("the journal is replayed", () -> {
-            proxy.checkNow();
-            return !proxy.stats().dualWrite().diverted();
-        });
+        awaitJournalReplayed();
         String q = "SELECT id FROM meters ORDER BY id";
         assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("1"), List.of("2"));
     }
@@ -845,6 +830,14 @@ class ProxyIT {
         String q = "SELECT id FROM field.dup ORDER BY id";
         assertThat(rows(target, q)).isEqualTo(rows(source, q)).containsExactly(List.of("1"), List.of("3"));
         assertThat(rows(target, "SELECT count(*) FROM public.dup")).containsExactly(List.of("0"));
+    }
+
+    /** Runs the proxy's background check until the journal is replayed and writes go to the target directly again. */
+    private static void awaitJournalReplayed() {
+        Await.until("the journal is replayed", () -> {
+            proxy.checkNow();
+            return !proxy.stats().dualWrite().diverted();
+        });
     }
 
     private static String proxyJdbcUrl() {
