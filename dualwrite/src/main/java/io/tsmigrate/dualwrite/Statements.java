@@ -29,7 +29,7 @@ public final class Statements {
         int n = sql.length();
         int start = 0;
         int parens = 0;
-        int blocks = 0; // BEGIN (ATOMIC) / CASE ... END in a CREATE FUNCTION or PROCEDURE
+        int blocks = 0; // BEGIN ATOMIC (and CASE within it) ... END in a CREATE FUNCTION or PROCEDURE
         boolean create = false;
         boolean sawWord = false;
         int i = 0;
@@ -70,9 +70,9 @@ public final class Statements {
                 String word = sql.substring(i, end).toUpperCase(Locale.ROOT);
                 if (!sawWord) {
                     create = word.equals("CREATE");
-                } else if (create && (word.equals("BEGIN") || word.equals("CASE"))) {
+                } else if (create && word.equals("BEGIN") && nextWord(sql, end).equals("ATOMIC") || blocks > 0 && word.equals("CASE")) {
                     blocks++;
-                } else if (create && word.equals("END") && blocks > 0) {
+                } else if (blocks > 0 && word.equals("END")) {
                     blocks--;
                 }
                 sawWord = true;
@@ -95,6 +95,18 @@ public final class Statements {
         }
         add(out, sql.substring(Math.min(start, n)));
         return out;
+    }
+
+    /** The word after white space from {@code i}, upper case ("" when none). */
+    private static String nextWord(String sql, int i) {
+        while (i < sql.length() && Character.isWhitespace(sql.charAt(i))) {
+            i++;
+        }
+        int end = i;
+        while (end < sql.length() && isWordChar(sql.charAt(end))) {
+            end++;
+        }
+        return sql.substring(i, end).toUpperCase(Locale.ROOT);
     }
 
     private static void add(List<String> out, String piece) {

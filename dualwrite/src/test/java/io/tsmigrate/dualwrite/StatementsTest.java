@@ -22,6 +22,10 @@ class StatementsTest {
     void aSqlStandardFunctionBodyIsOneStatement() {
         String body = "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 END; SELECT 2; END";
         assertThat(Statements.split(body + "; INSERT INTO t VALUES (1)")).containsExactly(body, "INSERT INTO t VALUES (1)");
+        // Columns named begin, case and end are no body: the COMMIT after them is a statement of its own.
+        assertThat(Statements.split("CREATE TABLE t (begin int, \"case\" int, \"end\" int); COMMIT"))
+                .containsExactly("CREATE TABLE t (begin int, \"case\" int, \"end\" int)", "COMMIT");
+        assertThat(Statements.split("CREATE VIEW v AS SELECT CASE WHEN true THEN 1 END AS x; COMMIT")).hasSize(2);
     }
 
     @Test
