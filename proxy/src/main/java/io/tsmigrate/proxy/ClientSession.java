@@ -579,7 +579,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
     /** Writes the open transaction's intent off the event loop; the COMMIT waits for it. */
     private void intend() {
         intending = true;
-        server.intendInBackground(mirror, tracker.openWrites(), probedXid,
+        server.intendInBackground(mirror, List.copyOf(tracker.openWrites()), probedXid,
                 intended -> client.eventLoop().execute(() -> intentWritten(intended)));
     }
 
@@ -914,7 +914,7 @@ final class ClientSession extends SimpleChannelInboundHandler<ByteBuf> {
             // After a cutover, a session still on the old primary sends nothing ahead: its secondary is the
             // new primary, whose clients must not wait for the locks of a transaction they cannot see end.
             if (lastStatus == 'T' && mirror != null && server.mirror().targetIsPrimary() == mirror.targetIsPrimary()) {
-                secondary().ahead(mirror, tracker.openTransaction(), idleSettings, readsLiterals);
+                secondary().ahead(mirror, tracker.openWrites(), idleSettings, readsLiterals);
             }
         }
     }

@@ -326,14 +326,13 @@ final class MirrorTracker {
         return out;
     }
 
-    /** The writes of the open transaction that completed so far, in order (a view: it changes as the transaction goes on). */
-    List<PendingWrite> openTransaction() {
-        return java.util.Collections.unmodifiableList(transaction);
-    }
-
-    /** The writes of the open transaction so far (each joins it when the server says it completed): what an intent must hold before the COMMIT. */
+    /**
+     * The writes of the open transaction that completed so far, in order: what goes ahead to the
+     * secondary, and what an intent must hold before the COMMIT. A view: it changes as the
+     * transaction goes on (copy it to hand it to another thread).
+     */
     List<PendingWrite> openWrites() {
-        return new ArrayList<>(transaction);
+        return java.util.Collections.unmodifiableList(transaction);
     }
 
     /**
